@@ -1,0 +1,77 @@
+"""A fixed set of validation photos, colorized after every validation: PNG on disk and an image in W&B."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import lightning as L
+import torch
+from lightning.pytorch.loggers import WandbLogger
+from lightning.pytorch.utilities import rank_zero_only
+from PIL import Image
+from torch import Tensor
+
+from colorgan.color import gray_rgb, model_lab_to_rgb, rgb_to_model_lab, uint8_to_float
+from colorgan.grid import labelled_grid
+
+log = logging.getLogger(__name__)
+
+
+class SampleGrid(L.Callback):
+    """After each validation (sanity check excluded), colorize the same ``num_images`` validation photos.
+
+    Writes ``<dirpath>/epoch<EEE>_step<SSSSSSS>.png`` and ``<dirpath>/latest.png`` with three labelled rows —
+    gray input, colorized, ground truth — and logs the grid to every W&B logger as ``samples``. Rank 0 only.
+    """
+
+    def __init__(self, dirpath: str | Path, num_images: int = 8, log_to_wandb: bool = True) -> None:
+        self.dirpath = Path(dirpath)
+        self.num_images = int(num_images)
+        self.log_to_wandb = log_to_wandb
+        self._images: Tensor | None = None
+
+    def _fixed_images(self, trainer: L.Trainer) -> Tensor:
+        if self._images is None:
+            dm = trainer.datamodule
+            if dm is None or not hasattr(dm, "sample_images"):
+                self._images = torch.empty(0)
+            else:
+                self._images = dm.sample_images(self.num_images)
+        return self._images
+
+    @torch.no_grad()
+    def render(self, pl_module: L.LightningModule, images: Tensor) -> Image.Image:
+        """uint8 RGB ``(N, 3, S, S)`` -> the labelled grid (gray | colorized | truth) as a PIL image."""
+        rgb = uint8_to_float(images.to(pl_module.device))
+        L_, _ = rgb_to_model_lab(rgb)
+        was_training = pl_module.training
+        pl_module.eval()
+        try:
+            fake = pl_module(L_)
+        finally:
+            pl_module.train(was_training)
+        return labelled_grid([("gray", gray_rgb(L_)), ("colorized", model_lab_to_rgb(L_, fake)), ("truth", rgb)])
+
+    @rank_zero_only
+    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.sanity_checking:
+            return
+        images = self._fixed_images(trainer)
+        if images.numel() == 0:
+            return
+        grid = self.render(pl_module, images)
+        self.dirpath.mkdir(parents=True, exist_ok=True)
+        path = self.dirpath / f"epoch{trainer.current_epoch:03d}_step{trainer.global_step:07d}.png"
+        grid.save(path)
+        grid.save(self.dirpath / "latest.png")
+        log.info("Sample grid written to %s", path)
+        if self.log_to_wandb:
+            for logger in trainer.loggers:
+                if isinstance(logger, WandbLogger):
+                    logger.log_image(
+                        key="samples",
+                        images=[grid],
+                        step=trainer.global_step,
+                        caption=[f"epoch {trainer.current_epoch}: gray | colorized | truth"],
+                    )

@@ -1,0 +1,84 @@
+"""Where the Hydra configs are, and the few OmegaConf resolvers they use."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+from omegaconf import OmegaConf
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def config_dir() -> Path:
+    """The ``conf/`` folder: inside the installed package, or at the top of a source checkout."""
+    for candidate in (PACKAGE_DIR / "conf", PACKAGE_DIR.parents[1] / "conf"):
+        if (candidate / "train.yaml").is_file():
+            return candidate
+    raise FileNotFoundError(
+        f"colorgan's Hydra configs were not found next to {PACKAGE_DIR}; reinstall the package (pip install colorgan)"
+    )
+
+
+def asset_path(name: str) -> str:
+    """Absolute path of a file or folder shipped in ``colorgan/assets`` (``${asset:demo}`` in configs)."""
+    path = PACKAGE_DIR / "assets" / name
+    if not path.exists():
+        raise FileNotFoundError(f"colorgan asset '{name}' is missing from {path.parent}")
+    return str(path)
+
+
+def auto_precision() -> str:
+    """``bf16-mixed`` on a CUDA device that supports it, otherwise full ``32-true`` precision."""
+    if torch.cuda.is_available() and torch.cuda.is_bf16_supported():
+        return "bf16-mixed"
+    return "32-true"
+
+
+def run_output_dir(default: str) -> str:
+    """The output folder of this run: ``default`` for a single run, the job's own folder in a Hydra multirun."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if HydraConfig.initialized():
+        hc = HydraConfig.get()
+        if hc.mode == RunMode.MULTIRUN and hc.runtime.output_dir:
+            return str(hc.runtime.output_dir)
+    return default
+
+
+def cpu_workers(limit: int = 8) -> int:
+    """A sensible default number of data workers: the CPUs this process may use, at most ``limit``."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        n = os.cpu_count() or 1
+    return max(0, min(limit, n))
+
+
+def unet_depth(image_size: int, max_depth: int = 8) -> int:
+    """Number of U-Net down blocks for ``image_size``: as many halvings as it allows, at most ``max_depth``."""
+    size, depth = int(image_size), 0
+    while size % 2 == 0 and depth < max_depth:
+        size //= 2
+        depth += 1
+    if depth < 5:
+        raise ValueError(f"data.image_size={image_size} must be a multiple of 32 (the U-Net halves it 5+ times)")
+    return depth
+
+
+def register_resolvers() -> None:
+    for name, fn in (
+        ("asset", asset_path),
+        ("cwd", os.getcwd),
+        ("unet_depth", unet_depth),
+        ("auto_precision", auto_precision),
+        ("run_output_dir", run_output_dir),
+        ("cpu_workers", cpu_workers),
+    ):
+        if not OmegaConf.has_resolver(name):
+            OmegaConf.register_new_resolver(name, fn)
+
+
+register_resolvers()

@@ -1,0 +1,292 @@
+"""ColorGAN: the Pix2Pix colorization LightningModule (generator + discriminator, manual optimization)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+from torch import Tensor
+
+from colorgan import __version__
+from colorgan.color import model_lab_to_rgb
+from colorgan.metrics import ColorizationMetrics
+from colorgan.nn import GANLoss, PatchDiscriminator, UNetGenerator
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_KEY = "colorgan"  # marks a checkpoint as colorgan's; holds the format version and counters
+CHECKPOINT_FORMAT = 1
+
+OptimizerSpec = Mapping[str, Any] | Callable[..., torch.optim.Optimizer]
+
+DEFAULT_ADAM: dict[str, Any] = {"_target_": "torch.optim.Adam", "_partial_": True, "lr": 2e-4, "betas": [0.5, 0.999]}
+
+
+class NonFiniteLossError(RuntimeError):
+    """Too many training steps in a row had a NaN or infinite loss."""
+
+
+def _plain(value: Any) -> Any:
+    """DictConfig/ListConfig -> dict/list, so hyperparameters stay primitives (``torch.load(weights_only=True)``)."""
+    if isinstance(value, DictConfig) or OmegaConf.is_config(value):
+        return OmegaConf.to_container(value, resolve=True)
+    return value
+
+
+def _build(spec: OptimizerSpec | None, *args: Any) -> Any:
+    """Call a ``_partial_`` Hydra config (dict with ``_target_``) or a plain callable with ``args``."""
+    if spec is None:
+        return None
+    factory = instantiate(dict(spec), _convert_="all") if isinstance(spec, Mapping) else spec
+    return factory(*args)
+
+
+class ColorGAN(L.LightningModule):
+    """Pix2Pix colorization: ``G(L) = ab``, judged by a PatchGAN ``D(L, ab)``.
+
+    Each training batch runs G forward once, then
+
+    1. a discriminator step on real ``cat(L, ab)`` vs ``cat(L, G(L).detach())`` (skipped during L1 warm-up), and
+    2. a generator step on ``GAN(D(cat(L, G(L)))) + lambda_l1 * L1(G(L), ab)``, with D's parameters frozen.
+
+    ``automatic_optimization`` is off, so Lightning's ``trainer.global_step`` counts optimizer steps: **two per
+    batch** while the GAN loss is on, one per batch during the L1-only warm-up.
+
+    Args:
+        generator: keyword arguments of :class:`~colorgan.nn.UNetGenerator` (``ngf``, ``num_downs``, ``norm``,
+            ``dropout``, ...).
+        discriminator: keyword arguments of :class:`~colorgan.nn.PatchDiscriminator` (``ndf``, ``n_layers``, ``norm``).
+        optimizer_g, optimizer_d: a Hydra ``_partial_`` optimizer config (``{"_target_": "torch.optim.Adam",
+            "_partial_": true, "lr": 2e-4, ...}``) or any callable ``params -> Optimizer``.
+        scheduler_g, scheduler_d: optional ``_partial_`` LR scheduler configs (or callables ``optimizer ->
+            scheduler``), stepped once per epoch.
+        lambda_l1: weight of the L1 term (100 in Pix2Pix).
+        gan_mode: ``vanilla`` (BCE with logits) | ``lsgan`` | ``hinge``.
+        l1_warmup_epochs: epochs of L1-only training (no D, no GAN loss) before the GAN switches on.
+        gradient_clip_val: clip each network's gradient norm to this value (``None``: no clipping).
+        skip_nonfinite: skip (and count) an optimizer step whose loss is NaN/inf instead of poisoning the weights.
+        max_nonfinite_steps: stop the run after this many such steps in a row.
+        image_size: the training image size, kept in the checkpoint for ``colorgan-colorize``.
+        compile: ``torch.compile`` G and D (each on its own; the LightningModule stays eager).
+        channels_last: keep G and D in channels-last memory format (faster convolutions on tensor cores).
+    """
+
+    def __init__(
+        self,
+        generator: Mapping[str, Any] | None = None,
+        discriminator: Mapping[str, Any] | None = None,
+        optimizer_g: OptimizerSpec | None = None,
+        optimizer_d: OptimizerSpec | None = None,
+        scheduler_g: OptimizerSpec | None = None,
+        scheduler_d: OptimizerSpec | None = None,
+        lambda_l1: float = 100.0,
+        gan_mode: str = "vanilla",
+        l1_warmup_epochs: int = 0,
+        gradient_clip_val: float | None = None,
+        skip_nonfinite: bool = True,
+        max_nonfinite_steps: int = 20,
+        image_size: int = 256,
+        compile: bool = False,
+        channels_last: bool = False,
+    ) -> None:
+        super().__init__()
+        self.automatic_optimization = False
+        generator = dict(_plain(generator) or {})
+        discriminator = dict(_plain(discriminator) or {})
+        optimizer_g = _plain(optimizer_g) if optimizer_g is not None else dict(DEFAULT_ADAM)
+        optimizer_d = _plain(optimizer_d) if optimizer_d is not None else dict(DEFAULT_ADAM)
+        scheduler_g, scheduler_d = _plain(scheduler_g), _plain(scheduler_d)
+        self._factories = {
+            "optimizer_g": optimizer_g,
+            "optimizer_d": optimizer_d,
+            "scheduler_g": scheduler_g,
+            "scheduler_d": scheduler_d,
+        }
+        # Callables cannot go into a weights-only checkpoint: keep only the Hydra-config (dict) ones as hparams.
+        callables = [k for k, v in self._factories.items() if v is not None and not isinstance(v, Mapping)]
+        self.save_hyperparameters(
+            {
+                "generator": generator,
+                "discriminator": discriminator,
+                **{k: v for k, v in self._factories.items() if k not in callables},
+                "lambda_l1": float(lambda_l1),
+                "gan_mode": str(gan_mode),
+                "l1_warmup_epochs": int(l1_warmup_epochs),
+                "gradient_clip_val": None if gradient_clip_val is None else float(gradient_clip_val),
+                "skip_nonfinite": bool(skip_nonfinite),
+                "max_nonfinite_steps": int(max_nonfinite_steps),
+                "image_size": int(image_size),
+                "compile": bool(compile),
+                "channels_last": bool(channels_last),
+            }
+        )
+        self.generator = UNetGenerator(**generator)
+        self.discriminator = PatchDiscriminator(**discriminator)
+        if image_size % self.generator.divisor:
+            raise ValueError(
+                f"data.image_size={image_size} is not divisible by 2**model.generator.num_downs = "
+                f"{self.generator.divisor}; pick a multiple of {self.generator.divisor} or lower num_downs"
+            )
+        self.gan_loss = GANLoss(gan_mode)
+        self.val_metrics = ColorizationMetrics()
+        self.test_metrics = ColorizationMetrics()
+        self.nonfinite_steps = 0
+        self._nonfinite_in_a_row = 0
+        self._compiled = False
+
+    # ---------------------------------------------------------------- set-up
+    def configure_model(self) -> None:
+        if self.hparams.channels_last:
+            self.generator.to(memory_format=torch.channels_last)
+            self.discriminator.to(memory_format=torch.channels_last)
+        if self.hparams.compile and not self._compiled:
+            # Compile the two networks, not the LightningModule: the manual-optimization logic stays eager.
+            self.generator.compile()
+            self.discriminator.compile()
+            self._compiled = True
+
+    def configure_optimizers(self) -> tuple[list[torch.optim.Optimizer], list[Any]]:
+        opt_g = _build(self._factories["optimizer_g"], self.generator.parameters())
+        opt_d = _build(self._factories["optimizer_d"], self.discriminator.parameters())
+        scheds = [
+            s
+            for s in (
+                _build(self._factories["scheduler_g"], opt_g),
+                _build(self._factories["scheduler_d"], opt_d),
+            )
+            if s is not None
+        ]
+        return [opt_g, opt_d], scheds
+
+    def forward(self, L_: Tensor) -> Tensor:
+        """``L`` ``(B, 1, H, W)`` in [-1, 1] -> predicted ``ab`` ``(B, 2, H, W)`` in [-1, 1]."""
+        return self.generator(L_)
+
+    # -------------------------------------------------------------- training
+    def _step_allowed(self, loss: Tensor, name: str) -> bool:
+        """False (and counted) when ``loss`` is not finite on any rank; raises after too many in a row."""
+        if not self.hparams.skip_nonfinite:
+            return True
+        finite = bool(torch.isfinite(loss.detach()).item())
+        finite = self.trainer.strategy.reduce_boolean_decision(finite, all=True)
+        if finite:
+            self._nonfinite_in_a_row = 0
+            return True
+        self.nonfinite_steps += 1
+        self._nonfinite_in_a_row += 1
+        log.warning(
+            "Skipped a %s step at epoch %d, batch %d: the loss is %s (%d skipped so far)",
+            name, self.current_epoch, self.trainer.fit_loop.epoch_loop.batch_idx, loss.item(), self.nonfinite_steps,
+        )
+        if self._nonfinite_in_a_row >= self.hparams.max_nonfinite_steps:
+            raise NonFiniteLossError(
+                f"{self._nonfinite_in_a_row} optimizer steps in a row had a non-finite loss; stopping. Try a lower "
+                "learning rate (model.optimizer_g.lr / model.optimizer_d.lr), gradient clipping "
+                "(model.gradient_clip_val=1.0), trainer.precision=bf16-mixed or 32 instead of 16-mixed, a smaller "
+                "model.lambda_l1, or check the photos for corrupt content. The last good checkpoint is in "
+                "checkpoints/; resume from it with ckpt_path=last."
+            )
+        return False
+
+    def _optimize(self, opt: Any, loss: Tensor, name: str) -> None:
+        opt.zero_grad(set_to_none=True)
+        if not self._step_allowed(loss, name):
+            return
+        self.manual_backward(loss)
+        if self.hparams.gradient_clip_val:
+            self.clip_gradients(opt, gradient_clip_val=self.hparams.gradient_clip_val, gradient_clip_algorithm="norm")
+        opt.step()
+
+    def _d_output(self, logits: Tensor) -> Tensor:
+        """What D says on average: a probability for the BCE loss, the raw score otherwise."""
+        return torch.sigmoid(logits).mean() if self.gan_loss.mode == "vanilla" else logits.mean()
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        L_, ab = batch["L"], batch["ab"]
+        if L_.shape[0] == 0:  # every photo of this batch was unreadable
+            return None
+        opt_g, opt_d = self.optimizers()
+        gan_on = self.current_epoch >= self.hparams.l1_warmup_epochs
+        fake = self.generator(L_)
+        logs: dict[str, Tensor] = {}
+
+        if gan_on:
+            with self.toggled_optimizer(opt_d):
+                real_logits = self.discriminator(torch.cat([L_, ab], dim=1))
+                fake_logits = self.discriminator(torch.cat([L_, fake.detach()], dim=1))
+                d_loss = self.gan_loss.discriminator(real_logits, fake_logits)
+                self._optimize(opt_d, d_loss, "discriminator")
+            logs["train/d_loss"] = d_loss.detach()
+            logs["train/d_real"] = self._d_output(real_logits.detach())
+            logs["train/d_fake"] = self._d_output(fake_logits.detach())
+
+        with self.toggled_optimizer(opt_g):
+            g_l1 = F.l1_loss(fake, ab)
+            if gan_on:
+                g_gan = self.gan_loss.generator(self.discriminator(torch.cat([L_, fake], dim=1)))
+            else:
+                g_gan = torch.zeros((), device=fake.device)
+            g_loss = g_gan + self.hparams.lambda_l1 * g_l1
+            self._optimize(opt_g, g_loss, "generator")
+        logs["train/g_loss"] = g_loss.detach()
+        logs["train/g_gan"] = g_gan.detach()
+        logs["train/g_l1"] = g_l1.detach()
+
+        n = L_.shape[0]
+        self.log_dict(logs, on_step=True, on_epoch=True, batch_size=n)
+        self.log("train/nonfinite_skipped", float(self.nonfinite_steps), on_step=True, on_epoch=False, batch_size=n)
+        return None
+
+    def on_train_epoch_end(self) -> None:
+        schedulers = self.lr_schedulers()
+        if schedulers is None:
+            return
+        for sched in schedulers if isinstance(schedulers, list) else [schedulers]:
+            sched.step()
+
+    # ------------------------------------------------------------ evaluation
+    def _evaluate(self, batch: dict[str, Any], metrics: ColorizationMetrics) -> None:
+        L_, ab = batch["L"], batch["ab"]
+        if L_.shape[0] == 0:
+            return
+        fake = self.generator(L_)
+        metrics.update(model_lab_to_rgb(L_, fake), batch["rgb"], fake, ab)
+
+    def _log_metrics(self, metrics: ColorizationMetrics, prefix: str) -> None:
+        if metrics.l1_ab.update_count == 0 and self.trainer.world_size == 1:
+            return
+        values = {f"{prefix}/{k}": v for k, v in metrics.compute().items()}
+        psnr = values.pop(f"{prefix}/psnr")
+        # torchmetrics already reduced the state across ranks, so every rank logs the same numbers.
+        self.log_dict(values, sync_dist=False)
+        self.log(f"{prefix}/psnr", psnr, prog_bar=True, sync_dist=False)
+        metrics.reset()
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        self._evaluate(batch, self.val_metrics)
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_metrics(self.val_metrics, "val")
+
+    def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        self._evaluate(batch, self.test_metrics)
+
+    def on_test_epoch_end(self) -> None:
+        self._log_metrics(self.test_metrics, "test")
+
+    # ----------------------------------------------------------- checkpoints
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint[CHECKPOINT_KEY] = {
+            "format": CHECKPOINT_FORMAT,
+            "version": __version__,
+            "nonfinite_steps": int(self.nonfinite_steps),
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.nonfinite_steps = int(checkpoint.get(CHECKPOINT_KEY, {}).get("nonfinite_steps", 0))

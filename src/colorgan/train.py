@@ -1,0 +1,83 @@
+"""Train a colorizer: ``python -m colorgan.train +experiment=sports data.root=DIR``.
+
+Hydra composes ``conf/train.yaml``; this file only instantiates the pieces, fits, and returns the metric a sweeper
+optimises (``optimized_metric``).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import hydra
+import lightning as L
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from colorgan.config import config_dir
+from colorgan.loggers import build_loggers, finish_wandb
+from colorgan.resume import resolve_ckpt_path
+
+log = logging.getLogger(__name__)
+
+
+def _instantiate_callbacks(cfg: DictConfig | None) -> list[L.Callback]:
+    if not cfg:
+        return []
+    return [instantiate(c) for c in cfg.values() if isinstance(c, DictConfig) and "_target_" in c]
+
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    """Fit the model ``cfg`` describes. Returns the final callback metrics as floats, plus ``best_model_path``."""
+    if cfg.get("seed") is not None:
+        L.seed_everything(cfg.seed, workers=True)
+
+    model = instantiate(cfg.model, _recursive_=False)
+    ckpt_path, output_dir = resolve_ckpt_path(cfg.get("ckpt_path"), cfg.paths.output_dir, dict(model.hparams))
+    if str(output_dir) != str(cfg.paths.output_dir):
+        with open_dict(cfg):
+            cfg.paths.output_dir = str(output_dir)  # everything that interpolates it now follows the resumed run
+    output_dir.mkdir(parents=True, exist_ok=True)
+    OmegaConf.save(cfg, output_dir / "config.yaml", resolve=True)
+
+    datamodule = instantiate(cfg.data)
+    callbacks = _instantiate_callbacks(cfg.get("callbacks"))
+    loggers = build_loggers(cfg.get("logger"), output_dir)
+    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    for lg in loggers:
+        lg.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+
+    log.info("Output folder: %s", output_dir)
+    try:
+        trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+        metrics: dict[str, Any] = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
+        best = getattr(trainer.checkpoint_callback, "best_model_path", "") or ""
+        metrics["best_model_path"] = best
+        if best:
+            log.info("Best checkpoint: %s", best)
+        if cfg.get("test"):
+            trainer.test(model, datamodule=datamodule, ckpt_path=best or None, weights_only=True)
+            metrics.update({k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1})
+    finally:
+        finish_wandb()
+    return metrics
+
+
+@hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="train")
+def _hydra_entry(cfg: DictConfig) -> float | None:
+    metrics = train(cfg)
+    name = cfg.get("optimized_metric")
+    if name and name not in metrics:
+        log.warning("optimized_metric '%s' was not logged; known: %s", name, ", ".join(sorted(metrics)))
+        return None
+    return metrics.get(name) if name else None
+
+
+def main() -> None:
+    """Console entry point (``colorgan-train``)."""
+    _hydra_entry()
+
+
+if __name__ == "__main__":
+    main()
