@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import netrc
 import os
+import secrets
+import string
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -49,9 +51,7 @@ def wandb_run_id(output_dir: Path) -> str:
         run_id = id_file.read_text().strip()
         if run_id:
             return run_id
-    import wandb.util
-
-    run_id = wandb.util.generate_id()
+    run_id = "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(8))  # W&B's id format
     output_dir.mkdir(parents=True, exist_ok=True)
     id_file.write_text(run_id + "\n")
     return run_id

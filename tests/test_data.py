@@ -1,0 +1,254 @@
+"""Data: finding and splitting photos, decoding any format and mode, skipping bad files, device-side LAB."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from conftest import synthetic_photo, write_photos
+from PIL import Image, ImageOps
+
+from colorgan.color import rgb_to_model_lab
+from colorgan.data import (
+    IMAGE_EXTENSIONS,
+    BadImageWarning,
+    ColorizationDataModule,
+    ImageDecodeError,
+    NoImagesError,
+    PhotoFolderDataset,
+    collate_photos,
+    find_images,
+    load_rgb,
+    random_hflip,
+    resize_square,
+    split_files,
+)
+
+# ----------------------------------------------------------------------------------------------- finding photos
+
+
+def test_find_images_recursive_any_case_sorted_hidden_skipped(tmp_path):
+    write_photos(tmp_path / "b_class", 2)
+    write_photos(tmp_path / "a_class" / "deeper", 1, ext="jpg")
+    Image.new("RGB", (8, 8)).save(tmp_path / "UPPER.JPG")
+    Image.new("RGB", (8, 8)).save(tmp_path / "mixed.Png", format="PNG")
+    Image.new("RGB", (8, 8)).save(tmp_path / "._resource_fork.jpg", format="JPEG")
+    (tmp_path / ".hidden").mkdir()
+    Image.new("RGB", (8, 8)).save(tmp_path / ".hidden" / "x.png")
+    (tmp_path / "notes.txt").write_text("not a photo")
+    found = [p.relative_to(tmp_path).as_posix() for p in find_images(tmp_path)]
+    assert found == [
+        "UPPER.JPG",
+        "a_class/deeper/photo_000.jpg",
+        "b_class/photo_000.png",
+        "b_class/photo_001.png",
+        "mixed.Png",
+    ]
+
+
+def test_split_by_folders(photo_root):
+    splits = split_files(photo_root)
+    assert splits.source == "folders"
+    assert len(splits.train) == 16 and len(splits.val) == 8 and splits.test == splits.val
+    assert all("train" in p.parts for p in splits.train)
+
+
+def test_split_prefers_val_folder_for_validation(tmp_path):
+    write_photos(tmp_path / "train", 4)
+    write_photos(tmp_path / "valid", 2, seed=5)
+    write_photos(tmp_path / "test", 3, seed=6)
+    s = split_files(tmp_path)
+    assert (len(s.train), len(s.val), len(s.test)) == (4, 2, 3)
+    assert all("valid" in p.parts for p in s.val) and all("test" in p.parts for p in s.test)
+
+
+def test_split_by_seeded_fraction(tmp_path):
+    write_photos(tmp_path, 20)
+    a, b = split_files(tmp_path, 0.25, seed=3), split_files(tmp_path, 0.25, seed=3)
+    assert a == b and a.source == "fraction"
+    assert len(a.val) == 5 and len(a.train) == 15 and not set(a.train) & set(a.val)
+    assert split_files(tmp_path, 0.25, seed=4).val != a.val
+
+
+def test_empty_folder_error_names_folder_and_extensions(tmp_path):
+    (tmp_path / "empty" / "sub").mkdir(parents=True)
+    with pytest.raises(NoImagesError) as err:
+        split_files(tmp_path / "empty")
+    assert str(tmp_path / "empty") in str(err.value)
+    assert all(ext in str(err.value) for ext in IMAGE_EXTENSIONS)
+
+
+def test_missing_root_and_unset_root_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="data.root"):
+        split_files(tmp_path / "nope")
+    dm = ColorizationDataModule(root=None)
+    with pytest.raises(ValueError, match=r"data\.root is not set.*data\.root=/path/to/photos"):
+        dm.setup("fit")
+
+
+# ----------------------------------------------------------------------------------------------------- decoding
+
+
+def _expected(img: Image.Image) -> torch.Tensor:
+    return torch.from_numpy(np.array(ImageOps.exif_transpose(img).convert("RGB"))).permute(2, 0, 1)
+
+
+@pytest.fixture
+def rgb_array():
+    return synthetic_photo(np.random.default_rng(0), 30, 44)
+
+
+@pytest.mark.parametrize(
+    ("mode", "ext"),
+    [("RGB", "png"), ("RGB", "jpg"), ("RGB", "webp"), ("RGB", "bmp"), ("RGB", "tif"), ("L", "png"), ("L", "jpg"),
+     ("LA", "png"), ("RGBA", "png"), ("RGBA", "webp"), ("P", "png"), ("P", "bmp"), ("CMYK", "jpg"), ("CMYK", "tiff")],
+)
+def test_decode_any_mode(tmp_path, rgb_array, mode, ext):
+    img = Image.fromarray(rgb_array).convert(mode)
+    path = tmp_path / f"x.{ext}"
+    img.save(path, **({"quality": 95} if ext == "jpg" else {}))
+    out = load_rgb(path)
+    assert out.dtype == torch.uint8 and out.shape == (3, 30, 44)
+    ref = _expected(Image.open(path))
+    # torchvision and Pillow use slightly different JPEG upsampling/colour-transform rounding
+    tol = 8 if ext == "jpg" else 1
+    assert (out.int() - ref.int()).abs().float().mean() < tol / 4 and (out.int() - ref.int()).abs().max() <= 3 * tol
+
+
+def test_decode_16_bit_png_and_tiff(tmp_path):
+    arr = np.full((10, 12), 32768, dtype=np.uint16)
+    arr[:, :6] = 65535
+    Image.fromarray(arr).save(tmp_path / "g16.png")
+    Image.fromarray(arr).save(tmp_path / "g16.tif")
+    for name in ("g16.png", "g16.tif"):
+        out = load_rgb(tmp_path / name)
+        assert out.dtype == torch.uint8 and out.shape == (3, 10, 12)
+        assert out[:, :, :6].min() == 255 and abs(int(out[0, 0, 8]) - 128) <= 1
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    arr = np.zeros((20, 40, 3), np.uint8)
+    arr[:, :20] = (255, 0, 0)  # left half red
+    arr[:, 20:] = (0, 0, 255)  # right half blue
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    Image.fromarray(arr).save(tmp_path / "rot.jpg", exif=exif, quality=95)
+    out = load_rgb(tmp_path / "rot.jpg")
+    assert out.shape == (3, 40, 20)  # portrait after rotation
+    assert out[0, :15].float().mean() > 200 and out[2, -15:].float().mean() > 200  # red on top, blue at the bottom
+
+
+def test_large_jpeg_reduced_scale_decode_matches_full_decode(tmp_path):
+    arr = np.kron(synthetic_photo(np.random.default_rng(1), 40, 60), np.ones((20, 20, 1), np.uint8))  # 800x1200
+    Image.fromarray(arr).save(tmp_path / "big.jpg", quality=95)
+    fast = resize_square(load_rgb(tmp_path / "big.jpg", draft_size=64), 64)
+    full = resize_square(load_rgb(tmp_path / "big.jpg"), 64)
+    assert fast.shape == full.shape == (3, 64, 64)
+    assert (fast.float() - full.float()).abs().mean() < 3.0
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("zero.jpg", b"", "empty file"),
+        ("text.png", b"this is not an image at all", "not a readable image"),
+    ],
+)
+def test_bad_files_raise_decode_error_naming_the_file(tmp_path, name, content, reason):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(ImageDecodeError, match=reason) as err:
+        load_rgb(path)
+    assert str(path) in str(err.value)
+
+
+def test_truncated_jpeg_is_an_error(tmp_path, rgb_array):
+    path = tmp_path / "cut.jpg"
+    Image.fromarray(rgb_array).save(path, quality=90)
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises((ImageDecodeError, OSError)):
+        load_rgb(path)
+
+
+def test_decompression_bomb_guard(tmp_path):
+    Image.new("L", (300, 200)).save(tmp_path / "wide.png")
+    with pytest.raises(ImageDecodeError, match="megapixels is over the limit"):
+        load_rgb(tmp_path / "wide.png", max_pixels=50_000)
+    assert load_rgb(tmp_path / "wide.png", max_pixels=None).shape == (3, 200, 300)
+
+
+def test_resize_square_crops_centre_and_upscales():
+    img = torch.zeros(3, 10, 30, dtype=torch.uint8)
+    img[:, :, 10:20] = 200  # the centre square
+    out = resize_square(img, 64)
+    assert out.shape == (3, 64, 64) and out.dtype == torch.uint8
+    assert out.float().mean() > 190  # only the centre survives the crop
+
+
+# --------------------------------------------------------------------------------------------- dataset / batches
+
+
+def test_dataset_skips_bad_files_with_a_warning_naming_them(tmp_path):
+    good = write_photos(tmp_path, 3)
+    (tmp_path / "zero.png").write_bytes(b"")
+    (tmp_path / "junk.jpg").write_bytes(b"\xff\xd8\xff garbage")
+    ds = PhotoFolderDataset(find_images(tmp_path), image_size=32)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        batch = collate_photos([ds[i] for i in range(len(ds))])
+    assert batch["image"].shape == (3, 3, 32, 32) and batch["image"].dtype == torch.uint8
+    assert len(batch["skipped"]) == 2
+    assert any("zero.png" in s for s in batch["skipped"]) and any("junk.jpg" in s for s in batch["skipped"])
+    messages = [str(w.message) for w in caught if issubclass(w.category, BadImageWarning)]
+    assert any("zero.png" in m for m in messages) and any("junk.jpg" in m for m in messages)
+    assert len(good) == 3
+
+
+def test_all_bad_batch_is_empty_not_an_error():
+    batch = collate_photos([{"image": None, "path": "a", "error": "a: bad"}])
+    assert batch["image"].shape[0] == 0 and batch["skipped"] == ["a: bad"]
+
+
+def test_random_hflip_is_per_sample():
+    x = torch.arange(4 * 3 * 2 * 5, dtype=torch.float32).reshape(4, 3, 2, 5)
+    assert torch.equal(random_hflip(x, p=1.0), x.flip(-1))
+    assert torch.equal(random_hflip(x, p=0.0), x)
+    torch.manual_seed(0)
+    mixed = random_hflip(torch.stack([x[0]] * 64), p=0.5)
+    flipped = (mixed == x[0].flip(-1)).flatten(1).all(1)
+    assert 10 < int(flipped.sum()) < 54
+
+
+def test_datamodule_batches_on_device(photo_root):
+    dm = ColorizationDataModule(root=str(photo_root), image_size=32, batch_size=4, num_workers=0, flip_p=1.0)
+    dm.setup("fit")
+    raw = next(iter(dm.train_dataloader()))
+    assert raw["image"].dtype == torch.uint8 and raw["image"].shape == (4, 3, 32, 32)
+    out = dm.on_after_batch_transfer(raw, 0)  # no trainer: evaluation mode, no flip
+    assert out["L"].shape == (4, 1, 32, 32) and out["ab"].shape == (4, 2, 32, 32) and out["rgb"].shape == (4, 3, 32, 32)
+    assert out["L"].dtype == torch.float32 and -1 <= out["L"].min() and out["L"].max() <= 1
+    assert out["ab"].abs().max() <= 1.0
+    L_ref, ab_ref = rgb_to_model_lab(raw["image"])
+    torch.testing.assert_close(out["L"], L_ref)
+    flipped = dm.to_lab_batch(raw["image"], train=True)  # flip_p=1: every image mirrored
+    torch.testing.assert_close(flipped["L"], L_ref.flip(-1))
+    torch.testing.assert_close(flipped["ab"], ab_ref.flip(-1))
+
+
+def test_datamodule_sample_images_are_fixed(photo_root):
+    dm = ColorizationDataModule(root=str(photo_root), image_size=32, batch_size=4, num_workers=0, num_sample_images=3)
+    a, b = dm.sample_images(), dm.sample_images()
+    assert a.shape == (3, 3, 32, 32) and torch.equal(a, b)
+
+
+def test_datamodule_with_workers_skips_bad_photos(tmp_path):
+    write_photos(tmp_path / "train", 6)
+    write_photos(tmp_path / "test", 2, seed=9)
+    (tmp_path / "train" / "broken.jpg").write_bytes(b"\xff\xd8\xffnot really a jpeg")
+    dm = ColorizationDataModule(root=str(tmp_path), image_size=32, batch_size=7, num_workers=2, drop_last=False)
+    dm.setup("fit")
+    batches = list(dm.train_dataloader())
+    assert sum(b["image"].shape[0] for b in batches) == 6
+    assert [s for b in batches for s in b["skipped"]] and "broken.jpg" in batches[0]["skipped"][0]

@@ -1,0 +1,160 @@
+"""ColorGAN training behaviour: alternating updates, step counting, precision, schedulers, checkpoints."""
+
+from __future__ import annotations
+
+import lightning as L
+import pytest
+import torch
+
+from colorgan.data import ColorizationDataModule
+from colorgan.module import ColorGAN
+
+TINY_G = {"ngf": 8, "num_downs": 6}
+TINY_D = {"ndf": 8, "n_layers": 2}
+
+
+def tiny_model(**kw) -> ColorGAN:
+    return ColorGAN(generator=TINY_G, discriminator=TINY_D, image_size=64, **kw)
+
+
+def tiny_data(root, **kw) -> ColorizationDataModule:
+    return ColorizationDataModule(root=str(root), image_size=64, batch_size=4, num_workers=0, **kw)
+
+
+def tiny_trainer(tmp_path, **kw) -> L.Trainer:
+    args = dict(
+        accelerator="cpu", devices=1, max_epochs=1, limit_train_batches=1, limit_val_batches=0,
+        num_sanity_val_steps=0, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+        enable_model_summary=False, default_root_dir=tmp_path,
+    )
+    args.update(kw)
+    return L.Trainer(**args)
+
+
+def params(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in module.named_parameters()}
+
+
+def same(a: dict, b: dict) -> bool:
+    return all(torch.equal(a[k], b[k]) for k in a)
+
+
+def changed(a: dict, b: dict) -> bool:
+    return any(not torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.parametrize("gan_mode", ["vanilla", "lsgan", "hinge"])
+def test_one_step_updates_g_and_d_and_g_step_leaves_d_alone(tmp_path, photo_root, gan_mode):
+    model = tiny_model(gan_mode=gan_mode)
+    g0, d0 = params(model.generator), params(model.discriminator)
+    snaps: dict[str, tuple[dict, dict]] = {}
+    forwards = []
+    original_optimize = model._optimize
+    model.generator.register_forward_hook(lambda *_: forwards.append(1))
+
+    def spy(opt, loss, name):
+        original_optimize(opt, loss, name)
+        snaps[name] = (params(model.generator), params(model.discriminator))
+
+    model._optimize = spy
+    tiny_trainer(tmp_path).fit(model, datamodule=tiny_data(photo_root))
+
+    g_after_d, d_after_d = snaps["discriminator"]
+    g_after_g, d_after_g = snaps["generator"]
+    assert changed(d0, d_after_d), "the D step must update D"
+    assert same(g0, g_after_d), "the D step must not touch G"
+    assert same(d_after_d, d_after_g), "the G step must leave D's weights exactly as they were"
+    assert changed(g_after_d, g_after_g), "the G step must update G"
+    assert len(forwards) == 1, "G runs forward once per batch"
+
+
+def test_global_step_counts_two_optimizer_steps_per_batch(tmp_path, photo_root):
+    trainer = tiny_trainer(tmp_path, limit_train_batches=3)
+    trainer.fit(tiny_model(), datamodule=tiny_data(photo_root))
+    assert trainer.global_step == 6
+
+
+def test_l1_warmup_trains_g_only(tmp_path, photo_root):
+    model = tiny_model(l1_warmup_epochs=1)
+    d0, g0 = params(model.discriminator), params(model.generator)
+    trainer = tiny_trainer(tmp_path, limit_train_batches=2)
+    trainer.fit(model, datamodule=tiny_data(photo_root))
+    assert same(d0, params(model.discriminator)) and changed(g0, params(model.generator))
+    assert trainer.global_step == 2  # one optimizer step per batch while only G trains
+    assert float(trainer.callback_metrics["train/g_gan_epoch"]) == 0.0
+
+
+def test_bf16_mixed_trains_on_cpu_with_float32_lab(tmp_path, photo_root):
+    model = tiny_model()
+    seen = {}
+    original = model.training_step
+
+    def spy(batch, batch_idx):
+        seen["L"], seen["ab"] = batch["L"].dtype, batch["ab"].dtype
+        return original(batch, batch_idx)
+
+    model.training_step = spy
+    g0 = params(model.generator)
+    trainer = tiny_trainer(tmp_path, precision="bf16-mixed", limit_train_batches=2)
+    trainer.fit(model, datamodule=tiny_data(photo_root))
+    assert seen == {"L": torch.float32, "ab": torch.float32}
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    assert changed(g0, params(model.generator))
+    assert all(torch.isfinite(v).all() for v in trainer.callback_metrics.values())
+
+
+def test_validation_logs_metrics(tmp_path, photo_root):
+    trainer = tiny_trainer(tmp_path, limit_val_batches=2)
+    trainer.fit(tiny_model(), datamodule=tiny_data(photo_root))
+    m = trainer.callback_metrics
+    for key in ("val/psnr", "val/ssim", "val/l1_ab", "val/colorfulness", "val/colorfulness_true", "val/colorfulness_gap",
+                "train/d_loss_epoch", "train/g_loss_epoch", "train/g_l1_epoch", "train/g_gan_epoch",
+                "train/d_real_epoch", "train/d_fake_epoch"):
+        assert key in m and torch.isfinite(m[key]), key
+    assert 0 < float(m["train/d_real_epoch"]) < 1  # vanilla: D's mean probability
+    assert 5 < float(m["val/psnr"]) < 60 and -1 <= float(m["val/ssim"]) <= 1
+
+
+def test_schedulers_step_once_per_epoch(tmp_path, photo_root):
+    sched = {"_target_": "torch.optim.lr_scheduler.StepLR", "_partial_": True, "step_size": 1, "gamma": 0.5}
+    model = tiny_model(scheduler_g=sched, scheduler_d=sched)
+    trainer = tiny_trainer(tmp_path, max_epochs=2)
+    trainer.fit(model, datamodule=tiny_data(photo_root))
+    opt_g, opt_d = model.optimizers()
+    assert opt_g.param_groups[0]["lr"] == pytest.approx(2e-4 * 0.25)
+    assert opt_d.param_groups[0]["lr"] == pytest.approx(2e-4 * 0.25)
+
+
+def test_gradient_clipping_through_clip_gradients(tmp_path, photo_root):
+    model = tiny_model(gradient_clip_val=1e-3)
+    norms = []
+    original = model.clip_gradients
+
+    def spy(opt, gradient_clip_val=None, gradient_clip_algorithm=None):
+        original(opt, gradient_clip_val=gradient_clip_val, gradient_clip_algorithm=gradient_clip_algorithm)
+        grads = [p.grad for g in opt.param_groups for p in g["params"] if p.grad is not None]
+        norms.append(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads])).item())
+
+    model.clip_gradients = spy
+    tiny_trainer(tmp_path).fit(model, datamodule=tiny_data(photo_root))
+    assert len(norms) == 2 and max(norms) <= 1e-3 * 1.0001
+
+
+def test_checkpoint_loads_weights_only_and_restores(tmp_path, photo_root):
+    model = tiny_model(gan_mode="lsgan", lambda_l1=50)
+    trainer = tiny_trainer(tmp_path)
+    trainer.fit(model, datamodule=tiny_data(photo_root))
+    path = tmp_path / "m.ckpt"
+    trainer.save_checkpoint(path)
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    hp = ckpt["hyper_parameters"]
+    assert hp["generator"] == TINY_G and hp["gan_mode"] == "lsgan" and hp["lambda_l1"] == 50 and hp["image_size"] == 64
+    assert hp["optimizer_g"]["_target_"] == "torch.optim.Adam"
+    assert ckpt["colorgan"]["format"] == 1
+    restored = ColorGAN.load_from_checkpoint(path, map_location="cpu", weights_only=True)
+    assert same(params(model), params(restored))
+
+
+def test_image_size_must_fit_the_unet_depth():
+    with pytest.raises(ValueError, match=r"data\.image_size=96 is not divisible by 2\*\*model\.generator\.num_downs"):
+        ColorGAN(generator={"ngf": 8, "num_downs": 6}, discriminator=TINY_D, image_size=96)
