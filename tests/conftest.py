@@ -28,6 +28,7 @@ TINY = [
     "data.batch_size=4",
     "data.num_workers=0",
     "data.num_sample_images=3",
+    "data.compile_lab=false",
     "model.generator.ngf=8",
     "model.discriminator.ndf=8",
     "trainer.accelerator=cpu",

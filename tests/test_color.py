@@ -99,3 +99,19 @@ def test_gradients_flow_through_inverse():
     L = torch.zeros(1, 1, 4, 4)
     model_lab_to_rgb(L, ab).sum().backward()
     assert ab.grad is not None and torch.isfinite(ab.grad).all() and ab.grad.abs().sum() > 0
+
+
+def test_fused_uint8_path_equals_kornia_path():
+    from colorgan.color import srgb_to_linear_table, uint8_to_model_lab
+
+    images = torch.randint(0, 256, (3, 3, 17, 9), dtype=torch.uint8, generator=torch.Generator().manual_seed(2))
+    table = srgb_to_linear_table()
+    L, ab = uint8_to_model_lab(images, table)
+    L_ref, ab_ref = rgb_to_model_lab(images)
+    torch.testing.assert_close(L, L_ref, atol=1e-6, rtol=1e-6)
+    torch.testing.assert_close(ab, ab_ref, atol=1e-6, rtol=1e-6)
+    flip = torch.tensor([True, False, True])
+    Lf, abf = uint8_to_model_lab(images, table, flip)
+    torch.testing.assert_close(Lf[0], L_ref[0].flip(-1), atol=1e-6, rtol=1e-6)
+    torch.testing.assert_close(Lf[1], L_ref[1], atol=1e-6, rtol=1e-6)
+    torch.testing.assert_close(abf[2], ab_ref[2].flip(-1), atol=1e-6, rtol=1e-6)

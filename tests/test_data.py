@@ -190,24 +190,41 @@ def test_resize_square_crops_centre_and_upscales():
 # --------------------------------------------------------------------------------------------- dataset / batches
 
 
-def test_dataset_skips_bad_files_with_a_warning_naming_them(tmp_path):
-    good = write_photos(tmp_path, 3)
-    (tmp_path / "zero.png").write_bytes(b"")
-    (tmp_path / "junk.jpg").write_bytes(b"\xff\xd8\xff garbage")
-    ds = PhotoFolderDataset(find_images(tmp_path), image_size=32)
+@pytest.fixture
+def folder_with_bad_files(tmp_path):
+    write_photos(tmp_path, 3)
+    (tmp_path / "photo_000_zero.png").write_bytes(b"")  # sorts right after photo_000.png
+    (tmp_path / "photo_001_junk.jpg").write_bytes(b"\xff\xd8\xff garbage")
+    return find_images(tmp_path)
+
+
+def test_eval_dataset_drops_bad_files_with_a_warning_naming_them(folder_with_bad_files):
+    ds = PhotoFolderDataset(folder_with_bad_files, image_size=32)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         batch = collate_photos([ds[i] for i in range(len(ds))])
     assert batch["image"].shape == (3, 3, 32, 32) and batch["image"].dtype == torch.uint8
     assert len(batch["skipped"]) == 2
-    assert any("zero.png" in s for s in batch["skipped"]) and any("junk.jpg" in s for s in batch["skipped"])
+    assert any("zero.png" in s and "empty file" in s for s in batch["skipped"])
+    assert any("junk.jpg" in s for s in batch["skipped"])
     messages = [str(w.message) for w in caught if issubclass(w.category, BadImageWarning)]
     assert any("zero.png" in m for m in messages) and any("junk.jpg" in m for m in messages)
-    assert len(good) == 3
+
+
+def test_train_dataset_replaces_bad_files_so_batches_keep_their_shape(folder_with_bad_files):
+    ds = PhotoFolderDataset(folder_with_bad_files, image_size=32, replace_bad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BadImageWarning)
+        items = [ds[i] for i in range(len(ds))]
+    batch = collate_photos(items)
+    assert batch["image"].shape == (5, 3, 32, 32)
+    zero = folder_with_bad_files.index(next(p for p in folder_with_bad_files if "zero" in p.name))
+    assert torch.equal(items[zero]["image"], ds.load(zero + 1))  # the next readable photo stood in
+    assert items[zero]["skipped"] and "zero.png" in items[zero]["skipped"][0]
 
 
 def test_all_bad_batch_is_empty_not_an_error():
-    batch = collate_photos([{"image": None, "path": "a", "error": "a: bad"}])
+    batch = collate_photos([{"image": None, "skipped": ["a: bad"]}])
     assert batch["image"].shape[0] == 0 and batch["skipped"] == ["a: bad"]
 
 
@@ -247,8 +264,26 @@ def test_datamodule_with_workers_skips_bad_photos(tmp_path):
     write_photos(tmp_path / "train", 6)
     write_photos(tmp_path / "test", 2, seed=9)
     (tmp_path / "train" / "broken.jpg").write_bytes(b"\xff\xd8\xffnot really a jpeg")
-    dm = ColorizationDataModule(root=str(tmp_path), image_size=32, batch_size=7, num_workers=2, drop_last=False)
+    dm = ColorizationDataModule(root=str(tmp_path), image_size=32, batch_size=7, num_workers=2)
     dm.setup("fit")
-    batches = list(dm.train_dataloader())
-    assert sum(b["image"].shape[0] for b in batches) == 6
-    assert [s for b in batches for s in b["skipped"]] and "broken.jpg" in batches[0]["skipped"][0]
+    (batch,) = list(dm.train_dataloader())
+    assert batch["image"].shape == (7, 3, 32, 32)  # the broken photo was replaced by a readable one
+    assert len(batch["skipped"]) == 1 and "broken.jpg" in batch["skipped"][0]
+    dm.on_after_batch_transfer(batch, 0)
+    assert dm.pop_epoch_report("val") == (7, [batch["skipped"][0]]) and dm.pop_epoch_report("val") == (0, [])
+
+
+@pytest.mark.slow
+def test_compiled_lab_path_gives_the_same_batches(photo_root):
+    eager = ColorizationDataModule(root=str(photo_root), image_size=32, batch_size=4, num_workers=0, flip_p=1.0)
+    fused = ColorizationDataModule(root=str(photo_root), image_size=32, batch_size=4, num_workers=0, flip_p=1.0,
+                                   compile_lab=True)
+    images = eager.sample_images(4)
+    for train in (True, False):
+        a, b = eager.to_lab_batch(images, train), fused.to_lab_batch(images, train)
+        assert a.keys() == b.keys()
+        for key in a:
+            torch.testing.assert_close(a[key], b[key], atol=1e-5, rtol=1e-5)
+    from colorgan.data.datamodule import _fused_lab
+
+    assert _fused_lab.fn is not None and not _fused_lab.broken  # it really ran compiled

@@ -52,9 +52,11 @@ def test_one_step_updates_g_and_d_and_g_step_leaves_d_alone(tmp_path, photo_root
     original_optimize = model._optimize
     model.generator.register_forward_hook(lambda *_: forwards.append(1))
 
-    def spy(opt, loss, name):
-        original_optimize(opt, loss, name)
-        snaps[name] = (params(model.generator), params(model.discriminator))
+    def spy(opt, loss):
+        skipped = original_optimize(opt, loss)
+        is_d = opt.param_groups[0]["params"][0] is next(model.discriminator.parameters())
+        snaps["discriminator" if is_d else "generator"] = (params(model.generator), params(model.discriminator))
+        return skipped
 
     model._optimize = spy
     tiny_trainer(tmp_path).fit(model, datamodule=tiny_data(photo_root))
@@ -158,3 +160,50 @@ def test_checkpoint_loads_weights_only_and_restores(tmp_path, photo_root):
 def test_image_size_must_fit_the_unet_depth():
     with pytest.raises(ValueError, match=r"data\.image_size=96 is not divisible by 2\*\*model\.generator\.num_downs"):
         ColorGAN(generator={"ngf": 8, "num_downs": 6}, discriminator=TINY_D, image_size=96)
+
+
+class InjectNaN(L.Callback):
+    """Puts a NaN into the photos of the chosen batches and records the model state around them."""
+
+    def __init__(self, batches):
+        self.batches = set(batches)
+        self.states = {}
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if batch_idx in self.batches:
+            batch["L"][0, 0, 0, 0] = float("nan")
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        opt_g = pl_module.optimizers()[0].optimizer
+        self.states[batch_idx] = {
+            "params": params(pl_module),
+            "buffers": {k: v.clone() for k, v in pl_module.named_buffers()},
+            "adam": [v["exp_avg_sq"].clone() for v in opt_g.state.values()],
+            "steps": [float(v["step"]) for v in opt_g.state.values()],
+        }
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_nonfinite_step_is_skipped_without_poisoning_anything(tmp_path, photo_root, fused):
+    adam = {"_target_": "torch.optim.Adam", "_partial_": True, "lr": 2e-4, "betas": [0.5, 0.999], "fused": fused}
+    model = tiny_model(optimizer_g=adam, optimizer_d=adam)
+    probe = InjectNaN(batches=[1])
+    trainer = tiny_trainer(tmp_path, limit_train_batches=3, callbacks=[probe])
+    trainer.fit(model, datamodule=tiny_data(photo_root))
+    before, poisoned, after = probe.states[0], probe.states[1], probe.states[2]
+    assert same(before["params"], poisoned["params"]), "no parameter moved on the NaN batch"
+    assert all(torch.equal(before["buffers"][k], poisoned["buffers"][k]) for k in before["buffers"])
+    assert all(torch.equal(a, b) for a, b in zip(before["adam"], poisoned["adam"])) and before["steps"] == poisoned["steps"]
+    assert changed(poisoned["params"], after["params"]) and all(torch.isfinite(v).all() for v in after["params"].values())
+    assert model.nonfinite_steps == 2  # the D step and the G step of that batch
+    assert trainer.global_step == 6  # skipped steps still count as optimizer steps
+    assert float(trainer.callback_metrics["train/nonfinite_skipped"]) == 2
+
+
+def test_too_many_nonfinite_batches_in_a_row_stop_the_run(tmp_path, photo_root):
+    from colorgan.module import NonFiniteLossError
+
+    model = tiny_model(max_nonfinite_steps=2)
+    trainer = tiny_trainer(tmp_path, limit_train_batches=4, callbacks=[InjectNaN(batches=[0, 1, 2, 3])])
+    with pytest.raises(NonFiniteLossError, match=r"2 batches in a row.*model\.gradient_clip_val.*ckpt_path=last"):
+        trainer.fit(model, datamodule=tiny_data(photo_root))

@@ -25,7 +25,13 @@ CHECKPOINT_FORMAT = 1
 
 OptimizerSpec = Mapping[str, Any] | Callable[..., torch.optim.Optimizer]
 
-DEFAULT_ADAM: dict[str, Any] = {"_target_": "torch.optim.Adam", "_partial_": True, "lr": 2e-4, "betas": [0.5, 0.999]}
+DEFAULT_ADAM: dict[str, Any] = {
+    "_target_": "torch.optim.Adam",
+    "_partial_": True,
+    "lr": 2e-4,
+    "betas": [0.5, 0.999],
+    "fused": True,
+}
 
 
 class NonFiniteLossError(RuntimeError):
@@ -136,8 +142,9 @@ class ColorGAN(L.LightningModule):
         self.gan_loss = GANLoss(gan_mode)
         self.val_metrics = ColorizationMetrics()
         self.test_metrics = ColorizationMetrics()
-        self.nonfinite_steps = 0
-        self._nonfinite_in_a_row = 0
+        self.nonfinite_steps = 0  # skipped optimizer steps, as last read from the device counter
+        self._nonfinite_total = torch.zeros(())
+        self._nonfinite_run = torch.zeros(())
         self._compiled = False
 
     # ---------------------------------------------------------------- set-up
@@ -169,39 +176,91 @@ class ColorGAN(L.LightningModule):
         return self.generator(L_)
 
     # -------------------------------------------------------------- training
-    def _step_allowed(self, loss: Tensor, name: str) -> bool:
-        """False (and counted) when ``loss`` is not finite on any rank; raises after too many in a row."""
-        if not self.hparams.skip_nonfinite:
-            return True
-        finite = bool(torch.isfinite(loss.detach()).item())
-        finite = self.trainer.strategy.reduce_boolean_decision(finite, all=True)
-        if finite:
-            self._nonfinite_in_a_row = 0
-            return True
-        self.nonfinite_steps += 1
-        self._nonfinite_in_a_row += 1
-        log.warning(
-            "Skipped a %s step at epoch %d, batch %d: the loss is %s (%d skipped so far)",
-            name, self.current_epoch, self.trainer.fit_loop.epoch_loop.batch_idx, loss.item(), self.nonfinite_steps,
-        )
-        if self._nonfinite_in_a_row >= self.hparams.max_nonfinite_steps:
-            raise NonFiniteLossError(
-                f"{self._nonfinite_in_a_row} optimizer steps in a row had a non-finite loss; stopping. Try a lower "
-                "learning rate (model.optimizer_g.lr / model.optimizer_d.lr), gradient clipping "
-                "(model.gradient_clip_val=1.0), trainer.precision=bf16-mixed or 32 instead of 16-mixed, a smaller "
-                "model.lambda_l1, or check the photos for corrupt content. The last good checkpoint is in "
-                "checkpoints/; resume from it with ckpt_path=last."
-            )
-        return False
+    def _nonfinite(self, opt: Any) -> Tensor:
+        """1.0 (a 0-dim float tensor on the device) when any gradient of ``opt`` is NaN/inf, else 0.0.
 
-    def _optimize(self, opt: Any, loss: Tensor, name: str) -> None:
+        Computed from the gradients after backward, so under DDP (where they are already all-reduced) every rank
+        reaches the same verdict without talking to the others, and without a host sync.
+        """
+        grads = [p.grad for group in opt.param_groups for p in group["params"] if p.grad is not None]
+        if not grads:
+            return torch.zeros((), device=self.device)
+        norms = torch.stack(torch._foreach_norm(grads))
+        return (~torch.isfinite(norms).all()).float()
+
+    def _optimize(self, opt: Any, loss: Tensor) -> Tensor:
+        """Backward and step. Returns 1.0 when the step was skipped for non-finite gradients, else 0.0.
+
+        A skipped step changes nothing: no parameter, no Adam moment, no per-parameter step count (Lightning's
+        ``global_step`` still counts it). With a fused optimizer (the default Adam) the skip happens on the device
+        through the optimizer's ``found_inf`` input, so the training step never waits for the GPU; other optimizers
+        fall back to a host-side check.
+        """
         opt.zero_grad(set_to_none=True)
-        if not self._step_allowed(loss, name):
-            return
         self.manual_backward(loss)
+        bad = self._nonfinite(opt) if self.hparams.skip_nonfinite else None
         if self.hparams.gradient_clip_val:
             self.clip_gradients(opt, gradient_clip_val=self.hparams.gradient_clip_val, gradient_clip_algorithm="norm")
-        opt.step()
+        inner = getattr(opt, "optimizer", opt)
+        if bad is None or getattr(self.trainer.precision_plugin, "scaler", None) is not None:
+            opt.step()  # 16-mixed: the GradScaler skips non-finite steps itself
+        elif getattr(inner, "_step_supports_amp_scaling", False):
+            inner.found_inf = bad
+            try:
+                opt.step()
+            finally:
+                del inner.found_inf
+        else:
+            if bad.item():
+                opt.zero_grad(set_to_none=True)  # parameters without a gradient are left alone by the step
+            opt.step()
+        return bad if bad is not None else torch.zeros((), device=self.device)
+
+    def _buffer_groups(self) -> dict[torch.dtype, list[Tensor]]:
+        groups: dict[torch.dtype, list[Tensor]] = {}
+        for b in self.buffers():
+            groups.setdefault(b.dtype, []).append(b)
+        return groups
+
+    def _snapshot_buffers(self) -> dict[torch.dtype, Tensor]:
+        """All buffers (BatchNorm running statistics and counters), one flat copy per dtype."""
+        return {dtype: torch.cat([b.reshape(-1) for b in bufs]) for dtype, bufs in self._buffer_groups().items()}
+
+    def _restore_buffers_if(self, bad: Tensor, snapshot: dict[torch.dtype, Tensor]) -> None:
+        """Undo this batch's running-statistics update when one of its steps was skipped (no host sync)."""
+        for dtype, buffers in self._buffer_groups().items():
+            current = torch.cat([b.reshape(-1) for b in buffers])
+            kept = torch.where(bad, snapshot[dtype], current).split([b.numel() for b in buffers])
+            torch._foreach_copy_(buffers, [k.view_as(b) for k, b in zip(kept, buffers)])
+
+    def _track_nonfinite(self, bad: Tensor) -> None:
+        """Count skipped steps; stop after ``max_nonfinite_steps`` batches in a row had one.
+
+        The counters live on the device; they are read every batch on CPU and every 20 batches on a GPU.
+        """
+        if self._nonfinite_total.device != bad.device:
+            self._nonfinite_total = self._nonfinite_total.to(bad.device)
+            self._nonfinite_run = self._nonfinite_run.to(bad.device)
+        self._nonfinite_total = self._nonfinite_total + bad
+        self._nonfinite_run = (self._nonfinite_run + 1) * (bad > 0)
+        batch_idx = self.trainer.fit_loop.epoch_loop.batch_idx
+        if bad.device.type != "cpu" and batch_idx % 20:
+            return
+        total, run = int(self._nonfinite_total.item()), int(self._nonfinite_run.item())
+        if total > self.nonfinite_steps:
+            log.warning(
+                "Skipped %d optimizer step(s) with NaN/inf gradients by epoch %d, batch %d (%d in total)",
+                total - self.nonfinite_steps, self.current_epoch, batch_idx, total,
+            )
+            self.nonfinite_steps = total
+        if run >= self.hparams.max_nonfinite_steps:
+            raise NonFiniteLossError(
+                f"{run} batches in a row had NaN/inf losses or gradients; stopping. Try a lower learning rate "
+                "(model.optimizer_g.lr / model.optimizer_d.lr), gradient clipping (model.gradient_clip_val=1.0), "
+                "trainer.precision=bf16-mixed or 32-true instead of 16-mixed, a smaller model.lambda_l1, or check "
+                "the photos for corrupt content. The last good checkpoint is in checkpoints/; resume from it with "
+                "ckpt_path=last."
+            )
 
     def _d_output(self, logits: Tensor) -> Tensor:
         """What D says on average: a probability for the BCE loss, the raw score otherwise."""
@@ -213,6 +272,9 @@ class ColorGAN(L.LightningModule):
             return None
         opt_g, opt_d = self.optimizers()
         gan_on = self.current_epoch >= self.hparams.l1_warmup_epochs
+        guard = self.hparams.skip_nonfinite
+        snapshot = self._snapshot_buffers() if guard else None
+        bad = torch.zeros((), device=L_.device)
         fake = self.generator(L_)
         logs: dict[str, Tensor] = {}
 
@@ -221,7 +283,7 @@ class ColorGAN(L.LightningModule):
                 real_logits = self.discriminator(torch.cat([L_, ab], dim=1))
                 fake_logits = self.discriminator(torch.cat([L_, fake.detach()], dim=1))
                 d_loss = self.gan_loss.discriminator(real_logits, fake_logits)
-                self._optimize(opt_d, d_loss, "discriminator")
+                bad = bad + self._optimize(opt_d, d_loss)
             logs["train/d_loss"] = d_loss.detach()
             logs["train/d_real"] = self._d_output(real_logits.detach())
             logs["train/d_fake"] = self._d_output(fake_logits.detach())
@@ -233,14 +295,17 @@ class ColorGAN(L.LightningModule):
             else:
                 g_gan = torch.zeros((), device=fake.device)
             g_loss = g_gan + self.hparams.lambda_l1 * g_l1
-            self._optimize(opt_g, g_loss, "generator")
+            bad = bad + self._optimize(opt_g, g_loss)
         logs["train/g_loss"] = g_loss.detach()
         logs["train/g_gan"] = g_gan.detach()
         logs["train/g_l1"] = g_l1.detach()
 
         n = L_.shape[0]
         self.log_dict(logs, on_step=True, on_epoch=True, batch_size=n)
-        self.log("train/nonfinite_skipped", float(self.nonfinite_steps), on_step=True, on_epoch=False, batch_size=n)
+        if guard:
+            self._restore_buffers_if(bad > 0, snapshot)
+            self._track_nonfinite(bad)
+            self.log("train/nonfinite_skipped", self._nonfinite_total, on_step=True, on_epoch=False, batch_size=n)
         return None
 
     def on_train_epoch_end(self) -> None:
@@ -285,8 +350,9 @@ class ColorGAN(L.LightningModule):
         checkpoint[CHECKPOINT_KEY] = {
             "format": CHECKPOINT_FORMAT,
             "version": __version__,
-            "nonfinite_steps": int(self.nonfinite_steps),
+            "nonfinite_steps": int(self._nonfinite_total.item()),
         }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self.nonfinite_steps = int(checkpoint.get(CHECKPOINT_KEY, {}).get("nonfinite_steps", 0))
+        self._nonfinite_total = torch.tensor(float(self.nonfinite_steps))

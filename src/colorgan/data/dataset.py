@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import Tensor
 from torch.utils.data import Dataset
 
 from colorgan.data.decode import DEFAULT_MAX_PIXELS, ImageDecodeError, load_rgb, resize_square
@@ -20,39 +21,61 @@ class BadImageWarning(UserWarning):
 class PhotoFolderDataset(Dataset):
     """Photos as uint8 RGB ``(3, size, size)`` tensors.
 
-    Every item is a dict: ``{"image": Tensor | None, "path": str, "error": str | None}``. A file that cannot be
-    decoded gives ``image=None`` and the reason in ``error`` (and a warning naming it) instead of raising, so one bad
-    photo never kills an epoch; :func:`collate_photos` drops such items and keeps their names.
+    Every item is a dict ``{"image": Tensor | None, "skipped": [reason, ...]}``. A file that cannot be decoded never
+    kills an epoch: it is reported (a warning naming it, and its reason in ``skipped``) and
+
+    * with ``replace_bad=True`` (training) the next readable photo stands in for it, so every batch keeps its
+      full, fixed shape (good for cuDNN autotuning, ``torch.compile`` and DDP);
+    * with ``replace_bad=False`` (validation, test) the item is ``None`` and :func:`collate_photos` drops it, so
+      no photo is counted twice.
     """
 
-    def __init__(self, files: Sequence[str | Path], image_size: int, max_pixels: int | None = DEFAULT_MAX_PIXELS):
+    def __init__(
+        self,
+        files: Sequence[str | Path],
+        image_size: int,
+        max_pixels: int | None = DEFAULT_MAX_PIXELS,
+        replace_bad: bool = False,
+        max_attempts: int = 16,
+    ):
         if image_size < 1:
             raise ValueError(f"data.image_size must be positive, got {image_size}")
         self.files = [Path(f) for f in files]
         self.image_size = int(image_size)
         self.max_pixels = max_pixels
+        self.replace_bad = replace_bad
+        self.max_attempts = max_attempts
 
     def __len__(self) -> int:
         return len(self.files)
 
+    def load(self, index: int) -> Tensor:
+        """Decode and resize photo ``index``; raises :class:`ImageDecodeError`/``OSError`` for a bad file."""
+        img = load_rgb(self.files[index], max_pixels=self.max_pixels, draft_size=self.image_size)
+        return resize_square(img, self.image_size)
+
     def __getitem__(self, index: int) -> dict[str, Any]:
-        path = self.files[index]
-        try:
-            img = load_rgb(path, max_pixels=self.max_pixels, draft_size=self.image_size)
-            return {"image": resize_square(img, self.image_size), "path": str(path), "error": None}
-        except (ImageDecodeError, OSError) as err:
-            reason = str(err) if str(path) in str(err) else f"{path}: {err}"
-            warnings.warn(f"Skipping unreadable photo {reason}", BadImageWarning, stacklevel=2)
-            return {"image": None, "path": str(path), "error": reason}
+        skipped: list[str] = []
+        attempts = min(self.max_attempts, len(self.files)) if self.replace_bad else 1
+        for attempt in range(attempts):
+            i = (index + attempt) % len(self.files)
+            try:
+                return {"image": self.load(i), "skipped": skipped}
+            except (ImageDecodeError, OSError) as err:
+                path = str(self.files[i])
+                reason = str(err) if path in str(err) else f"{path}: {err}"
+                warnings.warn(f"Skipping unreadable photo {reason}", BadImageWarning, stacklevel=2)
+                skipped.append(reason)
+        return {"image": None, "skipped": skipped}
 
 
 def collate_photos(items: list[dict[str, Any]]) -> dict[str, Any]:
     """Stack the readable photos of a batch; name the skipped ones.
 
-    Returns ``{"image": uint8 (B, 3, S, S), "skipped": [reason, ...]}``. ``B`` may be smaller than the batch size
-    (even 0) when files were skipped.
+    Returns ``{"image": uint8 (B, 3, S, S), "skipped": [reason, ...]}``. ``B`` is smaller than the batch size (even 0)
+    only when photos were dropped rather than replaced.
     """
     good = [it["image"] for it in items if it["image"] is not None]
-    skipped = [it["error"] for it in items if it["image"] is None]
+    skipped = [reason for it in items for reason in it["skipped"]]
     images = torch.stack(good) if good else torch.empty((0, 3, 0, 0), dtype=torch.uint8)
     return {"image": images, "skipped": skipped}

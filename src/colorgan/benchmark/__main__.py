@@ -1,0 +1,3 @@
+from colorgan.benchmark.run import main
+
+main()

@@ -1,0 +1,237 @@
+"""``python -m colorgan.benchmark``: how fast colorgan trains and loads data on this machine, as a table and JSON.
+
+Measures, in one run and on the same photos:
+
+* training images/s of the model alone (batches already on the device), under Lightning and as a plain PyTorch
+  loop of the same model, and their ratio; achieved TFLOP/s (FLOPs counted by torch.utils.flop_counter) and the
+  share of the device's peak; peak memory;
+* the data path alone: colorgan's loader from JPEG files and from its decoded-photo cache, against the classic
+  per-sample CPU pipeline (PIL, resize, float64 scikit-image rgb2lab) with the same number of workers;
+* training images/s end to end through the DataModule (from files and from the cache).
+
+Warm-up steps are excluded; every figure is the median of several timed windows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import logging
+import resource
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from colorgan.benchmark.data_path import classic_loader, colorgan_loader, make_photos
+from colorgan.benchmark.models import (
+    PlainLoop,
+    RepeatedBatch,
+    lightning_fit,
+    make_model,
+    synthetic_batch,
+    training_flops_per_image,
+)
+from colorgan.benchmark.report import device_peak_tflops, machine_info, markdown_table
+from colorgan.benchmark.timing import Throughput, time_iterations
+from colorgan.config import auto_precision
+from colorgan.data import ColorizationDataModule, find_images
+
+SECTIONS = ("model", "data", "e2e")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m colorgan.benchmark", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--precision", default="auto", help="32-true | bf16-mixed | 16-mixed (auto: bf16 on a GPU)")
+    p.add_argument("--batch-size", type=int, default=None, help="default: 16 on a GPU, 4 on a CPU")
+    p.add_argument("--image-size", type=int, default=256)
+    p.add_argument("--ngf", type=int, default=64)
+    p.add_argument("--ndf", type=int, default=64)
+    p.add_argument("--compile", action="store_true", help="torch.compile G and D")
+    p.add_argument("--channels-last", default="auto", choices=["auto", "on", "off"], help="auto: on for CUDA")
+    p.add_argument("--compile-lab", default="on", choices=["on", "off"],
+                   help="flip + LAB conversion as one compiled kernel (data.compile_lab)")
+    p.add_argument("--warmup", type=int, default=None, help="untimed steps first (default: 10 GPU, 1 CPU)")
+    p.add_argument("--windows", type=int, default=3, help="timed windows; the median is reported")
+    p.add_argument("--steps", type=int, default=None, help="steps per timed window (default: 20 GPU, 2 CPU)")
+    p.add_argument("--data", type=Path, default=None, help="a folder of photos (default: generated JPEGs)")
+    p.add_argument("--photos", type=int, default=256, help="how many JPEGs to generate without --data")
+    p.add_argument("--photo-size", default="640x480", help="WxH of the generated JPEGs")
+    p.add_argument("--workers", type=int, default=None, help="data workers for every loader (default: CPUs)")
+    p.add_argument("--loader-batch-size", type=int, default=16, help="batch size of the data-path benchmark")
+    p.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS), help="sections to run")
+    p.add_argument("--work-dir", type=Path, default=Path(".bench"), help="generated photos and caches go here")
+    p.add_argument("--output", type=Path, default=None, help="write the results as JSON here")
+    return p.parse_args(argv)
+
+
+def _peak_memory_gb(device: torch.device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**30
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # Linux: KiB
+
+
+def _reset_peak(device: torch.device) -> None:
+    gc.collect()
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def bench_model(a: argparse.Namespace, device: torch.device, out: dict[str, Any]) -> None:
+    accelerator = "gpu" if device.type == "cuda" else "cpu"
+    batch = synthetic_batch(a.batch_size, a.image_size, device, a.channels_last)
+    steps_total = a.warmup + a.windows * a.steps
+
+    def model() -> Any:
+        return make_model(a.image_size, a.ngf, a.ndf, a.compile, a.channels_last)
+
+    _reset_peak(device)
+    lit = lightning_fit(model(), RepeatedBatch(batch, steps_total), accelerator=accelerator, precision=a.precision,
+                        batch_size=a.batch_size, warmup=a.warmup, windows=a.windows, steps_per_window=a.steps)
+    out["train_model_only_lightning"] = lit.as_dict()
+    out["peak_memory_gb_train"] = _peak_memory_gb(device)
+
+    loop = PlainLoop(model(), device, a.precision)
+    plain = time_iterations(lambda: loop.step(batch), device, a.warmup, a.windows, a.steps)
+    out["train_model_only_plain"] = plain.as_dict()
+    out["lightning_cost_pct"] = 100.0 * (plain.median / lit.median - 1.0)
+    del loop
+
+    flops = training_flops_per_image(make_model(a.image_size, a.ngf, a.ndf, False, False),
+                                     synthetic_batch(2, a.image_size, device, False), device)
+    out["train_gflop_per_image"] = flops / 1e9
+    out["achieved_tflops"] = flops * lit.median / 1e12
+    peak = device_peak_tflops(device, a.precision)
+    out["device_peak_tflops"] = peak
+    out["share_of_peak_pct"] = None if peak is None else 100.0 * out["achieved_tflops"] / peak
+
+
+def _datamodule(a: argparse.Namespace, root: Path, cache: bool, batch_size: int) -> ColorizationDataModule:
+    dm = ColorizationDataModule(root=str(root), image_size=a.image_size, batch_size=batch_size,
+                                num_workers=a.workers, val_fraction=0.05, cache=cache,
+                                cache_dir=str(a.work_dir / "cache"), channels_last=a.channels_last,
+                                compile_lab=a.compile_lab == "on")
+    dm.prepare_data()
+    dm.setup("fit")
+    return dm
+
+
+def bench_data(a: argparse.Namespace, device: torch.device, root: Path, out: dict[str, Any]) -> None:
+    files = find_images(root)
+    bs = a.loader_batch_size
+    steps = max(1, min(10, len(files) // bs // (a.windows + 1)))
+    runs: dict[str, Throughput] = {
+        "classic_per_sample": classic_loader(files, a.image_size, bs, a.workers, device, 1, a.windows, steps),
+        "colorgan_from_files": colorgan_loader(_datamodule(a, root, False, bs), device, 1, a.windows, steps),
+        "colorgan_from_cache": colorgan_loader(_datamodule(a, root, True, bs), device, 1, a.windows, steps),
+    }
+    for name, t in runs.items():
+        out[f"loader_{name}"] = t.as_dict()
+    base = runs["classic_per_sample"].median
+    out["loader_speedup_from_files"] = runs["colorgan_from_files"].median / base
+    out["loader_speedup_from_cache"] = runs["colorgan_from_cache"].median / base
+    out["loader_batches_per_window"] = steps
+
+
+def bench_e2e(a: argparse.Namespace, device: torch.device, root: Path, out: dict[str, Any]) -> None:
+    accelerator = "gpu" if device.type == "cuda" else "cpu"
+    for name, cache in (("files", False), ("cache", True)):
+        dm = _datamodule(a, root, cache, a.batch_size)
+        model = make_model(a.image_size, a.ngf, a.ndf, a.compile, a.channels_last)
+        t = lightning_fit(model, None, datamodule=dm, accelerator=accelerator, precision=a.precision,
+                          batch_size=a.batch_size, warmup=a.warmup, windows=a.windows, steps_per_window=a.steps)
+        out[f"train_end_to_end_{name}"] = t.as_dict()
+
+
+def _rows(res: dict[str, Any], a: argparse.Namespace) -> list[tuple[str, str]]:
+    def f(key: str, fmt: str = "{:.1f}") -> str | None:
+        v = res.get(key)
+        if isinstance(v, dict):
+            v = v["median"]
+        return None if v is None else fmt.format(v)
+
+    rows = [
+        ("setup", f"{res['machine'].get('gpu', res['machine']['cpu'])}, {a.precision}, batch {a.batch_size}, "
+                  f"{a.image_size} px, ngf {a.ngf}, compile {'on' if a.compile else 'off'}, "
+                  f"channels_last {'on' if a.channels_last else 'off'}, compile_lab {a.compile_lab}, "
+                  f"{a.workers} workers"),
+    ]
+    for label, key, fmt in (
+        ("train img/s, model only (Lightning)", "train_model_only_lightning", "{:.1f}"),
+        ("train img/s, model only (plain PyTorch loop)", "train_model_only_plain", "{:.1f}"),
+        ("Lightning step cost vs plain loop", "lightning_cost_pct", "{:+.1f} %"),
+        ("GFLOP per training image (flop_counter)", "train_gflop_per_image", "{:.1f}"),
+        ("achieved TFLOP/s", "achieved_tflops", "{:.2f}"),
+        ("share of device peak", "share_of_peak_pct", "{:.1f} %"),
+        ("peak memory, training (GB)", "peak_memory_gb_train", "{:.2f}"),
+        ("train img/s end to end, from files", "train_end_to_end_files", "{:.1f}"),
+        ("train img/s end to end, from cache", "train_end_to_end_cache", "{:.1f}"),
+        ("loader img/s, classic per-sample pipeline", "loader_classic_per_sample", "{:.1f}"),
+        ("loader img/s, colorgan from JPEG files", "loader_colorgan_from_files", "{:.1f}"),
+        ("loader img/s, colorgan from cache", "loader_colorgan_from_cache", "{:.1f}"),
+        ("loader speed-up from files (x classic)", "loader_speedup_from_files", "{:.1f}x"),
+        ("loader speed-up from cache (x classic)", "loader_speedup_from_cache", "{:.1f}x"),
+    ):
+        value = f(key, fmt)
+        if value is not None:
+            rows.append((label, value))
+        elif key == "share_of_peak_pct" and "achieved_tflops" in res:
+            rows.append((label, "n/a (no known peak for this device)"))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    a = parse_args(argv)
+    logging.getLogger("lightning").setLevel(logging.WARNING)
+    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", module="lightning")
+    device = torch.device("cuda" if (a.device == "cuda" or (a.device == "auto" and torch.cuda.is_available()))
+                          else "cpu")
+    gpu = device.type == "cuda"
+    a.precision = auto_precision() if a.precision == "auto" and gpu else ("32-true" if a.precision == "auto"
+                                                                           else a.precision)
+    a.batch_size = a.batch_size or (16 if gpu else 4)
+    a.warmup = a.warmup if a.warmup is not None else (10 if gpu else 1)
+    a.steps = a.steps or (20 if gpu else 2)
+    a.channels_last = a.channels_last == "on" or (a.channels_last == "auto" and gpu)
+    if a.workers is None:
+        from colorgan.config import cpu_workers
+
+        a.workers = cpu_workers()
+    if gpu:
+        torch.backends.cudnn.benchmark = True
+
+    res: dict[str, Any] = {"machine": machine_info(device), "settings": {
+        k: (str(v) if isinstance(v, Path) else v) for k, v in vars(a).items()}}
+    print("machine:", json.dumps(res["machine"]), file=sys.stderr)
+
+    root = a.data
+    if root is None and ({"data", "e2e"} & set(a.only)):
+        w, h = (int(x) for x in a.photo_size.lower().split("x"))
+        root = a.work_dir / f"photos_{a.photos}_{w}x{h}"
+        make_photos(root, a.photos, w, h)
+    if "model" in a.only:
+        bench_model(a, device, res)
+    if "data" in a.only:
+        bench_data(a, device, root, res)
+    if "e2e" in a.only:
+        bench_e2e(a, device, root, res)
+
+    table = markdown_table(_rows(res, a))
+    res["table"] = table
+    print(table)
+    if a.output:
+        a.output.parent.mkdir(parents=True, exist_ok=True)
+        a.output.write_text(json.dumps(res, indent=2))
+        print(f"results written to {a.output}", file=sys.stderr)
+    return res
+
+
+if __name__ == "__main__":
+    main()
