@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import torch
 from omegaconf import OmegaConf
+
+from colorgan.metrics import metric_direction
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -36,16 +39,50 @@ def auto_precision() -> str:
     return "32-true"
 
 
-def run_output_dir(default: str) -> str:
-    """The output folder of this run: ``default`` for a single run, the job's own folder in a Hydra multirun."""
+def _hydra_job() -> Any:
+    """Hydra's config of the running job, or None outside a Hydra app (e.g. the compose API in tests)."""
     from hydra.core.hydra_config import HydraConfig
+
+    return HydraConfig.get() if HydraConfig.initialized() else None
+
+
+def in_multirun() -> bool:
+    """True inside a job of a Hydra multirun (``-m``, or a sweeper config such as ``+hparams_search=optuna``)."""
     from hydra.types import RunMode
 
-    if HydraConfig.initialized():
-        hc = HydraConfig.get()
-        if hc.mode == RunMode.MULTIRUN and hc.runtime.output_dir:
-            return str(hc.runtime.output_dir)
+    hc = _hydra_job()
+    return hc is not None and hc.mode == RunMode.MULTIRUN
+
+
+def run_output_dir(default: str) -> str:
+    """The output folder of this run: the folder Hydra made for the job, else ``default``.
+
+    In a multirun that is the job's own sweep sub-folder. In a single run it is ``default`` itself, except in
+    the DDP worker processes Lightning starts: they get the first process's folder as ``hydra.run.dir``, so all
+    ranks share one output folder although ``default`` holds the time they started.
+    """
+    hc = _hydra_job()
+    if hc is not None:
+        # unset while Hydra resolves hydra.run.dir (= this very value) for the first time
+        job_dir = OmegaConf.select(hc, "runtime.output_dir", default=None)
+        if job_dir:
+            return str(job_dir)
     return default
+
+
+def run_group(experiment: str) -> str:
+    """The W&B group: ``experiment`` for a single run; ``<experiment>-sweep-<sweep folder>`` for every job of a
+    multirun (``<sweep folder>`` is its start time by default), so a sweep's runs sit together."""
+    if in_multirun():
+        return f"{experiment}-sweep-{Path(str(_hydra_job().sweep.dir)).name}"
+    return experiment
+
+
+def run_name(experiment: str) -> str:
+    """The W&B run name: ``experiment``, with the job number appended in a multirun (``sports-3``)."""
+    if in_multirun():
+        return f"{experiment}-{_hydra_job().job.num}"
+    return experiment
 
 
 def cpu_workers(limit: int = 8) -> int:
@@ -75,6 +112,9 @@ def register_resolvers() -> None:
         ("unet_depth", unet_depth),
         ("auto_precision", auto_precision),
         ("run_output_dir", run_output_dir),
+        ("run_group", run_group),
+        ("run_name", run_name),
+        ("metric_direction", metric_direction),
         ("cpu_workers", cpu_workers),
     ):
         if not OmegaConf.has_resolver(name):

@@ -16,6 +16,8 @@ from hydra.utils import instantiate
 from lightning.pytorch.loggers import Logger
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from colorgan.distributed import launched_as_rank_zero
+
 log = logging.getLogger(__name__)
 
 WANDB_ID_FILE = "wandb_run_id.txt"
@@ -44,14 +46,22 @@ def wandb_mode(requested: str | None) -> str:
     return "offline"
 
 
+def new_wandb_run_id(length: int = 8) -> str:
+    """A fresh W&B-style run id: ``length`` random lowercase letters and digits."""
+    return "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(length))
+
+
 def wandb_run_id(output_dir: Path) -> str:
-    """The W&B run id of this output folder: read from ``wandb_run_id.txt``, or made and written there."""
+    """The W&B run id of this output folder: read from ``wandb_run_id.txt``, or made and written there.
+
+    A new folder takes the id a W&B sweep agent assigned (``WANDB_RUN_ID``), so the run stays part of the sweep.
+    """
     id_file = output_dir / WANDB_ID_FILE
     if id_file.is_file():
         run_id = id_file.read_text().strip()
         if run_id:
             return run_id
-    run_id = "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(8))  # W&B's id format
+    run_id = os.environ.get("WANDB_RUN_ID") or new_wandb_run_id()
     output_dir.mkdir(parents=True, exist_ok=True)
     id_file.write_text(run_id + "\n")
     return run_id
@@ -74,7 +84,8 @@ def build_loggers(logger_cfg: DictConfig | None, output_dir: str | Path) -> list
         if _is_wandb(cfg):
             with open_dict(cfg):
                 cfg.mode = wandb_mode(cfg.get("mode"))
-                if cfg.mode != "disabled":
+                # Only rank 0 logs to W&B, and only it may create the id file the other ranks would race on.
+                if cfg.mode != "disabled" and launched_as_rank_zero():
                     cfg.id = cfg.get("id") or wandb_run_id(output_dir)
                     cfg.resume = cfg.get("resume") or "allow"
             os.environ.setdefault("WANDB_SILENT", "true")

@@ -29,6 +29,16 @@ def colorfulness(rgb: Tensor) -> Tensor:
     return std + 0.3 * mean
 
 
+HIGHER_IS_BETTER = ("psnr", "ssim", "colorfulness")
+
+
+def metric_direction(name: str) -> str:
+    """``maximize`` for a metric where more is better (``val/psnr``, ``test/ssim``, ``val/colorfulness``),
+    ``minimize`` for the rest (``val/l1_ab``, losses, ``colorfulness_gap``). Sweepers use it for
+    ``optimized_metric``."""
+    return "maximize" if str(name).rsplit("/", 1)[-1] in HIGHER_IS_BETTER else "minimize"
+
+
 class ColorizationMetrics(nn.Module):
     """Validation/test metrics, reduced correctly across DDP ranks (torchmetrics state, ``dist_reduce_fx``).
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -19,6 +20,12 @@ from colorgan.metrics import ColorizationMetrics
 from colorgan.nn import GANLoss, PatchDiscriminator, UNetGenerator
 
 log = logging.getLogger(__name__)
+
+# Under DDP the validation/test metrics (torchmetrics state) and the skipped-photo counts (strategy.reduce) are
+# already reduced across ranks when they are logged; Lightning's advice to sync them once more does not apply.
+warnings.filterwarnings(
+    "ignore", message=r"It is recommended to use `self\.log\('((val|test)/[^']+|train/skipped_photos)'"
+)
 
 CHECKPOINT_KEY = "colorgan"  # marks a checkpoint as colorgan's; holds the format version and counters
 CHECKPOINT_FORMAT = 1
@@ -301,7 +308,8 @@ class ColorGAN(L.LightningModule):
         logs["train/g_l1"] = g_l1.detach()
 
         n = L_.shape[0]
-        self.log_dict(logs, on_step=True, on_epoch=True, batch_size=n)
+        # sync_dist: under DDP the logged losses are means over all ranks, not rank 0's share of the batch.
+        self.log_dict(logs, on_step=True, on_epoch=True, batch_size=n, sync_dist=True)
         if guard:
             self._restore_buffers_if(bad > 0, snapshot)
             self._track_nonfinite(bad)

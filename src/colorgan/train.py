@@ -15,7 +15,8 @@ import lightning as L
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from colorgan.config import config_dir
+from colorgan.config import config_dir, in_multirun
+from colorgan.distributed import check_ddp_setup, launched_as_rank_zero
 from colorgan.loggers import build_loggers, finish_wandb
 from colorgan.resume import resolve_ckpt_path
 
@@ -39,12 +40,21 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         with open_dict(cfg):
             cfg.paths.output_dir = str(output_dir)  # everything that interpolates it now follows the resumed run
     output_dir.mkdir(parents=True, exist_ok=True)
-    OmegaConf.save(cfg, output_dir / "config.yaml", resolve=True)
+    if launched_as_rank_zero():
+        OmegaConf.save(cfg, output_dir / "config.yaml", resolve=True)
 
     datamodule = instantiate(cfg.data)
     callbacks = _instantiate_callbacks(cfg.get("callbacks"))
     loggers = build_loggers(cfg.get("logger"), output_dir)
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    check_ddp_setup(
+        trainer, model, multirun=in_multirun(), sync_batchnorm=bool(cfg.trainer.get("sync_batchnorm", False))
+    )
+    if trainer.world_size > 1 and launched_as_rank_zero():
+        log.info(
+            "DDP on %d processes: effective batch %d photos per optimizer step (data.batch_size=%d per process)",
+            trainer.world_size, trainer.world_size * int(cfg.data.batch_size), int(cfg.data.batch_size),
+        )
     for lg in loggers:
         lg.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
 
