@@ -207,3 +207,32 @@ def test_too_many_nonfinite_batches_in_a_row_stop_the_run(tmp_path, photo_root):
     trainer = tiny_trainer(tmp_path, limit_train_batches=4, callbacks=[InjectNaN(batches=[0, 1, 2, 3])])
     with pytest.raises(NonFiniteLossError, match=r"2 batches in a row.*model\.gradient_clip_val.*ckpt_path=last"):
         trainer.fit(model, datamodule=tiny_data(photo_root))
+
+
+class LossRecorder(L.Callback):
+    def __init__(self):
+        self.losses = []
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        m = trainer.callback_metrics
+        self.losses.append((float(m["train/d_loss_step"]), float(m["train/g_loss_step"])))
+
+
+@pytest.mark.slow
+def test_compiled_networks_train_like_eager(tmp_path, photo_root):
+    """model.compile=true compiles G and D (not the LightningModule) and gives the eager losses, step by step."""
+    runs = {}
+    for compile in (False, True):
+        torch.manual_seed(0)
+        model = ColorGAN(generator={**TINY_G, "dropout": 0.0}, discriminator=TINY_D, image_size=64, compile=compile)
+        rec = LossRecorder()
+        torch.manual_seed(1)
+        tiny_trainer(tmp_path, limit_train_batches=3, callbacks=[rec]).fit(
+            model, datamodule=tiny_data(photo_root, flip_p=0.0)
+        )
+        runs[compile] = (rec.losses, model)
+    assert len(runs[True][0]) == 3
+    for eager, compiled in zip(runs[False][0], runs[True][0]):
+        assert eager == pytest.approx(compiled, rel=1e-4, abs=1e-5)
+    assert runs[True][1].generator._compiled_call_impl is not None  # really compiled, in place (same state keys)
+    assert runs[True][1].generator.state_dict().keys() == runs[False][1].generator.state_dict().keys()

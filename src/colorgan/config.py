@@ -54,6 +54,11 @@ def in_multirun() -> bool:
     return hc is not None and hc.mode == RunMode.MULTIRUN
 
 
+def on_cuda() -> bool:
+    """True when a CUDA GPU is visible (``${on_cuda:}``: GPU-only speed switches such as channels-last)."""
+    return torch.cuda.is_available()
+
+
 def run_output_dir(default: str) -> str:
     """The output folder of this run: the folder Hydra made for the job, else ``default``.
 
@@ -111,6 +116,7 @@ def register_resolvers() -> None:
         ("cwd", os.getcwd),
         ("unet_depth", unet_depth),
         ("auto_precision", auto_precision),
+        ("on_cuda", on_cuda),
         ("run_output_dir", run_output_dir),
         ("run_group", run_group),
         ("run_name", run_name),

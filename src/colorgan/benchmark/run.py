@@ -64,6 +64,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--photo-size", default="640x480", help="WxH of the generated JPEGs")
     p.add_argument("--workers", type=int, default=None, help="data workers for every loader (default: CPUs)")
     p.add_argument("--loader-batch-size", type=int, default=16, help="batch size of the data-path benchmark")
+    p.add_argument("--loader-steps", type=int, default=16, help="batches per timed window of the data path")
     p.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS), help="sections to run")
     p.add_argument("--work-dir", type=Path, default=Path(".bench"), help="generated photos and caches go here")
     p.add_argument("--output", type=Path, default=None, help="write the results as JSON here")
@@ -125,11 +126,13 @@ def _datamodule(a: argparse.Namespace, root: Path, cache: bool, batch_size: int)
 def bench_data(a: argparse.Namespace, device: torch.device, root: Path, out: dict[str, Any]) -> None:
     files = find_images(root)
     bs = a.loader_batch_size
-    steps = max(1, min(10, len(files) // bs // (a.windows + 1)))
+    # warm-up drains what the workers prefetched (up to 4 batches each) so windows see the steady state
+    warm = 4 * max(1, a.workers) + 2
+    steps = a.loader_steps
     runs: dict[str, Throughput] = {
-        "classic_per_sample": classic_loader(files, a.image_size, bs, a.workers, device, 1, a.windows, steps),
-        "colorgan_from_files": colorgan_loader(_datamodule(a, root, False, bs), device, 1, a.windows, steps),
-        "colorgan_from_cache": colorgan_loader(_datamodule(a, root, True, bs), device, 1, a.windows, steps),
+        "classic_per_sample": classic_loader(files, a.image_size, bs, a.workers, device, warm, a.windows, steps),
+        "colorgan_from_files": colorgan_loader(_datamodule(a, root, False, bs), device, warm, a.windows, steps),
+        "colorgan_from_cache": colorgan_loader(_datamodule(a, root, True, bs), device, warm, a.windows, steps),
     }
     for name, t in runs.items():
         out[f"loader_{name}"] = t.as_dict()

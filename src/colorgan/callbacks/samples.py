@@ -69,9 +69,7 @@ class SampleGrid(L.Callback):
         if self.log_to_wandb:
             for logger in trainer.loggers:
                 if isinstance(logger, WandbLogger):
+                    # no step: W&B attaches the step of the latest logged metrics (Lightning's own step axis)
                     logger.log_image(
-                        key="samples",
-                        images=[grid],
-                        step=trainer.global_step,
-                        caption=[f"epoch {trainer.current_epoch}: gray | colorized | truth"],
+                        key="samples", images=[grid], caption=[f"epoch {trainer.current_epoch}: gray | colorized | truth"]
                     )

@@ -1,0 +1,33 @@
+"""The benchmark runs end to end and reports every figure the README quotes (timings are not asserted)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from colorgan.benchmark.run import main
+
+
+@pytest.mark.slow
+def test_benchmark_reports_every_section(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    res = main([
+        "--device", "cpu", "--image-size", "64", "--ngf", "8", "--ndf", "8", "--batch-size", "2",
+        "--photos", "24", "--photo-size", "96x80", "--work-dir", str(tmp_path), "--output", str(out),
+        "--warmup", "1", "--windows", "2", "--steps", "1", "--loader-batch-size", "4", "--loader-steps", "2",
+        "--workers", "0", "--compile-lab", "off",
+    ])
+    saved = json.loads(out.read_text())
+    for key in ("train_model_only_lightning", "train_model_only_plain", "train_end_to_end_files",
+                "train_end_to_end_cache", "loader_classic_per_sample", "loader_colorgan_from_files",
+                "loader_colorgan_from_cache"):
+        assert len(saved[key]["windows"]) == 2 and saved[key]["median"] > 0, key
+    for key in ("lightning_cost_pct", "loader_speedup_from_files", "loader_speedup_from_cache", "achieved_tflops"):
+        assert math.isfinite(saved[key]), key
+    # the FLOP count comes from torch's counter: G + D of a tiny 64 px model, forward and backward
+    assert 0.01 < saved["train_gflop_per_image"] < 1.0
+    assert saved["machine"]["torch"] and saved["share_of_peak_pct"] is None  # no known peak for a CPU
+    printed = capsys.readouterr().out
+    assert "| loader speed-up from cache (x classic)" in printed and res["table"] in printed
