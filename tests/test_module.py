@@ -86,7 +86,8 @@ def test_l1_warmup_trains_g_only(tmp_path, photo_root):
     assert float(trainer.callback_metrics["train/g_gan_epoch"]) == 0.0
 
 
-def test_bf16_mixed_trains_on_cpu_with_float32_lab(tmp_path, photo_root):
+@pytest.mark.parametrize("precision", ["bf16-mixed", "16-mixed"])
+def test_mixed_precision_trains_on_cpu_with_float32_lab(tmp_path, photo_root, precision):
     model = tiny_model()
     seen = {}
     original = model.training_step
@@ -97,7 +98,7 @@ def test_bf16_mixed_trains_on_cpu_with_float32_lab(tmp_path, photo_root):
 
     model.training_step = spy
     g0 = params(model.generator)
-    trainer = tiny_trainer(tmp_path, precision="bf16-mixed", limit_train_batches=2)
+    trainer = tiny_trainer(tmp_path, precision=precision, limit_train_batches=2)
     trainer.fit(model, datamodule=tiny_data(photo_root))
     assert seen == {"L": torch.float32, "ab": torch.float32}
     assert all(p.dtype == torch.float32 for p in model.parameters())
