@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -16,30 +17,50 @@ class CheckpointError(ValueError):
     """A checkpoint file is missing, unreadable, or not a colorgan one. The message names the file."""
 
 
+_ZIP_MAGIC = b"PK\x03\x04"  # torch.save has written zip archives since PyTorch 1.6
+
+
+def _damage(path: Path) -> str | None:
+    """What is wrong with ``path`` as a checkpoint, judged from its bytes alone; None when it looks whole."""
+    if path.stat().st_size == 0:
+        return "is empty (0 bytes); it was cut off while being written or copied"
+    with path.open("rb") as f:
+        head = f.read(len(_ZIP_MAGIC))
+    if head != _ZIP_MAGIC:
+        return "is not a PyTorch checkpoint (torch.save writes a zip archive; this file is something else)"
+    if not zipfile.is_zipfile(path):
+        return "is truncated (its zip archive is cut short); it was cut off while being written or copied"
+    return None
+
+
 def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Load a checkpoint with ``torch.load(weights_only=True)``: tensors and primitives only, no code runs.
 
     Raises:
-        CheckpointError: the file does not exist, is truncated/corrupt, holds pickled objects other than tensors
-            and primitives (so it may run code), or is not a dict.
+        CheckpointError: the file does not exist, is empty, truncated or corrupt, is no PyTorch file, holds pickled
+            objects other than tensors and primitives (so it may run code), or is not a dict.
     """
     path = Path(path).expanduser()
     if not path.is_file():
         raise CheckpointError(f"checkpoint '{path}' does not exist")
-    if path.stat().st_size == 0:
-        raise CheckpointError(f"checkpoint '{path}' is empty (0 bytes); it was probably cut off while being written")
+    damage = _damage(path)
+    if damage:
+        raise CheckpointError(f"checkpoint '{path}' {damage}")
+    # `from None` below: the reason is in the message; the unpickler's own traceback would only bury it
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True, mmap=True)
     except pickle.UnpicklingError as err:
+        refused = re.search(r"Unsupported global: GLOBAL (\S+)", str(err))
+        what = f" such as {refused.group(1)}" if refused else ""
         raise CheckpointError(
-            f"checkpoint '{path}' holds Python objects that a weights-only load refuses to run; colorgan "
-            f"checkpoints hold tensors and primitives only, so this one did not come from colorgan ({err})"
-        ) from err
+            f"checkpoint '{path}' holds Python objects{what} that a weights-only load refuses to run; colorgan "
+            "checkpoints hold tensors and primitives only, so this one did not come from colorgan"
+        ) from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as err:
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else ""
         raise CheckpointError(
-            f"checkpoint '{path}' could not be read; it is truncated or not a PyTorch checkpoint "
-            f"({type(err).__name__}: {err})"
-        ) from err
+            f"checkpoint '{path}' is damaged and could not be read ({type(err).__name__}: {first_line})"
+        ) from None
     if not isinstance(ckpt, dict):
         raise CheckpointError(f"checkpoint '{path}' holds a {type(ckpt).__name__}, not a checkpoint dict")
     return ckpt

@@ -1,4 +1,5 @@
-"""Where the Hydra configs are, and the few OmegaConf resolvers they use."""
+"""Where the Hydra configs are, and the few OmegaConf resolvers they use (importing it also registers the
+config schemas of :mod:`colorgan.schema`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 import torch
 from omegaconf import OmegaConf
 
+import colorgan.schema  # noqa: F401 - registers the config schemas with Hydra
 from colorgan.metrics import metric_direction
 
 PACKAGE_DIR = Path(__file__).resolve().parent

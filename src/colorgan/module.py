@@ -183,20 +183,26 @@ class ColorGAN(L.LightningModule):
         return self.generator(L_)
 
     # -------------------------------------------------------------- training
-    def _nonfinite(self, opt: Any) -> Tensor:
-        """1.0 (a 0-dim float tensor on the device) when any gradient of ``opt`` is NaN/inf, else 0.0.
+    def _nonfinite(self, opt: Any, loss: Tensor) -> Tensor:
+        """1.0 (a 0-dim float tensor on the device) when ``loss`` or any gradient of ``opt`` is NaN/inf, else 0.0.
 
-        Computed from the gradients after backward, so under DDP (where they are already all-reduced) every rank
-        reaches the same verdict without talking to the others, and without a host sync.
+        The gradients are checked after backward, so under DDP (where they are already all-reduced) every rank
+        reaches the same verdict on them without talking to the others, and without a host sync. The loss needs a
+        check of its own: a NaN loss can have finite gradients (L1's gradient at a NaN target is 0), and stepping
+        on those is stepping on a broken batch. Each rank has its own loss, so that verdict is summed over the
+        ranks (one small all-reduce, still no host sync).
         """
+        bad_loss = (~torch.isfinite(loss.detach())).float()
+        if self.trainer.world_size > 1:
+            bad_loss = self.trainer.strategy.reduce(bad_loss, reduce_op="sum")
         grads = [p.grad for group in opt.param_groups for p in group["params"] if p.grad is not None]
         if not grads:
-            return torch.zeros((), device=self.device)
+            return (bad_loss > 0).float()
         norms = torch.stack(torch._foreach_norm(grads))
-        return (~torch.isfinite(norms).all()).float()
+        return ((bad_loss > 0) | ~torch.isfinite(norms).all()).float()
 
     def _optimize(self, opt: Any, loss: Tensor) -> Tensor:
-        """Backward and step. Returns 1.0 when the step was skipped for non-finite gradients, else 0.0.
+        """Backward and step. Returns 1.0 when the step was skipped for a non-finite loss or gradients, else 0.0.
 
         A skipped step changes nothing: no parameter, no Adam moment, no per-parameter step count (Lightning's
         ``global_step`` still counts it). With a fused optimizer (the default Adam) the skip happens on the device
@@ -205,7 +211,7 @@ class ColorGAN(L.LightningModule):
         """
         opt.zero_grad(set_to_none=True)
         self.manual_backward(loss)
-        bad = self._nonfinite(opt) if self.hparams.skip_nonfinite else None
+        bad = self._nonfinite(opt, loss) if self.hparams.skip_nonfinite else None
         if self.hparams.gradient_clip_val:
             self.clip_gradients(opt, gradient_clip_val=self.hparams.gradient_clip_val, gradient_clip_algorithm="norm")
         inner = getattr(opt, "optimizer", opt)
@@ -256,7 +262,7 @@ class ColorGAN(L.LightningModule):
         total, run = int(self._nonfinite_total.item()), int(self._nonfinite_run.item())
         if total > self.nonfinite_steps:
             log.warning(
-                "Skipped %d optimizer step(s) with NaN/inf gradients by epoch %d, batch %d (%d in total)",
+                "Skipped %d optimizer step(s) with a NaN/inf loss or gradients by epoch %d, batch %d (%d in total)",
                 total - self.nonfinite_steps, self.current_epoch, batch_idx, total,
             )
             self.nonfinite_steps = total

@@ -69,7 +69,10 @@ def resolve_ckpt_path(
     else:
         path, run_dir = Path(str(ckpt_path)).expanduser(), output_dir
         if not path.is_file():
-            raise ResumeError(f"ckpt_path '{path}' does not exist")
+            raise ResumeError(
+                f"ckpt_path '{path}' does not exist. Give the path of a .ckpt file, or ckpt_path=last to resume "
+                "the newest run of this experiment."
+            )
     ckpt = read_colorgan_checkpoint(path)
     if model_hparams is not None:
         diff = architecture_mismatch(ckpt, model_hparams)

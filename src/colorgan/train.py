@@ -7,12 +7,14 @@ optimises (``optimized_metric``).
 from __future__ import annotations
 
 import logging
+import signal
 from pathlib import Path
 from typing import Any
 
 import hydra
 import lightning as L
 from hydra.utils import instantiate
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from colorgan.config import config_dir, in_multirun
@@ -69,6 +71,14 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         if cfg.get("test"):
             trainer.test(model, datamodule=datamodule, ckpt_path=best or None, weights_only=True)
             metrics.update({k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1})
+    except SIGTERMException as stop:
+        # Lightning ends a run stopped by SIGTERM with SystemExit(None), i.e. exit status 0 as if it had finished:
+        # a scheduler would mark the job done and `train && evaluate` would go on. Exit as killed by SIGTERM.
+        log.warning(
+            "Stopped by SIGTERM at epoch %d, global step %d. Resume with ckpt_path=last (output folder %s).",
+            trainer.current_epoch, trainer.global_step, output_dir,
+        )
+        raise SIGTERMException(128 + signal.SIGTERM) from stop
     finally:
         finish_wandb()
     return metrics

@@ -16,6 +16,7 @@ from colorgan.data.cache import PhotoCache, TensorPhotos
 from colorgan.data.dataset import PhotoFolderDataset, collate_photos
 from colorgan.data.decode import DEFAULT_MAX_PIXELS
 from colorgan.data.files import Splits, split_files
+from colorgan.data.workers import init_worker
 
 log = logging.getLogger(__name__)
 
@@ -212,6 +213,7 @@ class ColorizationDataModule(L.LightningDataModule):
             persistent_workers=bool(self.hparams.persistent_workers) and workers > 0,
             drop_last=drop_last,
             prefetch_factor=4 if workers > 0 else None,
+            worker_init_fn=init_worker if workers > 0 else None,
         )
 
     def train_dataloader(self) -> DataLoader:

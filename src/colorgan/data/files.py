@@ -47,7 +47,10 @@ def find_images(root: str | Path) -> list[Path]:
 
 def _no_images(root: Path) -> NoImagesError:
     exts = ", ".join(IMAGE_EXTENSIONS)
-    return NoImagesError(f"No images found in '{root}' (searched recursively for {exts}, in any case).")
+    return NoImagesError(
+        f"No images found in '{root}' (searched recursively for {exts}, in any case). "
+        "Point data.root at a folder of photos."
+    )
 
 
 def _first_existing(root: Path, names: tuple[str, ...]) -> Path | None:

@@ -1,0 +1,74 @@
+"""``last.ckpt``: every few minutes (or steps) inside an epoch, also under manual optimization, and every epoch."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import lightning as L
+from lightning.pytorch.callbacks import ModelCheckpoint
+
+
+class IntervalCheckpoint(ModelCheckpoint):
+    """A :class:`~lightning.pytorch.callbacks.ModelCheckpoint` whose mid-epoch triggers work when the
+    LightningModule optimizes by hand, as colorgan's GAN does.
+
+    Lightning (up to at least 2.6) checks only ``every_n_train_steps`` in ``on_train_batch_end`` when
+    ``automatic_optimization`` is off: a ``train_time_interval`` silently never saves mid-epoch, so a killed run
+    loses the whole epoch, and ``every_n_train_steps`` warns at every save about a "pre-optimization state" that
+    does not apply here. This class handles both triggers itself in that case and leaves everything else to
+    ``ModelCheckpoint`` (same arguments, same files):
+
+    * ``train_time_interval``: save when this much time has passed since the last save (decided on rank 0 and
+      broadcast, since the ranks' clocks differ);
+    * ``every_n_train_steps``: save when ``trainer.global_step`` is a multiple of it. It counts optimizer steps:
+      two per batch while the GAN loss is on.
+
+    With ``save_last`` it also writes ``last.ckpt`` at the end of every training epoch (a monitoring
+    ``ModelCheckpoint`` writes it only in the epochs where its metric improved), and once more when training ends,
+    so that the final file records the last epoch as completed.
+
+    The checkpoint is taken after the batch's optimizer steps; resuming from it continues with the next batch of
+    the same epoch. The interval is not part of the callback's identity in the checkpoint, so a run can be resumed
+    with another interval without Lightning asking for "the callbacks used to create the checkpoint".
+    """
+
+    @property
+    def state_key(self) -> str:
+        return self._generate_state_key(monitor=self.monitor, mode=self.mode)
+
+    def _due(self, trainer: L.Trainer) -> bool:
+        if self._every_n_train_steps >= 1:
+            return trainer.global_step % self._every_n_train_steps == 0
+        if self._train_time_interval is None:
+            return False
+        started = self._last_time_checked
+        due = started is not None and time.monotonic() - started >= self._train_time_interval.total_seconds()
+        return bool(trainer.strategy.broadcast(due))
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        super().on_train_epoch_end(trainer, pl_module)
+        if self.save_last and not self._should_skip_saving_checkpoint(trainer):
+            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.save_last and not trainer.fast_dev_run:
+            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+
+    def on_train_batch_end(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+    ) -> None:
+        if pl_module.automatic_optimization:
+            super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
+            return
+        if not self._due(trainer) or self._should_skip_saving_checkpoint(trainer):
+            return
+        self._last_time_checked = time.monotonic()
+        candidates = self._monitor_candidates(trainer)
+        self._save_topk_checkpoint(trainer, candidates)
+        self._save_last_checkpoint(trainer, candidates)

@@ -1,0 +1,91 @@
+"""When and how checkpoints are written: mid-epoch on a time interval, atomically, with the usual permissions."""
+
+from __future__ import annotations
+
+import os
+
+import lightning as L
+import pytest
+import torch
+from hydra.utils import instantiate
+from lightning.pytorch.callbacks import ModelCheckpoint
+
+from colorgan.callbacks import IntervalCheckpoint
+from colorgan.checkpoint import read_checkpoint
+from colorgan.checkpoint_io import AtomicCheckpointIO
+
+
+class LastCheckpointSteps(L.Callback):
+    """Before every training batch, the global step that ``last.ckpt`` holds (None: no file yet)."""
+
+    def __init__(self, path) -> None:
+        self.path = path
+        self.steps: list[int | None] = []
+
+    def on_train_batch_start(self, *args) -> None:
+        self.steps.append(read_checkpoint(self.path)["global_step"] if self.path.exists() else None)
+
+
+TIME = ["callbacks.interval_checkpoint.train_time_interval.minutes=0"]  # due after every batch
+STEPS = [
+    "callbacks.interval_checkpoint.train_time_interval=null",
+    "callbacks.interval_checkpoint.every_n_train_steps=4",
+]
+
+
+@pytest.mark.parametrize(
+    "interval_cls, trigger, expected",
+    [
+        (IntervalCheckpoint, TIME, [None, 2, 4, 6]),
+        (IntervalCheckpoint, STEPS, [None, None, 4, 4]),  # every 4 optimizer steps = every 2 batches
+        (ModelCheckpoint, TIME, [None] * 4),  # Lightning's own ignores the time when optimizing by hand
+    ],
+)
+def test_interval_checkpoint_fires_mid_epoch_with_manual_optimization(
+    compose_cfg, photo_root, tmp_path, interval_cls, trigger, expected
+):
+    cfg = compose_cfg(
+        f"data.root={photo_root}",
+        "trainer.limit_train_batches=4",
+        f"callbacks.interval_checkpoint._target_={interval_cls.__module__}.{interval_cls.__name__}",
+        *trigger,
+        experiment=None,
+    )
+    interval = instantiate(cfg.callbacks.interval_checkpoint)
+    steps = LastCheckpointSteps(tmp_path / "run" / "checkpoints" / "last.ckpt")
+    trainer = instantiate(cfg.trainer, callbacks=[interval, steps], logger=False)
+    trainer.fit(instantiate(cfg.model, _recursive_=False), datamodule=instantiate(cfg.data))
+    assert steps.steps == expected
+
+
+class ValidationGetsWorse(L.Callback):
+    """Report a worse validation L1 after every epoch, so the best-checkpoint callback never saves again."""
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        trainer.callback_metrics["val/l1_ab"] = torch.tensor(float(trainer.current_epoch))
+
+
+def test_last_checkpoint_is_written_every_epoch_even_without_improvement(compose_cfg, photo_root, tmp_path):
+    cfg = compose_cfg(f"data.root={photo_root}", "trainer.limit_train_batches=1", "trainer.max_epochs=3",
+                      experiment=None)
+    steps = LastCheckpointSteps(tmp_path / "run" / "checkpoints" / "last.ckpt")
+    callbacks = [
+        ValidationGetsWorse(),
+        instantiate(cfg.callbacks.model_checkpoint),
+        instantiate(cfg.callbacks.interval_checkpoint),  # 10 minutes: only its epoch-end saves happen here
+        steps,
+    ]
+    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=False)
+    trainer.fit(instantiate(cfg.model, _recursive_=False), datamodule=instantiate(cfg.data))
+    assert steps.steps == [None, 2, 4]  # before each epoch's single batch: the previous epoch's end
+    assert [p.name for p in (tmp_path / "run" / "checkpoints").glob("best-*")] == ["best-epoch000.ckpt"]
+
+
+def test_atomic_checkpoint_gets_the_usual_file_permissions(tmp_path):
+    mask = os.umask(0o027)
+    try:
+        AtomicCheckpointIO().save_checkpoint({"a": 1}, tmp_path / "x" / "last.ckpt")
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "x" / "last.ckpt").stat().st_mode & 0o777 == 0o640
+    assert read_checkpoint(tmp_path / "x" / "last.ckpt") == {"a": 1}
