@@ -37,10 +37,15 @@ class IntervalCheckpoint(ModelCheckpoint):
     def state_key(self) -> str:
         return self._generate_state_key(monitor=self.monitor, mode=self.mode)
 
-    def _due(self, trainer: L.Trainer) -> bool:
+    # under DDP the ranks agree on the clock with a broadcast (a host sync): only every this many batches
+    DDP_TIME_CHECK_EVERY = 16
+
+    def _due(self, trainer: L.Trainer, batch_idx: int) -> bool:
         if self._every_n_train_steps >= 1:
             return trainer.global_step % self._every_n_train_steps == 0
         if self._train_time_interval is None:
+            return False
+        if trainer.world_size > 1 and (batch_idx + 1) % self.DDP_TIME_CHECK_EVERY:
             return False
         started = self._last_time_checked
         due = started is not None and time.monotonic() - started >= self._train_time_interval.total_seconds()
@@ -66,7 +71,7 @@ class IntervalCheckpoint(ModelCheckpoint):
         if pl_module.automatic_optimization:
             super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
             return
-        if not self._due(trainer) or self._should_skip_saving_checkpoint(trainer):
+        if not self._due(trainer, batch_idx) or self._should_skip_saving_checkpoint(trainer):
             return
         self._last_time_checked = time.monotonic()
         candidates = self._monitor_candidates(trainer)
