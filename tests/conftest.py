@@ -109,3 +109,25 @@ def run_module(*args: str, cwd: Path, timeout: float = 600, env: dict | None = N
         timeout=timeout,
         env={**os.environ, **(env or {})},
     )
+
+
+@pytest.fixture(scope="session")
+def tiny_ckpt(photo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``last.ckpt`` of the TINY model trained for one short epoch on ``photo_root`` (64 px, ngf=8)."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from colorgan.train import train
+
+    out = tmp_path_factory.mktemp("tiny_run")
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        cfg = compose(
+            "train",
+            overrides=[*TINY, "logger=csv", f"data.root={photo_root}", f"paths.output_dir={out}", f"paths.root_dir={out}"],
+        )
+    GlobalHydra.instance().clear()
+    train(cfg)
+    ckpt = out / "checkpoints" / "last.ckpt"
+    assert ckpt.is_file(), f"training the tiny model wrote no {ckpt}"
+    return ckpt

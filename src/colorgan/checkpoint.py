@@ -1,16 +1,27 @@
-"""Reading colorgan checkpoints safely (``weights_only=True``) with errors that name the file."""
+"""Reading colorgan checkpoints safely (``weights_only=True``) with errors that name the file.
+
+Two kinds of file hold a generator: a Lightning training checkpoint (``.ckpt``, written by ``colorgan-train``) and
+the generator-only ``weights`` export of ``colorgan-export`` (:data:`GENERATOR_FORMAT`). Both hold tensors and
+primitives only. :func:`read_generator` reads either.
+"""
 
 from __future__ import annotations
 
 import pickle
 import re
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from colorgan.module import CHECKPOINT_KEY
+from colorgan.nn import UNetGenerator
+
+# The marker of a generator exported with `colorgan-export --format weights` (value of the "format" key).
+GENERATOR_FORMAT = "colorgan-generator"
+GENERATOR_FORMAT_VERSION = 1
 
 
 class CheckpointError(ValueError):
@@ -43,6 +54,8 @@ def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     path = Path(path).expanduser()
     if not path.is_file():
         raise CheckpointError(f"checkpoint '{path}' does not exist")
+    if path.stat().st_size:
+        _refuse_program_exports(path)  # before the byte checks: an ONNX file is no zip archive either
     damage = _damage(path)
     if damage:
         raise CheckpointError(f"checkpoint '{path}' {damage}")
@@ -64,6 +77,25 @@ def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     if not isinstance(ckpt, dict):
         raise CheckpointError(f"checkpoint '{path}' holds a {type(ckpt).__name__}, not a checkpoint dict")
     return ckpt
+
+
+def _refuse_program_exports(path: Path) -> None:
+    """TorchScript and ONNX files are programs for other runtimes, not weights: say so instead of a pickle error."""
+    kind = None
+    if path.suffix.lower() == ".onnx":
+        kind = "an ONNX model"
+    elif zipfile.is_zipfile(path):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                if any(name.endswith("constants.pkl") or "/code/" in name for name in archive.namelist()):
+                    kind = "a TorchScript program"
+        except (zipfile.BadZipFile, OSError):
+            return  # torch.load below gives the verdict
+    if kind:
+        raise CheckpointError(
+            f"'{path}' is {kind}, for running the generator in other runtimes; colorgan reads a training "
+            "checkpoint (.ckpt) or a generator exported with `colorgan-export --format weights`"
+        )
 
 
 def is_colorgan_checkpoint(ckpt: dict[str, Any]) -> bool:
@@ -104,3 +136,84 @@ def architecture_mismatch(ckpt: dict[str, Any], hparams: dict[str, Any]) -> list
 
 def colorgan_info(ckpt: dict[str, Any]) -> dict[str, Any]:
     return dict(ckpt.get(CHECKPOINT_KEY, {}))
+
+
+def is_generator_export(ckpt: dict[str, Any]) -> bool:
+    """True for a generator exported with ``colorgan-export --format weights``."""
+    return ckpt.get("format") == GENERATOR_FORMAT
+
+
+@dataclass(frozen=True)
+class GeneratorWeights:
+    """Everything needed to rebuild a trained generator.
+
+    Attributes:
+        generator: keyword arguments of :class:`~colorgan.nn.UNetGenerator`.
+        image_size: the side of the square photos it was trained on.
+        state_dict: the generator's own weights (no ``generator.`` prefix).
+        source: ``"checkpoint"`` (a Lightning training checkpoint) or ``"export"`` (a ``weights`` export).
+    """
+
+    generator: dict[str, Any]
+    image_size: int
+    state_dict: dict[str, torch.Tensor]
+    source: str
+
+
+def read_generator(path: str | Path, map_location: str | torch.device = "cpu") -> GeneratorWeights:
+    """Read the generator of a colorgan training checkpoint or of a ``weights`` export, weights-only.
+
+    Raises:
+        CheckpointError: the file is unreadable, unsafe, or neither kind of colorgan file; the message names it.
+    """
+    ckpt = read_checkpoint(path, map_location)
+    if is_generator_export(ckpt):
+        version = ckpt.get("format_version")
+        if not isinstance(version, int) or version > GENERATOR_FORMAT_VERSION:
+            raise CheckpointError(
+                f"'{path}' is a colorgan generator export of format version {version!r}; this colorgan reads "
+                f"version {GENERATOR_FORMAT_VERSION} and older. Upgrade colorgan (pip install -U colorgan)."
+            )
+        try:
+            return GeneratorWeights(
+                generator=dict(ckpt["generator"]),
+                image_size=int(ckpt["image_size"]),
+                state_dict=dict(ckpt["state_dict"]),
+                source="export",
+            )
+        except (KeyError, TypeError, ValueError) as err:
+            raise CheckpointError(f"'{path}' is a damaged colorgan generator export (missing {err})") from err
+    if not is_colorgan_checkpoint(ckpt):
+        keys = ", ".join(sorted(map(str, ckpt))[:6]) or "none"
+        raise CheckpointError(
+            f"'{path}' is not a colorgan checkpoint: it is neither a training checkpoint (with generator weights "
+            "and hyper_parameters, written by colorgan-train) nor a generator exported with `colorgan-export "
+            f"--format weights`. Its top-level keys are: {keys}"
+        )
+    hparams = ckpt["hyper_parameters"]
+    prefix = "generator."
+    return GeneratorWeights(
+        generator=dict(hparams.get("generator") or {}),
+        image_size=int(hparams.get("image_size", 256)),
+        state_dict={k[len(prefix):]: v for k, v in ckpt["state_dict"].items() if k.startswith(prefix)},
+        source="checkpoint",
+    )
+
+
+def load_generator(
+    path: str | Path, map_location: str | torch.device = "cpu"
+) -> tuple[UNetGenerator, GeneratorWeights]:
+    """:func:`read_generator`, then the :class:`~colorgan.nn.UNetGenerator` rebuilt with its weights, in eval mode.
+
+    Raises:
+        CheckpointError: as :func:`read_generator`, or when the settings and the weights do not fit together.
+    """
+    weights = read_generator(path, map_location)
+    try:
+        generator = UNetGenerator(**weights.generator)
+        generator.load_state_dict(weights.state_dict)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise CheckpointError(
+            f"'{path}': its generator settings {weights.generator} do not fit its weights ({err})"
+        ) from err
+    return generator.eval(), weights

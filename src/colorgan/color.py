@@ -15,7 +15,7 @@ uses ``pow`` and a cube root, which lose far too much precision in half types.
 from __future__ import annotations
 
 import torch
-from kornia.color import lab_to_rgb, rgb_to_lab, rgb_to_linear_rgb
+from kornia.color import lab_to_rgb, linear_rgb_to_rgb, rgb_to_lab, rgb_to_linear_rgb
 from torch import Tensor
 
 __all__ = [
@@ -69,15 +69,22 @@ def rgb_to_model_lab(rgb: Tensor) -> tuple[Tensor, Tensor]:
     return L, ab
 
 
-def model_lab_to_rgb(L: Tensor, ab: Tensor) -> Tensor:
+def model_lab_to_rgb(L: Tensor, ab: Tensor, keep_lightness: bool = False) -> Tensor:
     """Convert the model's normalised LAB back to sRGB.
 
     ``ab`` is clamped to [-1, 1] before the conversion, so a generator output (tanh) or any other
     estimate always maps into the gamut kornia can handle; the RGB result is clipped to [0, 1].
 
+    A colour outside the sRGB gamut (a saturated colour in a very bright or dark spot) cannot keep both its
+    lightness and its chroma. By default each RGB channel is clipped, which changes the lightness there. With
+    ``keep_lightness`` such a pixel instead keeps its ``L`` and loses just enough chroma to fit (it is mixed with
+    the gray of the same luminance, in linear RGB): what a colorized photo needs, whose lightness is the original
+    photo's.
+
     Args:
         L: ``(*, 1, H, W)`` in [-1, 1].
         ab: ``(*, 2, H, W)`` in [-1, 1]; any float dtype (converted to float32).
+        keep_lightness: reduce chroma instead of clipping channels for out-of-gamut colours.
 
     Returns:
         ``(*, 3, H, W)`` float32 sRGB in [0, 1].
@@ -91,7 +98,29 @@ def model_lab_to_rgb(L: Tensor, ab: Tensor) -> Tensor:
             [(L.float() + 1.0) * L_SCALE, ab.float().clamp(-1.0, 1.0) * AB_SCALE],
             dim=-3,
         )
-        return lab_to_rgb(lab, clip=True)
+        if not keep_lightness:
+            return lab_to_rgb(lab, clip=True)
+        return _lab_to_rgb_keeping_lightness(lab)
+
+
+def _lab_to_rgb_keeping_lightness(lab: Tensor) -> Tensor:
+    """``lab`` ``(*, 3, H, W)`` (L in [0, 100]) -> sRGB; out-of-gamut pixels are mixed with the gray of the same
+    luminance in linear RGB, just enough to fit. Luminance, hence L, is unchanged by such a mix."""
+    rgb = lab_to_rgb(lab, clip=False)
+    outside = ((rgb < 0.0) | (rgb > 1.0)).any(dim=-3)
+    if bool(outside.any()):
+        srgb = rgb.movedim(-3, -1)[outside]  # (n, 3): only the pixels that need it
+        linear = rgb_to_linear_rgb(srgb.T[:, None, :])[:, 0, :].T  # undo the sRGB curve (it extends past [0, 1])
+        # luminance Y: the Y row of the RGB -> XYZ matrix, whose weights sum to 1 (gray r = g = b has Y = r)
+        weights = torch.tensor(_XYZ_FROM_LINEAR_RGB[1], dtype=linear.dtype, device=linear.device)
+        Y = (linear @ weights).clamp_(0.0, 1.0)[:, None]
+        over = (1.0 - Y) / (linear - Y).clamp(min=1e-12)  # the mix that brings a channel down to 1
+        under = Y / (Y - linear).clamp(min=1e-12)  # the mix that brings a channel up to 0
+        bound = torch.where(linear > 1.0, over, torch.where(linear < 0.0, under, torch.ones_like(linear)))
+        s = bound.amin(dim=1, keepdim=True).clamp_(0.0, 1.0)
+        mixed = (Y + s * (linear - Y)).clamp_(0.0, 1.0)
+        rgb.movedim(-3, -1)[outside] = linear_rgb_to_rgb(mixed.T[:, None, :])[:, 0, :].T
+    return rgb.clamp_(0.0, 1.0)
 
 
 def gray_rgb(L: Tensor) -> Tensor:

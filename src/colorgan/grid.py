@@ -1,4 +1,4 @@
-"""Labelled picture grids: rows of images with a name at the left of each row."""
+"""Picture grids: rows of images with a name at the left of each row, and side-by-side comparisons."""
 
 from __future__ import annotations
 
@@ -43,4 +43,33 @@ def labelled_grid(rows: Sequence[tuple[str, Tensor]], padding: int = 2) -> Image
     for i, (name, _) in enumerate(rows):
         y = padding + i * cell_h + (cell_h - padding) // 2
         draw.text((label_w - 6, y), name, fill="black", font=font, anchor="rm")
+    return canvas
+
+
+def side_by_side(images: Sequence[Image.Image], gap: int = 8, max_side: int | None = 2048) -> Image.Image:
+    """Put photos next to each other, left to right, on white, scaled to the height of the first.
+
+    Args:
+        images: PIL images of any mode (alpha is dropped).
+        gap: white pixels between two photos.
+        max_side: shrink the photos so that none is longer than this on its longer side (``None``: full size).
+
+    Returns:
+        An RGB image.
+    """
+    if not images:
+        raise ValueError("side_by_side needs at least one image")
+    height = images[0].height
+    if max_side is not None:
+        height = min(height, max(1, round(height * max_side / max(images[0].size))))
+    panels = []
+    for img in images:
+        width = max(1, round(img.width * height / img.height))
+        rgb = img.convert("RGB")
+        panels.append(rgb if rgb.size == (width, height) else rgb.resize((width, height), Image.Resampling.LANCZOS))
+    canvas = Image.new("RGB", (sum(p.width for p in panels) + gap * (len(panels) - 1), height), "white")
+    x = 0
+    for panel in panels:
+        canvas.paste(panel, (x, 0))
+        x += panel.width + gap
     return canvas

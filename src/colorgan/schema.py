@@ -23,7 +23,7 @@ class DataSchema:
 
     _target_: str = MISSING
     root: Optional[str] = MISSING
-    image_size: int = MISSING
+    image_size: Optional[int] = MISSING  # null only for evaluate: the size the checkpoint was trained at
     batch_size: int = MISSING
     num_workers: int = MISSING
     val_fraction: float = MISSING

@@ -3,6 +3,9 @@
 torchvision.io decodes JPEG, PNG, WebP and GIF (8- and 16-bit, EXIF orientation applied). Anything it cannot
 decode (TIFF, BMP, CMYK and other exotic modes) goes through Pillow. Large JPEGs that will be shrunk a lot anyway
 are decoded at a reduced DCT scale by Pillow's ``draft`` mode, which skips most of the decoding work.
+
+Colorization needs a little more than training: the photo at full resolution as gray or RGB, and its alpha
+channel if it has one (:func:`photo_channels`, :func:`array_channels`, :func:`load_photo`).
 """
 
 from __future__ import annotations
@@ -27,13 +30,22 @@ class ImageDecodeError(ValueError):
     """A file that is not a readable photo. The message names the file and the reason."""
 
 
-def _sixteen_bit_to_uint8(img: Image.Image) -> Image.Image:
-    arr = np.asarray(img)
+def _to_uint8(arr: np.ndarray) -> np.ndarray:
+    """Any numeric array -> uint8: float in [0, 1] scaled, bool to 0/255, integers over 255 taken as 16-bit."""
+    if arr.dtype == np.uint8:
+        return arr
+    if arr.dtype == np.bool_:
+        return arr.astype(np.uint8) * np.uint8(255)
     if arr.dtype.kind == "f":
-        arr = np.clip(arr, 0.0, 1.0) * 255.0
-    else:
-        arr = arr.astype(np.uint32) >> 8 if arr.max(initial=0) > 255 else arr
-    return Image.fromarray(arr.astype(np.uint8), mode="L")
+        return (np.clip(arr, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"cannot read pixels of dtype {arr.dtype} as a photo")
+    arr = np.clip(arr, 0, None)
+    return (arr.astype(np.uint32) >> 8 if arr.max(initial=0) > 255 else arr).astype(np.uint8)
+
+
+def _sixteen_bit_to_uint8(img: Image.Image) -> Image.Image:
+    return Image.fromarray(_to_uint8(np.asarray(img)), mode="L")
 
 
 def _pil_to_rgb(img: Image.Image) -> Image.Image:
@@ -133,3 +145,85 @@ def resize_square(img: Tensor, size: int) -> Tensor:
         img = TF.resize(img, [size, size], antialias=True)
     return img
 
+
+
+_GRAY_MODES = ("1", "L", "I", "I;16", "I;16B", "I;16L", "I;16N", "F")
+
+
+def _channels_first(arr: np.ndarray) -> Tensor:
+    """uint8 ``(H, W)`` or ``(H, W, C)`` -> a contiguous ``(C, H, W)`` tensor that owns its memory."""
+    arr = np.ascontiguousarray(arr)
+    if not arr.flags.writeable:
+        arr = arr.copy()
+    t = torch.from_numpy(arr)
+    return t.unsqueeze(0) if t.dim() == 2 else t.permute(2, 0, 1).contiguous()
+
+
+def photo_channels(img: Image.Image) -> tuple[Tensor, Tensor | None]:
+    """Split a Pillow image of any mode into the pixels colorization needs and its alpha channel.
+
+    Returns:
+        ``(pixels, alpha)``. ``pixels`` is uint8 ``(1, H, W)`` for gray modes (``1``, ``L``, ``LA``, 16-bit and
+        32-bit integer or float gray, scaled to 8 bits) and uint8 ``(3, H, W)`` RGB for every colour mode (``RGB``,
+        palette, ``CMYK``, ``YCbCr``, ...). ``alpha`` is uint8 ``(1, H, W)`` when the image has transparency
+        (``RGBA``, ``LA``, ``PA``, a palette with a transparent entry), else ``None``. No EXIF handling here: see
+        :func:`load_pil`.
+    """
+    if img.mode in ("RGBa", "La"):  # premultiplied alpha
+        img = img.convert(img.mode[:-1] + "A")
+    if img.mode == "PA" or (img.mode == "P" and "transparency" in img.info):
+        img = img.convert("RGBA")
+    alpha = None
+    if "A" in img.getbands():
+        alpha = _channels_first(np.asarray(img.getchannel("A")))
+        img = img.convert("L" if img.mode == "LA" else "RGB")
+    if img.mode in _GRAY_MODES:
+        pixels = _to_uint8(np.asarray(img))
+    else:
+        pixels = np.asarray(img if img.mode == "RGB" else img.convert("RGB"))
+    return _channels_first(pixels), alpha
+
+
+def array_channels(arr: np.ndarray) -> tuple[Tensor, Tensor | None]:
+    """:func:`photo_channels` for a NumPy array in the layout Pillow, matplotlib and scikit-image use.
+
+    Args:
+        arr: ``(H, W)`` or ``(H, W, 1)`` gray, ``(H, W, 2)`` gray + alpha, ``(H, W, 3)`` RGB or ``(H, W, 4)`` RGBA;
+            uint8, bool, uint16 (16-bit) or float in [0, 1].
+
+    Returns:
+        ``(pixels, alpha)`` as in :func:`photo_channels`.
+    """
+    arr = np.asarray(arr)
+    if arr.ndim == 3 and arr.shape[-1] in (1, 2, 3, 4):
+        channels = arr.shape[-1]
+    elif arr.ndim == 2:
+        channels, arr = 1, arr[..., None]
+    else:
+        raise ValueError(
+            f"an image array must be (H, W) or (H, W, C) with C in 1..4 (channels last), got shape {arr.shape}"
+        )
+    if 0 in arr.shape:
+        raise ValueError(f"an image array must not be empty, got shape {arr.shape}")
+    arr = _to_uint8(arr)
+    has_alpha = channels in (2, 4)
+    alpha = _channels_first(arr[..., -1]) if has_alpha else None
+    pixels = arr[..., : channels - 1] if has_alpha else arr
+    return _channels_first(pixels[..., 0] if pixels.shape[-1] == 1 else pixels), alpha
+
+
+def load_photo(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> tuple[Tensor, Tensor | None]:
+    """Decode ``path`` at full resolution for colorization, EXIF orientation applied.
+
+    Returns ``(pixels, alpha)`` as in :func:`photo_channels`.
+
+    Raises:
+        ImageDecodeError: the file is empty, truncated, not an image, or over ``max_pixels``.
+    """
+    img = load_pil(path, max_pixels)
+    try:
+        return photo_channels(img)
+    except Exception as err:  # noqa: BLE001 - an exotic mode Pillow cannot convert
+        raise ImageDecodeError(
+            f"{path}: could not convert its {img.mode} pixels ({type(err).__name__}: {err})"
+        ) from err

@@ -1,0 +1,144 @@
+"""colorgan-colorize: folders, globs, names, failures, no overwriting, and the exit code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import run_module, synthetic_photo, write_photos
+from PIL import Image
+
+from colorgan.colorize import main
+
+
+@pytest.fixture
+def album(tmp_path: Path) -> Path:
+    """A folder as people have them: nested folders, mixed formats, transparency, one broken file."""
+    root = tmp_path / "album"
+    write_photos(root, 2, size=(37, 51), ext="jpg", seed=4)  # photo_000.jpg, photo_001.jpg
+    write_photos(root / "1950s" / "summer", 1, size=(65, 33), ext="png", seed=5)
+    rgba = np.dstack([synthetic_photo(np.random.default_rng(6), 30, 40), np.full((30, 40), 200, np.uint8)])
+    Image.fromarray(rgba, mode="RGBA").save(root / "1950s" / "logo.png")
+    (root / "1950s" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not the rest of a JPEG")
+    return root
+
+
+def test_folder_with_one_broken_file(album: Path, tiny_ckpt: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "out"
+    code = main([str(album), "--ckpt", str(tiny_ckpt), "--output", str(out), "--device", "cpu"])
+    assert code == 1
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert written == ["1950s/logo.png", "1950s/summer/photo_000.png", "photo_000.jpg", "photo_001.jpg"]
+    assert Image.open(out / "photo_000.jpg").size == (51, 37)
+    assert Image.open(out / "1950s/summer/photo_000.png").size == (33, 65)
+    logo = Image.open(out / "1950s/logo.png")
+    assert logo.mode == "RGBA" and np.asarray(logo)[..., 3].min() == 200
+    err = capsys.readouterr().err
+    assert "broken.jpg" in err and "not a readable image" in err
+
+
+def test_existing_outputs_are_kept_unless_asked(tiny_ckpt: Path, tmp_path: Path, capsys) -> None:
+    src = write_photos(tmp_path / "in", 2, size=(40, 30), ext="png")
+    out = tmp_path / "out"
+    args = [str(tmp_path / "in"), "--ckpt", str(tiny_ckpt), "--output", str(out), "--device", "cpu"]
+    assert main(args) == 0
+    mine = out / src[0].name
+    Image.new("RGB", (5, 5), "red").save(mine)  # the user's own edit of an output
+    assert main(args) == 0
+    assert Image.open(mine).size == (5, 5)
+    assert "left 2 existing output(s) alone" in capsys.readouterr().out
+    assert main([*args, "--overwrite"]) == 0
+    assert Image.open(mine).size == (30, 40)
+
+
+def test_globs_files_compare_and_format(tiny_ckpt: Path, tmp_path: Path) -> None:
+    shots = write_photos(tmp_path / "scans" / "box1", 2, size=(20, 24), ext="jpg")
+    single = write_photos(tmp_path / "loose", 1, size=(31, 17), ext="png", seed=9)[0]
+    out = tmp_path / "out"
+    pattern = str(tmp_path / "scans" / "*" / "*.jpg")
+    code = main([pattern, str(single), "--ckpt", str(tiny_ckpt), "-o", str(out), "--compare", "--format", "png"])
+    assert code == 0
+    for shot in shots:
+        colour = out / "box1" / f"{shot.stem}.png"
+        assert Image.open(colour).size == (24, 20)
+        compare = Image.open(out / "box1" / f"{shot.stem}_compare.png")
+        assert compare.size == (2 * 24 + 8, 20)  # input | gap | colorized
+    assert Image.open(out / "photo_000.png").size == (17, 31)
+
+
+def test_names_never_collide_and_inputs_are_never_outputs(tiny_ckpt: Path, tmp_path: Path, capsys) -> None:
+    folder = tmp_path / "photos"
+    jpg = write_photos(folder, 1, ext="jpg")[0]
+    png = write_photos(folder, 1, ext="png")[0]  # photo_000.jpg and photo_000.png: one name with --format png
+    original = png.read_bytes()
+    args = [str(jpg), str(png), "--ckpt", str(tiny_ckpt), "-o", str(folder), "--format", "png", "--overwrite"]
+    assert main(args) == 0
+    assert png.read_bytes() == original  # not even --overwrite replaces an input
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "photo_000.jpg", "photo_000.png", "photo_000_jpg.png", "photo_000_png.png",
+    ]
+    assert main([str(folder), "--ckpt", str(tiny_ckpt), "-o", str(folder)]) == 2
+    assert "is the input folder" in capsys.readouterr().err
+
+
+def test_output_folder_inside_the_input_is_not_read_back(tiny_ckpt: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    write_photos(folder, 2, ext="png")
+    out = folder / "colour"
+    for _ in range(2):
+        assert main([str(folder), "--ckpt", str(tiny_ckpt), "-o", str(out)]) == 0
+    assert sorted(p.name for p in out.rglob("*.png")) == ["photo_000.png", "photo_001.png"]
+
+
+def test_inputs_that_match_nothing_are_reported(tiny_ckpt: Path, tmp_path: Path, capsys) -> None:
+    write_photos(tmp_path / "in", 1)
+    code = main([str(tmp_path / "in"), str(tmp_path / "nope.jpg"), str(tmp_path / "*.tif"), "--ckpt", str(tiny_ckpt),
+                 "-o", str(tmp_path / "out")])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "nope.jpg: no such file or folder" in err and "*.tif: no file matches" in err
+    assert (tmp_path / "out" / "photo_000.png").is_file()
+
+
+def test_decompression_bomb_guard(tiny_ckpt: Path, tmp_path: Path, capsys) -> None:
+    write_photos(tmp_path / "in", 1, size=(40, 40))
+    code = main([str(tmp_path / "in"), "--ckpt", str(tiny_ckpt), "-o", str(tmp_path / "out"), "--max-pixels", "1000"])
+    assert code == 1
+    assert "over the limit" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "photo_000.png").exists()
+
+
+def test_bad_checkpoint_stops_before_any_work(tmp_path: Path, capsys) -> None:
+    write_photos(tmp_path / "in", 1)
+    other = tmp_path / "resnet.pth"
+    torch.save({"fc.weight": torch.zeros(3, 3)}, other)
+    code = main([str(tmp_path / "in"), "--ckpt", str(other), "-o", str(tmp_path / "out")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "resnet.pth" in err and "not a colorgan checkpoint" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_python_dash_m_entry_point(tiny_ckpt: Path, tmp_path: Path) -> None:
+    photo = write_photos(tmp_path, 1, size=(21, 23), ext="jpg")[0]
+    proc = run_module("colorgan.colorize", str(photo), "--ckpt", str(tiny_ckpt), "-o", str(tmp_path / "out"),
+                      cwd=tmp_path, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "Colorized 1 photo(s)" in proc.stdout
+    assert Image.open(tmp_path / "out" / "photo_000.jpg").size == (23, 21)
+
+
+def test_transparency_forces_png_without_clobbering(tiny_ckpt: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "icons"
+    folder.mkdir()
+    rgba = np.dstack([synthetic_photo(np.random.default_rng(2), 16, 16), np.full((16, 16), 99, np.uint8)])
+    Image.fromarray(rgba, mode="RGBA").save(folder / "icon.png")
+    original = (folder / "icon.png").read_bytes()
+    code = main([str(folder / "icon.png"), "--ckpt", str(tiny_ckpt), "-o", str(folder), "--format", "jpg"])
+    assert code == 0
+    assert (folder / "icon.png").read_bytes() == original
+    out = Image.open(folder / "icon_alpha.png")
+    assert out.mode == "RGBA" and np.asarray(out)[..., 3].max() == 99
+    assert not (folder / "icon.jpg").exists()
