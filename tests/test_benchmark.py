@@ -24,10 +24,19 @@ def test_benchmark_reports_every_section(tmp_path, capsys):
                 "train_end_to_end_cache", "loader_classic_per_sample", "loader_colorgan_from_files",
                 "loader_colorgan_from_cache"):
         assert len(saved[key]["windows"]) == 2 and saved[key]["median"] > 0, key
-    for key in ("lightning_cost_pct", "loader_speedup_from_files", "loader_speedup_from_cache", "achieved_tflops"):
+    for key in ("lightning_cost_pct", "loader_speedup_from_files", "loader_speedup_from_cache", "achieved_tflops",
+                "colorize_12mp_gray_s", "colorize_12mp_colour_s", "peak_memory_gb_colorize"):
         assert math.isfinite(saved[key]), key
     # the FLOP count comes from torch's counter: G + D of a tiny 64 px model, forward and backward
     assert 0.01 < saved["train_gflop_per_image"] < 1.0
     assert saved["machine"]["torch"] and saved["share_of_peak_pct"] is None  # no known peak for a CPU
     printed = capsys.readouterr().out
     assert "| loader speed-up from cache (x classic)" in printed and res["table"] in printed
+
+
+def test_window_throughput_from_edge_times():
+    from colorgan.benchmark.timing import windows_from_marks
+
+    # edges every 2 steps of 4 images: 8 images in 1 s, then in 2 s
+    t = windows_from_marks([10.0, 11.0, 13.0], items_per_step=4, steps_per_window=2)
+    assert t.per_window == [8.0, 4.0] and t.median == 6.0

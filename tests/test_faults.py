@@ -117,7 +117,7 @@ def test_many_nan_steps_in_a_row_stop_the_run_with_advice(compose_cfg, photo_roo
     cfg = compose_cfg(
         f"data.root={photo_root}",
         "trainer.limit_train_batches=8",
-        "model.max_nonfinite_steps=3",
+        "model.max_nonfinite_batches=3",
         *callback_overrides("poison", PoisonLoss, batches=[1, 2, 3, 4, 5, 6, 7]),
         experiment=None,
     )

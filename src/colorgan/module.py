@@ -84,7 +84,7 @@ class ColorGAN(L.LightningModule):
         l1_warmup_epochs: epochs of L1-only training (no D, no GAN loss) before the GAN switches on.
         gradient_clip_val: clip each network's gradient norm to this value (``None``: no clipping).
         skip_nonfinite: skip (and count) an optimizer step whose loss is NaN/inf instead of poisoning the weights.
-        max_nonfinite_steps: stop the run after this many such steps in a row.
+        max_nonfinite_batches: stop the run after this many such steps in a row.
         image_size: the training image size, kept in the checkpoint for ``colorgan-colorize``.
         compile: ``torch.compile`` G and D (each on its own; the LightningModule stays eager).
         channels_last: keep G and D in channels-last memory format (faster convolutions on tensor cores).
@@ -103,7 +103,7 @@ class ColorGAN(L.LightningModule):
         l1_warmup_epochs: int = 0,
         gradient_clip_val: float | None = None,
         skip_nonfinite: bool = True,
-        max_nonfinite_steps: int = 20,
+        max_nonfinite_batches: int = 20,
         image_size: int = 256,
         compile: bool = False,
         channels_last: bool = False,
@@ -133,7 +133,7 @@ class ColorGAN(L.LightningModule):
                 "l1_warmup_epochs": int(l1_warmup_epochs),
                 "gradient_clip_val": None if gradient_clip_val is None else float(gradient_clip_val),
                 "skip_nonfinite": bool(skip_nonfinite),
-                "max_nonfinite_steps": int(max_nonfinite_steps),
+                "max_nonfinite_batches": int(max_nonfinite_batches),
                 "image_size": int(image_size),
                 "compile": bool(compile),
                 "channels_last": bool(channels_last),
@@ -247,7 +247,7 @@ class ColorGAN(L.LightningModule):
             torch._foreach_copy_(buffers, [k.view_as(b) for k, b in zip(kept, buffers)])
 
     def _track_nonfinite(self, bad: Tensor) -> None:
-        """Count skipped steps; stop after ``max_nonfinite_steps`` batches in a row had one.
+        """Count skipped steps; stop after ``max_nonfinite_batches`` batches in a row had one.
 
         The counters live on the device; they are read every batch on CPU and every 20 batches on a GPU.
         """
@@ -266,7 +266,7 @@ class ColorGAN(L.LightningModule):
                 total - self.nonfinite_steps, self.current_epoch, batch_idx, total,
             )
             self.nonfinite_steps = total
-        if run >= self.hparams.max_nonfinite_steps:
+        if run >= self.hparams.max_nonfinite_batches:
             raise NonFiniteLossError(
                 f"{run} batches in a row had NaN/inf losses or gradients; stopping. Try a lower learning rate "
                 "(model.optimizer_g.lr / model.optimizer_d.lr), gradient clipping (model.gradient_clip_val=1.0), "

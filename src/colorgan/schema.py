@@ -84,7 +84,7 @@ class ModelSchema:
     l1_warmup_epochs: int = MISSING
     gradient_clip_val: Optional[float] = MISSING
     skip_nonfinite: bool = MISSING
-    max_nonfinite_steps: int = MISSING
+    max_nonfinite_batches: int = MISSING
     compile: bool = MISSING
     channels_last: bool = MISSING
 

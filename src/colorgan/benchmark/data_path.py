@@ -26,7 +26,7 @@ def make_photos(folder: Path, count: int, width: int, height: int, seed: int = 0
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for i in range(count):
-        path = folder / f"bench_{i:05d}.jpg"
+        path = folder / f"bench_{width}x{height}_{i:05d}.jpg"
         paths.append(path)
         if path.exists():
             continue

@@ -40,7 +40,7 @@ from colorgan.benchmark.timing import Throughput, time_iterations
 from colorgan.config import auto_precision
 from colorgan.data import ColorizationDataModule, find_images
 
-SECTIONS = ("model", "data", "e2e")
+SECTIONS = ("colorize", "model", "data", "e2e")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -82,6 +82,27 @@ def _reset_peak(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats(device)
+
+
+def bench_colorize(a: argparse.Namespace, device: torch.device, out: dict[str, Any]) -> None:
+    """Seconds to colorize a 12-megapixel photo (4000 x 3000, gray and colour JPEGs), model load excluded."""
+    from colorgan.colorizer import Colorizer
+    from colorgan.config import unet_depth
+    from colorgan.nn import UNetGenerator
+
+    folder = a.work_dir / "colorize"
+    (photo,) = make_photos(folder, 1, 4000, 3000, seed=7)
+    gray = folder / "bench_gray_12mp.jpg"
+    if not gray.exists():
+        from PIL import Image
+
+        Image.open(photo).convert("L").save(gray, quality=90)
+    _reset_peak(device)
+    colorizer = Colorizer(UNetGenerator(ngf=a.ngf, num_downs=unet_depth(a.image_size)), a.image_size, device=device)
+    for name, path in (("gray", gray), ("colour", photo)):
+        t = time_iterations(lambda p=path: colorizer(p).width and 1, device, 1, a.windows, 1)
+        out[f"colorize_12mp_{name}_s"] = 1.0 / t.median
+    out["peak_memory_gb_colorize"] = _peak_memory_gb(device)
 
 
 def bench_model(a: argparse.Namespace, device: torch.device, out: dict[str, Any]) -> None:
@@ -166,6 +187,9 @@ def _rows(res: dict[str, Any], a: argparse.Namespace) -> list[tuple[str, str]]:
                   f"{a.workers} workers"),
     ]
     for label, key, fmt in (
+        ("colorize a 12 MP gray photo (s)", "colorize_12mp_gray_s", "{:.2f}"),
+        ("colorize a 12 MP colour photo (s)", "colorize_12mp_colour_s", "{:.2f}"),
+        ("peak memory, colorize (GB)", "peak_memory_gb_colorize", "{:.2f}"),
         ("train img/s, model only (Lightning)", "train_model_only_lightning", "{:.1f}"),
         ("train img/s, model only (plain PyTorch loop)", "train_model_only_plain", "{:.1f}"),
         ("Lightning step cost vs plain loop", "lightning_cost_pct", "{:+.1f} %"),
@@ -219,6 +243,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         w, h = (int(x) for x in a.photo_size.lower().split("x"))
         root = a.work_dir / f"photos_{a.photos}_{w}x{h}"
         make_photos(root, a.photos, w, h)
+    if "colorize" in a.only:  # first: on a CPU the peak memory is the whole process's so far
+        bench_colorize(a, device, res)
     if "model" in a.only:
         bench_model(a, device, res)
     if "data" in a.only:

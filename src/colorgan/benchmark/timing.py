@@ -30,12 +30,11 @@ class Throughput:
 
 
 def windows_from_marks(marks: list[float], items_per_step: int, steps_per_window: int) -> Throughput:
-    """Throughput of consecutive windows of ``steps_per_window`` steps, from per-step end times ``marks``."""
-    rates = []
-    for start in range(0, len(marks) - steps_per_window, steps_per_window):
-        dt = marks[start + steps_per_window] - marks[start]
-        rates.append(items_per_step * steps_per_window / dt)
-    return Throughput(rates)
+    """Throughput of each window between consecutive window-edge times ``marks`` (one mark every
+    ``steps_per_window`` steps)."""
+    return Throughput(
+        [items_per_step * steps_per_window / (b - a) for a, b in zip(marks, marks[1:])]
+    )
 
 
 def time_iterations(

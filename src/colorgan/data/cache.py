@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 
 from colorgan.data.dataset import BadImageWarning, PhotoFolderDataset
 from colorgan.data.decode import DEFAULT_MAX_PIXELS
+from colorgan.data.workers import init_worker
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +121,7 @@ class PhotoCache:
         dataset = PhotoFolderDataset(files, image_size, max_pixels, replace_bad=False)
         loader = DataLoader(
             _Indexed(dataset), batch_size=32, num_workers=num_workers, collate_fn=_collate_indexed,
+            worker_init_fn=init_worker,
         )
         kept: list[str] = []
         skipped: list[str] = []

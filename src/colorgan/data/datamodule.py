@@ -119,8 +119,8 @@ class ColorizationDataModule(L.LightningDataModule):
     def root(self) -> Path:
         if self.hparams.root in (None, "", "???"):
             raise ValueError(
-                "data.root is not set. Point it at a folder of photos, e.g. "
-                "`python -m colorgan.train data.root=/path/to/photos`, or try `+experiment=demo`."
+                "data.root is not set. Point it at a folder of photos: data.root=/path/to/photos "
+                "(for training, `+experiment=demo` uses the photos that ship with colorgan)."
             )
         return Path(str(self.hparams.root)).expanduser()
 
