@@ -1,4 +1,4 @@
-"""Make docs/colorize_before_after.png, the before/after picture of docs/README_colorize.md.
+"""Make docs/colorize_before_after.png, the before/after picture of the README.
 
     python scripts/make_readme_figure.py                      # trains the demo (40 epochs, ~2-4 min on 2 CPU cores)
     python scripts/make_readme_figure.py --ckpt path/to/last.ckpt
