@@ -10,6 +10,8 @@
 * Bad photo files are skipped and reported per epoch; an all-bad folder stops with a clear error; a missing
   ``data.root`` says how to set it; photos smaller than the training size are upscaled.
 * A config with an unknown key or a wrongly typed value fails before anything is trained, with Hydra's message.
+* Out of GPU memory while colorizing: the photo is retried one at a time, smaller, then on the CPU, and reported
+  (injected ``torch.cuda.OutOfMemoryError``: the ``test_out_of_*memory*`` tests in ``tests/test_colorizer.py``).
 """
 
 from __future__ import annotations
