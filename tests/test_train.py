@@ -129,8 +129,10 @@ def test_resume_explicit_path_and_last_from_a_new_run_folder(compose_cfg, tmp_pa
     ckpt = Path(first.paths.output_dir) / "checkpoints" / "last.ckpt"
     # a new, time-stamped folder of the same experiment: `last` finds the newest sibling run and continues there
     again = compose_cfg("trainer.max_epochs=2", "ckpt_path=last", output="runs/second")
+    (tmp_path / "runs" / "second").mkdir()  # as Hydra makes it before the job starts
     train(again)
     assert not (tmp_path / "runs" / "second" / "checkpoints").exists()
+    assert (tmp_path / "runs" / "second" / "RESUMED_IN.txt").read_text().strip() == first.paths.output_dir
     assert torch.load(ckpt, map_location="cpu", weights_only=True)["global_step"] == 8
     explicit = compose_cfg("trainer.max_epochs=3", f"ckpt_path={ckpt}", output="runs/third")
     train(explicit)

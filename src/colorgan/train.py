@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     model = instantiate(cfg.model, _recursive_=False)
     ckpt_path, output_dir = resolve_ckpt_path(cfg.get("ckpt_path"), cfg.paths.output_dir, dict(model.hparams))
     if str(output_dir) != str(cfg.paths.output_dir):
+        if launched_as_rank_zero() and Path(cfg.paths.output_dir).is_dir():
+            # Hydra already made this command's own folder (its .hydra/ record and log): say where the run went
+            (Path(cfg.paths.output_dir) / "RESUMED_IN.txt").write_text(f"{output_dir}\n")
         with open_dict(cfg):
             cfg.paths.output_dir = str(output_dir)  # everything that interpolates it now follows the resumed run
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -96,6 +100,8 @@ def _hydra_entry(cfg: DictConfig) -> float | None:
 
 def main() -> None:
     """Console entry point (``colorgan-train``)."""
+    # Lightning's own use of a torch API that torch now deprecates: nothing a user can act on
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
     _hydra_entry()
 
 

@@ -65,7 +65,7 @@ class SampleGrid(L.Callback):
         path = self.dirpath / f"epoch{trainer.current_epoch:03d}_step{trainer.global_step:07d}.png"
         grid.save(path)
         grid.save(self.dirpath / "latest.png")
-        log.info("Sample grid written to %s", path)
+        log.debug("Sample grid written to %s", path)
         if self.log_to_wandb:
             for logger in trainer.loggers:
                 if isinstance(logger, WandbLogger):
