@@ -16,12 +16,15 @@ from typing import Any
 
 import torch
 
-from colorgan.module import CHECKPOINT_KEY
 from colorgan.nn import UNetGenerator
 
 # The marker of a generator exported with `colorgan-export --format weights` (value of the "format" key).
 GENERATOR_FORMAT = "colorgan-generator"
 GENERATOR_FORMAT_VERSION = 1
+
+
+CHECKPOINT_KEY = "colorgan"  # marks a training checkpoint as colorgan's; holds the format version and counters
+CHECKPOINT_FORMAT = 1
 
 
 class CheckpointError(ValueError):

@@ -15,6 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 from torch import Tensor
 
 from colorgan import __version__
+from colorgan.checkpoint import CHECKPOINT_FORMAT, CHECKPOINT_KEY
 from colorgan.color import model_lab_to_rgb
 from colorgan.metrics import ColorizationMetrics
 from colorgan.nn import GANLoss, PatchDiscriminator, UNetGenerator
@@ -27,8 +28,6 @@ warnings.filterwarnings(
     "ignore", message=r"It is recommended to use `self\.log\('((val|test)/[^']+|train/skipped_photos)'"
 )
 
-CHECKPOINT_KEY = "colorgan"  # marks a checkpoint as colorgan's; holds the format version and counters
-CHECKPOINT_FORMAT = 1
 
 OptimizerSpec = Mapping[str, Any] | Callable[..., torch.optim.Optimizer]
 

@@ -30,6 +30,7 @@ class SampleGrid(L.Callback):
         self.num_images = int(num_images)
         self.log_to_wandb = log_to_wandb
         self._images: Tensor | None = None
+        self._written = False
 
     def _fixed_images(self, trainer: L.Trainer) -> Tensor:
         if self._images is None:
@@ -65,7 +66,11 @@ class SampleGrid(L.Callback):
         path = self.dirpath / f"epoch{trainer.current_epoch:03d}_step{trainer.global_step:07d}.png"
         grid.save(path)
         grid.save(self.dirpath / "latest.png")
-        log.debug("Sample grid written to %s", path)
+        first = not self._written
+        self._written = True
+        (log.info if first else log.debug)(
+            "Sample grid written to %s%s", path, " (and one more after every validation)" if first else ""
+        )
         if self.log_to_wandb:
             for logger in trainer.loggers:
                 if isinstance(logger, WandbLogger):

@@ -1,6 +1,11 @@
-"""Photos on disk -> (L, ab) batches on the device."""
+"""Photos on disk -> (L, ab) batches on the device.
 
-from colorgan.data.datamodule import ColorizationDataModule, random_hflip
+``ColorizationDataModule`` and ``random_hflip`` are imported on first use, so that reading photos (colorize,
+evaluate's helpers) does not pay for importing Lightning.
+"""
+
+from typing import Any
+
 from colorgan.data.dataset import BadImageWarning, PhotoFolderDataset, collate_photos
 from colorgan.data.decode import (
     ImageDecodeError,
@@ -29,3 +34,11 @@ __all__ = [
     "resize_square",
     "split_files",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("ColorizationDataModule", "random_hflip"):
+        from colorgan.data import datamodule
+
+        return getattr(datamodule, name)
+    raise AttributeError(f"module 'colorgan.data' has no attribute {name!r}")

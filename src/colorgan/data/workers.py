@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 import signal
 
-from lightning.fabric.utilities.seed import pl_worker_init_function
-
 
 def init_worker(worker_id: int) -> None:
     """``worker_init_fn`` of colorgan's DataLoaders: leave SIGTERM to the training process, seed as Lightning does.
@@ -22,4 +20,6 @@ def init_worker(worker_id: int) -> None:
     """
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     if int(os.environ.get("PL_SEED_WORKERS", 0)):
+        from lightning.fabric.utilities.seed import pl_worker_init_function
+
         pl_worker_init_function(worker_id)
