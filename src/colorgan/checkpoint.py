@@ -137,9 +137,6 @@ def architecture_mismatch(ckpt: dict[str, Any], hparams: dict[str, Any]) -> list
     return lines
 
 
-def colorgan_info(ckpt: dict[str, Any]) -> dict[str, Any]:
-    return dict(ckpt.get(CHECKPOINT_KEY, {}))
-
 
 def is_generator_export(ckpt: dict[str, Any]) -> bool:
     """True for a generator exported with ``colorgan-export --format weights``."""

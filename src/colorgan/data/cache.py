@@ -158,7 +158,6 @@ class TensorPhotos(Dataset):
 
     def __init__(self, images: Tensor):
         self.images = images
-        self.image_size = images.shape[-1]
 
     def __len__(self) -> int:
         return self.images.shape[0]

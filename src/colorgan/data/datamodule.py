@@ -139,26 +139,23 @@ class ColorizationDataModule(L.LightningDataModule):
             return Path(str(self.hparams.cache_dir)).expanduser()
         return self.root / ".colorgan-cache"
 
-    def _cache(self, files: list[Path], split: str, build: bool = True) -> PhotoCache:
+    def _build_cache_if_missing(self, files: list[Path], split: str) -> None:
         size = self.hparams.image_size
         if not PhotoCache.exists(self.cache_dir, files, size):
             PhotoCache.build(
                 self.cache_dir, files, size, int(self.hparams.num_workers), self.hparams.max_pixels,
                 desc=f"Caching {split} photos at {size} px",
             )
-        cache = PhotoCache.open(self.cache_dir, files, size)
-        if cache.skipped:
-            log.warning("%d unreadable %s photo(s) are not in the cache: %s", len(cache.skipped), split,
-                        "; ".join(cache.skipped[:10]))
-        return cache
+
+    def _split_lists(self) -> list[tuple[str, list[Path]]]:
+        splits = self._split_files()
+        return [("train", splits.train), ("val", splits.val), ("test", splits.test)]
 
     def prepare_data(self) -> None:
         """With ``cache=True``: build the decoded-photo caches once (local rank 0 of each node)."""
         if self.hparams.cache:
-            splits = self._split_files()
-            for split, files in (("train", splits.train), ("val", splits.val), ("test", splits.test)):
-                if not PhotoCache.exists(self.cache_dir, files, self.hparams.image_size):
-                    self._cache(files, split)
+            for split, files in self._split_lists():
+                self._build_cache_if_missing(files, split)
 
     def _device_for_cache(self, nbytes: int) -> torch.device | None:
         want = self.hparams.cache_on_device
@@ -186,12 +183,21 @@ class ColorizationDataModule(L.LightningDataModule):
             self.val_set = PhotoFolderDataset(splits.val, size, guard)
             self.test_set = PhotoFolderDataset(splits.test, size, guard)
             return
-        caches = {name: self._cache(files, name) for name, files in
-                  (("train", splits.train), ("val", splits.val), ("test", splits.test))}
-        device = self._device_for_cache(sum(c.nbytes for c in caches.values()))
+        opened: dict[tuple[Path, ...], PhotoCache] = {}  # val and test are often the same photos: one copy
+        caches: dict[str, PhotoCache] = {}
+        for split, files in self._split_lists():
+            if tuple(files) not in opened:
+                self._build_cache_if_missing(files, split)
+                cache = opened[tuple(files)] = PhotoCache.open(self.cache_dir, files, size)
+                if cache.skipped:
+                    log.warning("%d unreadable %s photo(s) are not in the cache: %s", len(cache.skipped), split,
+                                "; ".join(cache.skipped[:10]))
+            caches[split] = opened[tuple(files)]
+        device = self._device_for_cache(sum(c.nbytes for c in opened.values()))
         if device is not None:
             log.info("Photo cache on %s: batches are gathered there, no CPU workers", device)
-        sets = {k: TensorPhotos(c.images if device is None else c.images.to(device)) for k, c in caches.items()}
+        tensors = {id(c): c.images if device is None else c.images.to(device) for c in opened.values()}
+        sets = {split: TensorPhotos(tensors[id(c)]) for split, c in caches.items()}
         self.train_set, self.val_set, self.test_set = sets["train"], sets["val"], sets["test"]
 
     def _loader(self, dataset: Any, train: bool) -> DataLoader:
