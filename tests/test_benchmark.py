@@ -25,11 +25,13 @@ def test_benchmark_reports_every_section(tmp_path, capsys):
                 "loader_colorgan_from_cache"):
         assert len(saved[key]["windows"]) == 2 and saved[key]["median"] > 0, key
     for key in ("lightning_cost_pct", "loader_speedup_from_files", "loader_speedup_from_cache", "achieved_tflops",
-                "colorize_12mp_gray_s", "colorize_12mp_colour_s", "peak_memory_gb_colorize"):
+                "colorize_12mp_gray_s", "colorize_12mp_colour_s", "peak_memory_gb_colorize",
+                "lab_ms_kornia_eager", "lab_ms_skimage_per_photo"):
         assert math.isfinite(saved[key]), key
     # the FLOP count comes from torch's counter: G + D of a tiny 64 px model, forward and backward
     assert 0.01 < saved["train_gflop_per_image"] < 1.0
     assert saved["machine"]["torch"] and saved["share_of_peak_pct"] is None  # no known peak for a CPU
+    assert "lab_ms_compiled" not in saved and isinstance(saved["machine"]["keep_freed_memory"], bool)
     printed = capsys.readouterr().out
     assert "| loader speed-up from cache (x classic)" in printed and res["table"] in printed
 

@@ -62,5 +62,11 @@ def test_tensor_photos_gather_batches_in_one_indexing_op():
 
 def test_training_with_the_cache(compose_cfg, photo_root, tmp_path):
     cfg = compose_cfg(f"data.root={photo_root}", "data.cache=true", f"data.cache_dir={tmp_path / 'cache'}")
+    cfg.data.flip_p = 1.0  # every training batch is flipped in place: never in the cache itself
+    cfg.trainer.limit_train_batches = 1  # (a second flip of the same photos would hide a first)
     metrics = train(cfg)
     assert list((tmp_path / "cache").glob("*.u8")) and torch.isfinite(torch.tensor(metrics["val/l1_ab"]))
+    files = find_images(photo_root / "train")
+    cached = PhotoCache.open(tmp_path / "cache", files, cfg.data.image_size)
+    direct = PhotoFolderDataset(files, cfg.data.image_size)
+    assert all(torch.equal(cached.images[i], direct.load(i)) for i in range(len(files)))

@@ -112,3 +112,36 @@ def test_fused_uint8_path_equals_kornia_path():
         L_ref, ab_ref = rgb_to_model_lab(batch)
         torch.testing.assert_close(L, L_ref, atol=2e-6, rtol=0)
         torch.testing.assert_close(ab, ab_ref, atol=2e-6, rtol=0)
+
+
+def test_cube_root_is_exact_to_float32_rounding_over_the_normal_range():
+    from colorgan.color import _cube_root
+
+    x = torch.logspace(-37, 38, 200_001, dtype=torch.float64)
+    x = torch.cat([x, torch.linspace(0.008856, 1.1, 200_001, dtype=torch.float64)])  # where LAB uses it
+    exact = x.pow(1 / 3)
+    rel = ((_cube_root(x.float()).double() - exact) / exact).abs().max().item()
+    assert rel < 2e-7
+
+
+def test_cube_root_coefficients_are_the_chebyshev_fit_they_claim():
+    from numpy.polynomial import chebyshev
+
+    from colorgan.color import _CBRT_MANTISSA
+
+    m = np.linspace(1.0, 2.0, 200_001)
+    refit = chebyshev.cheb2poly(chebyshev.chebfit(2 * m - 3, np.cbrt(m), len(_CBRT_MANTISSA) - 1))
+    np.testing.assert_allclose(_CBRT_MANTISSA, refit, rtol=1e-6, atol=1e-12)
+
+
+@pytest.mark.slow
+def test_compiled_fused_path_equals_kornia_for_every_8bit_colour():
+    from colorgan.color import srgb_to_linear_table, uint8_to_model_lab
+
+    everything = torch.arange(256**3, dtype=torch.int64)
+    batch = torch.stack([everything // 65536, everything // 256 % 256, everything % 256]).to(torch.uint8)
+    batch = batch.reshape(1, 3, 4096, 4096)
+    L, ab = torch.compile(uint8_to_model_lab)(batch, srgb_to_linear_table())
+    L_ref, ab_ref = rgb_to_model_lab(batch)
+    torch.testing.assert_close(L, L_ref, atol=2e-6, rtol=0)
+    torch.testing.assert_close(ab, ab_ref, atol=2e-6, rtol=0)

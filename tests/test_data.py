@@ -238,6 +238,16 @@ def test_random_hflip_is_per_sample():
     assert 10 < int(flipped.sum()) < 54
 
 
+def test_random_hflip_in_place_flips_the_same_images_without_a_new_tensor():
+    x = torch.randint(0, 256, (16, 3, 4, 6), dtype=torch.uint8)
+    torch.manual_seed(3)
+    expected = random_hflip(x, p=0.5)
+    torch.manual_seed(3)
+    y = x.clone()
+    out = random_hflip(y, p=0.5, inplace=True)
+    assert out is y and torch.equal(out, expected) and not torch.equal(out, x)
+
+
 def test_datamodule_batches_on_device(photo_root):
     dm = ColorizationDataModule(root=str(photo_root), image_size=32, batch_size=4, num_workers=0, flip_p=1.0)
     dm.setup("fit")
@@ -287,3 +297,23 @@ def test_compiled_lab_path_gives_the_same_batches(photo_root):
     from colorgan.data.datamodule import _fused_lab
 
     assert _fused_lab.fn is not None and not _fused_lab.broken  # it really ran compiled
+
+
+def test_cpu_conversion_leaves_the_cores_to_decode_workers_and_restores_threads(photo_root):
+    from colorgan.data.datamodule import _cpu_threads
+
+    before = torch.get_num_threads()
+    seen = []
+    with _cpu_threads(1):
+        seen.append(torch.get_num_threads())
+    assert seen == [1] and torch.get_num_threads() == before
+    with_workers = ColorizationDataModule(root=str(photo_root), image_size=32, batch_size=4, num_workers=1)
+    without = ColorizationDataModule(root=str(photo_root), image_size=32, batch_size=4, num_workers=0)
+    with_workers.setup("fit")
+    without.setup("fit")
+    assert with_workers._decode_workers() and not without._decode_workers()
+    images = without.sample_images(4)
+    a, b = with_workers.to_lab_batch(images, train=False), without.to_lab_batch(images, train=False)
+    assert torch.get_num_threads() == before
+    torch.testing.assert_close(a["L"], b["L"], rtol=0, atol=0)
+    torch.testing.assert_close(a["ab"], b["ab"], rtol=0, atol=0)

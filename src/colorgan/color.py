@@ -144,14 +144,47 @@ def srgb_to_linear_table(device: torch.device | str = "cpu") -> Tensor:
     return rgb_to_linear_rgb(levels.view(1, 1, 256).expand(3, 1, 256))[0, 0]
 
 
+# cbrt(m) for m in [1, 2): a degree-8 Chebyshev fit in u = 2m - 3, as power-basis coefficients (lowest first).
+# numpy.polynomial.chebyshev.cheb2poly(chebfit(2 * m - 3, cbrt(m), 8)) over a fine grid of [1, 2] gives them;
+# evaluated in float32 the cube root below is within 1.5e-7 relative of the exact one (tests/test_color.py).
+_CBRT_MANTISSA = (
+    1.1447142421616112, 0.1271904464604251, -0.014132253256646278, 0.0026174489987867457, -0.0005817574796155631,
+    0.00014078365489005092, -3.632241385928183e-05, 1.1835164538163685e-05, -3.3823941495059796e-06,
+)
+_CBRT_2_C2 = (2.0 ** (2 / 3) - 2 * 2.0 ** (1 / 3) + 1.0) / 2  # 1 + c1 r + c2 r**2 is 2 ** (r / 3) at r = 0, 1, 2
+_CBRT_2_C1 = 2.0 ** (1 / 3) - 1.0 - _CBRT_2_C2
+
+
+def _cube_root(t: Tensor) -> Tensor:
+    """Cube root of positive normal float32 ``t``, in plain arithmetic a compiler vectorises.
+
+    ``t = 2**e * m`` with ``m`` in [1, 2) (read from the float's bits): ``cbrt(t) = 2**q * 2**(r/3) * cbrt(m)``
+    for ``e = 3q + r``, and ``cbrt(m)`` is a polynomial. Compiled for a 2-core CPU it took half the time of
+    ``exp(log(t) / 3)`` and a fifth of ``pow(t, 1/3)``; it is within 1.6e-7 relative of the exact cube root over
+    the whole normal float32 range (tested).
+    """
+    bits = t.view(torch.int32)
+    e = ((bits >> 23) - 127).to(torch.float32)
+    u = ((bits & 0x7FFFFF) | 0x3F800000).view(torch.float32) * 2.0 - 3.0
+    q = torch.floor(e * (1 / 3.0))
+    r = e - 3.0 * q  # 0, 1 or 2
+    two_q = ((q.to(torch.int32) + 127) << 23).view(torch.float32)
+    two_r3 = 1.0 + r * (_CBRT_2_C1 + r * _CBRT_2_C2)  # 2 ** (r / 3) through its values at r = 0, 1, 2
+    y = _CBRT_MANTISSA[-1] * u + _CBRT_MANTISSA[-2]  # Horner
+    for c in _CBRT_MANTISSA[-3::-1]:
+        y = y * u + c
+    return y * two_q * two_r3
+
+
 def uint8_to_model_lab(images: Tensor, table: Tensor) -> tuple[Tensor, Tensor]:
     """:func:`rgb_to_model_lab` for 8-bit photos, written as one elementwise expression.
 
     The same conversion as ``rgb_to_model_lab(images)`` (kornia's constants and order of operations; equal to
     within float32 rounding, tested), shaped so that ``torch.compile`` turns it into a single vectorised pass over
     the pixels: the sRGB curve is a 256-entry lookup (``table`` from :func:`srgb_to_linear_table`), the 3x3 matrix
-    is spelled out instead of an einsum, and the cube root is ``exp(log(t) / 3)``, which vectorises better than
-    ``pow``. Eager it is slower than kornia; compiled, several times faster.
+    is spelled out instead of an einsum, and the cube root is a polynomial on the float's mantissa
+    (:func:`_cube_root`), which vectorises better than ``pow``. Eager it is slower than kornia; compiled, about
+    ten times faster on a CPU.
 
     Args:
         images: uint8 ``(B, 3, H, W)``.
@@ -165,12 +198,13 @@ def uint8_to_model_lab(images: Tensor, table: Tensor) -> tuple[Tensor, Tensor]:
     m = _XYZ_FROM_LINEAR_RGB
 
     def f(t: Tensor) -> Tensor:
-        cube_root = torch.exp(torch.log(t.clamp(min=_LAB_EPSILON)) * (1 / 3.0))
-        return torch.where(t > _LAB_EPSILON, cube_root, 7.787 * t + 4.0 / 29.0)
+        return torch.where(t > _LAB_EPSILON, _cube_root(t.clamp(min=_LAB_EPSILON)), 7.787 * t + 4.0 / 29.0)
 
-    fx = f((m[0][0] * r + m[0][1] * g + m[0][2] * b) / _D65_WHITE[0])
-    fy = f((m[1][0] * r + m[1][1] * g + m[1][2] * b) / _D65_WHITE[1])
-    fz = f((m[2][0] * r + m[2][1] * g + m[2][2] * b) / _D65_WHITE[2])
-    L = (116.0 * fy - 16.0) / L_SCALE - 1.0
-    ab = torch.stack([500.0 * (fx - fy), 200.0 * (fy - fz)], dim=1) / AB_SCALE
+    # divisions by constants folded into multiplications (a float32 rounding apart from kornia's order)
+    w = [[m[i][j] / _D65_WHITE[i] for j in range(3)] for i in range(3)]
+    fx = f(w[0][0] * r + w[0][1] * g + w[0][2] * b)
+    fy = f(w[1][0] * r + w[1][1] * g + w[1][2] * b)
+    fz = f(w[2][0] * r + w[2][1] * g + w[2][2] * b)
+    L = fy * (116.0 / L_SCALE) - (16.0 / L_SCALE + 1.0)
+    ab = torch.stack([(fx - fy) * (500.0 / AB_SCALE), (fy - fz) * (200.0 / AB_SCALE)], dim=1)
     return L.unsqueeze(1), ab

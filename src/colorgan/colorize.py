@@ -18,6 +18,8 @@ from pathlib import Path
 
 from PIL import Image
 
+from colorgan.host_memory import keep_freed_memory
+
 FORMATS = {"png": ".png", "jpg": ".jpg"}
 JPEG_SUFFIXES = (".jpg", ".jpeg")
 JPEG_QUALITY = 95
@@ -289,6 +291,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point (``colorgan-colorize``)."""
+    keep_freed_memory()
     args = build_parser().parse_args(argv)
     if args.batch_size < 1:
         build_parser().error("--batch-size must be at least 1")

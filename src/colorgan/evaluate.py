@@ -25,6 +25,7 @@ from colorgan.color import gray_rgb, model_lab_to_rgb
 from colorgan.config import config_dir
 from colorgan.data.files import NoImagesError, Splits, find_images
 from colorgan.grid import labelled_grid
+from colorgan.host_memory import keep_freed_memory
 from colorgan.metrics import ColorizationMetrics
 
 log = logging.getLogger(__name__)
@@ -216,6 +217,7 @@ def _hydra_entry(cfg: DictConfig) -> None:
 
 def main() -> None:
     """Console entry point (``colorgan-evaluate``)."""
+    keep_freed_memory()
     _hydra_entry()
 
 

@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from colorgan.config import config_dir, in_multirun
 from colorgan.distributed import check_ddp_setup, launched_as_rank_zero
+from colorgan.host_memory import keep_freed_memory
 from colorgan.loggers import build_loggers, finish_wandb
 from colorgan.resume import resolve_ckpt_path
 
@@ -100,6 +101,7 @@ def _hydra_entry(cfg: DictConfig) -> float | None:
 
 def main() -> None:
     """Console entry point (``colorgan-train``)."""
+    keep_freed_memory()
     # Lightning's own use of a torch API that torch now deprecates: nothing a user can act on
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
     _hydra_entry()

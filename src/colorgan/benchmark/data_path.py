@@ -9,9 +9,11 @@ from typing import Any
 import numpy as np
 import torch
 from PIL import Image
+from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from colorgan.benchmark.timing import Throughput, time_iterations
+from colorgan.color import rgb_to_model_lab
 from colorgan.data import ColorizationDataModule, find_images
 
 
@@ -81,6 +83,32 @@ def classic_loader(files: list[Path], image_size: int, batch_size: int, workers:
     return time_iterations(_drain(loader, to_device, device), device, warmup, windows, steps)
 
 
+def lab_conversion_ms(images: Tensor, device: torch.device, windows: int, compiled: bool = True) -> dict[str, float]:
+    """Milliseconds to turn one batch of uint8 photos into the model's LAB: colorgan's compiled kernel (unless
+    ``compiled`` is false) and kornia's eager conversion, both on ``device``; and scikit-image's float64
+    ``rgb2lab`` per photo on the CPU."""
+    from skimage.color import rgb2lab
+
+    from colorgan.color import srgb_to_linear_table, uint8_to_model_lab
+
+    batch = images.to(device)
+    fused = torch.compile(uint8_to_model_lab)
+    table = srgb_to_linear_table(device)
+    photos = [img.permute(1, 2, 0).numpy() for img in images]
+    runs = {
+        **({"compiled": lambda: fused(batch, table) and 1} if compiled else {}),
+        "kornia_eager": lambda: rgb_to_model_lab(batch) and 1,
+        "skimage_per_photo": lambda: [rgb2lab(p) for p in photos] and 1,
+    }
+    batches = max(1, 40 // len(images))  # about 40 photos a window
+    out = {}
+    for name, run in runs.items():
+        t = time_iterations(run, device, 2, windows, batches)  # batches per second
+        out[name] = 1000.0 / t.median
+    out["skimage_per_photo"] /= len(images)
+    return out
+
+
 def colorgan_loader(datamodule: ColorizationDataModule, device: torch.device, warmup: int, windows: int,
                     steps: int) -> Throughput:
     """Images/s of colorgan's training loader: workers decode (or the cache serves) uint8, then the batch moves to
@@ -89,6 +117,6 @@ def colorgan_loader(datamodule: ColorizationDataModule, device: torch.device, wa
 
     def to_lab(batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         images = batch["image"].to(device, non_blocking=True)
-        return datamodule.to_lab_batch(images, train=True)
+        return datamodule.to_lab_batch(images, train=True, owned=True)
 
     return time_iterations(_drain(loader, to_lab, device), device, warmup, windows, steps)

@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from colorgan.benchmark.data_path import classic_loader, colorgan_loader, make_photos
+from colorgan.benchmark.data_path import classic_loader, colorgan_loader, lab_conversion_ms, make_photos
 from colorgan.benchmark.models import (
     PlainLoop,
     RepeatedBatch,
@@ -39,6 +39,7 @@ from colorgan.benchmark.report import device_peak_tflops, machine_info, markdown
 from colorgan.benchmark.timing import Throughput, time_iterations
 from colorgan.config import auto_precision
 from colorgan.data import ColorizationDataModule, find_images
+from colorgan.host_memory import keep_freed_memory
 
 SECTIONS = ("colorize", "model", "data", "e2e")
 
@@ -55,7 +56,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--compile", action="store_true", help="torch.compile G and D")
     p.add_argument("--channels-last", default="auto", choices=["auto", "on", "off"], help="auto: on for CUDA")
     p.add_argument("--compile-lab", default="on", choices=["on", "off"],
-                   help="flip + LAB conversion as one compiled kernel (data.compile_lab)")
+                   help="uint8 -> LAB conversion as one compiled kernel (data.compile_lab)")
     p.add_argument("--warmup", type=int, default=None, help="untimed steps first (default: 10 GPU, 1 CPU)")
     p.add_argument("--windows", type=int, default=3, help="timed windows; the median is reported")
     p.add_argument("--steps", type=int, default=None, help="steps per timed window (default: 20 GPU, 2 CPU)")
@@ -150,11 +151,15 @@ def bench_data(a: argparse.Namespace, device: torch.device, root: Path, out: dic
     # warm-up drains what the workers prefetched (up to 4 batches each) so windows see the steady state
     warm = 4 * max(1, a.workers) + 2
     steps = a.loader_steps
+    cached = _datamodule(a, root, True, bs)
     runs: dict[str, Throughput] = {
         "classic_per_sample": classic_loader(files, a.image_size, bs, a.workers, device, warm, a.windows, steps),
         "colorgan_from_files": colorgan_loader(_datamodule(a, root, False, bs), device, warm, a.windows, steps),
-        "colorgan_from_cache": colorgan_loader(_datamodule(a, root, True, bs), device, warm, a.windows, steps),
+        "colorgan_from_cache": colorgan_loader(cached, device, warm, a.windows, steps),
     }
+    assert cached.train_set is not None
+    lab = lab_conversion_ms(cached.train_set.images[:bs].cpu(), device, a.windows, a.compile_lab == "on")
+    out.update({f"lab_ms_{name}": ms for name, ms in lab.items()})
     for name, t in runs.items():
         out[f"loader_{name}"] = t.as_dict()
     base = runs["classic_per_sample"].median
@@ -204,6 +209,9 @@ def _rows(res: dict[str, Any], a: argparse.Namespace) -> list[tuple[str, str]]:
         ("loader img/s, colorgan from cache", "loader_colorgan_from_cache", "{:.1f}"),
         ("loader speed-up from files (x classic)", "loader_speedup_from_files", "{:.1f}x"),
         ("loader speed-up from cache (x classic)", "loader_speedup_from_cache", "{:.1f}x"),
+        ("LAB of one loader batch, compiled kernel (ms)", "lab_ms_compiled", "{:.2f}"),
+        ("LAB of one loader batch, kornia eager (ms)", "lab_ms_kornia_eager", "{:.2f}"),
+        ("LAB of one photo, scikit-image float64 (ms)", "lab_ms_skimage_per_photo", "{:.2f}"),
     ):
         value = f(key, fmt)
         if value is not None:
@@ -215,6 +223,7 @@ def _rows(res: dict[str, Any], a: argparse.Namespace) -> list[tuple[str, str]]:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     a = parse_args(argv)
+    host_memory = keep_freed_memory()  # as the training and colorize commands do; the classic workers inherit it
     logging.getLogger("lightning").setLevel(logging.WARNING)
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", module="lightning")
@@ -234,7 +243,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if gpu:
         torch.backends.cudnn.benchmark = True
 
-    res: dict[str, Any] = {"machine": machine_info(device), "settings": {
+    res: dict[str, Any] = {"machine": {**machine_info(device), "keep_freed_memory": host_memory}, "settings": {
         k: (str(v) if isinstance(v, Path) else v) for k, v in vars(a).items()}}
     print("machine:", json.dumps(res["machine"]), file=sys.stderr)
 

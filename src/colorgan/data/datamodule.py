@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,16 +23,37 @@ from colorgan.data.workers import init_worker
 log = logging.getLogger(__name__)
 
 
-def random_hflip(images: Tensor, p: float = 0.5) -> Tensor:
+def random_hflip(images: Tensor, p: float = 0.5, inplace: bool = False) -> Tensor:
     """Flip each image of a batch ``(B, C, H, W)`` left-right with probability ``p``.
 
     The coin tosses happen on the host (torch's global CPU generator, so ``seed`` covers them): no device sync,
-    and only the chosen images are touched (a batch-wide ``torch.where`` costs ten times more on a CPU).
+    and only the chosen images are touched (a batch-wide ``torch.where`` costs ten times more on a CPU). With
+    ``inplace`` the chosen images are flipped in ``images`` itself, which saves copying the others: for a batch
+    nobody else holds (a freshly collated one), not for a view of a cache.
     """
     if images.shape[0] == 0 or p <= 0:
         return images
     flip = (torch.rand(images.shape[0]) < p).tolist()
+    if inplace:
+        for img, f in zip(images, flip):
+            if f:
+                img.copy_(img.flip(-1))
+        return images
     return torch.stack([img.flip(-1) if f else img for img, f in zip(images, flip)])
+
+
+@contextlib.contextmanager
+def _cpu_threads(threads: int | None) -> Iterator[None]:
+    """torch's intra-op CPU threads set to ``threads`` inside the block (None: left as they are)."""
+    previous = torch.get_num_threads()
+    if threads is None or threads == previous:
+        yield
+        return
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 class _FusedLab:
@@ -80,8 +103,8 @@ class ColorizationDataModule(L.LightningDataModule):
             ``cache_dir``; later epochs and runs do no JPEG work.
         cache_on_device: with ``cache``, keep the whole cached set in GPU memory when it fits (``auto``: when it
             takes under half of the free memory), so batches are gathered on the GPU without CPU workers.
-        compile_lab: run flip + LAB conversion as one ``torch.compile``-d kernel (same numbers as kornia's, several
-            times faster on CPU; compiling takes seconds once per process).
+        compile_lab: run the uint8 -> LAB conversion as one ``torch.compile``-d kernel (same numbers as kornia's,
+            ten times faster on a CPU; compiling takes seconds once per process).
     """
 
     def __init__(
@@ -237,23 +260,30 @@ class ColorizationDataModule(L.LightningDataModule):
         return self.test_dataloader()
 
     # ------------------------------------------------------------ on device
-    def to_lab_batch(self, images: Tensor, train: bool) -> dict[str, Tensor]:
+    def to_lab_batch(self, images: Tensor, train: bool, owned: bool = False) -> dict[str, Tensor]:
         """uint8 RGB ``(B, 3, S, S)`` on any device -> the model's batch dict (see class docstring).
 
-        Training batches are flipped and carry no ``rgb`` (the training step does not use it).
+        Training batches are flipped and carry no ``rgb`` (the training step does not use it). ``owned``: ``images``
+        is this batch's own tensor (as a data loader hands it over), so the flip may happen in place.
         """
-        if train:  # on uint8, before the conversion: a quarter of the bytes of a float flip
-            images = random_hflip(images, self.hparams.flip_p)
-        lab = _fused_lab(images) if self.hparams.compile_lab and images.shape[0] else None
-        if lab is None:
-            lab = rgb_to_model_lab(images)
-        L_, ab = lab
-        if self.hparams.channels_last:
-            L_, ab = (t.contiguous(memory_format=torch.channels_last) for t in (L_, ab))
-        out = {"L": L_, "ab": ab}
-        if not train:
-            out["rgb"] = uint8_to_float(images)
+        with _cpu_threads(1 if images.device.type == "cpu" and self._decode_workers() else None):
+            if train:  # on uint8, before the conversion: a quarter of the bytes of a float flip
+                images = random_hflip(images, self.hparams.flip_p, inplace=owned)
+            lab = _fused_lab(images) if self.hparams.compile_lab and images.shape[0] else None
+            if lab is None:
+                lab = rgb_to_model_lab(images)
+            L_, ab = lab
+            if self.hparams.channels_last:
+                L_, ab = (t.contiguous(memory_format=torch.channels_last) for t in (L_, ab))
+            out = {"L": L_, "ab": ab}
+            if not train:
+                out["rgb"] = uint8_to_float(images)
         return out
+
+    def _decode_workers(self) -> bool:
+        """Whether batches come from decode worker processes. On a CPU they need the cores more than the LAB
+        conversion does: with its threads spinning on both cores, the workers decode at half speed."""
+        return int(self.hparams.num_workers) > 0 and not isinstance(self.train_set, TensorPhotos)
 
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
         if not (isinstance(batch, dict) and "image" in batch):
@@ -263,7 +293,7 @@ class ColorizationDataModule(L.LightningDataModule):
         split = "train" if training else "val"
         self.skipped[split].extend(batch.get("skipped", []))
         self.seen[split] += int(batch["image"].shape[0])
-        out = self.to_lab_batch(batch["image"], train=training)
+        out = self.to_lab_batch(batch["image"], train=training, owned=True)
         out["skipped"] = batch.get("skipped", [])
         return out
 
