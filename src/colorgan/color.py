@@ -179,8 +179,8 @@ def _cube_root(t: Tensor) -> Tensor:
 def uint8_to_model_lab(images: Tensor, table: Tensor) -> tuple[Tensor, Tensor]:
     """:func:`rgb_to_model_lab` for 8-bit photos, written as one elementwise expression.
 
-    The same conversion as ``rgb_to_model_lab(images)`` (kornia's constants and order of operations; equal to
-    within float32 rounding, tested), shaped so that ``torch.compile`` turns it into a single vectorised pass over
+    The same conversion as ``rgb_to_model_lab(images)`` (kornia's constants; equal to within float32 rounding for
+    every 8-bit colour, tested), shaped so that ``torch.compile`` turns it into a single vectorised pass over
     the pixels: the sRGB curve is a 256-entry lookup (``table`` from :func:`srgb_to_linear_table`), the 3x3 matrix
     is spelled out instead of an einsum, and the cube root is a polynomial on the float's mantissa
     (:func:`_cube_root`), which vectorises better than ``pow``. Eager it is slower than kornia; compiled, about

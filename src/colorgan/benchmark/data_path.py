@@ -13,7 +13,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from colorgan.benchmark.timing import Throughput, time_iterations
-from colorgan.color import rgb_to_model_lab
+from colorgan.color import rgb_to_model_lab, srgb_to_linear_table, uint8_to_model_lab
 from colorgan.data import ColorizationDataModule, find_images
 
 
@@ -88,8 +88,6 @@ def lab_conversion_ms(images: Tensor, device: torch.device, windows: int, compil
     ``compiled`` is false) and kornia's eager conversion, both on ``device``; and scikit-image's float64
     ``rgb2lab`` per photo on the CPU."""
     from skimage.color import rgb2lab
-
-    from colorgan.color import srgb_to_linear_table, uint8_to_model_lab
 
     batch = images.to(device)
     fused = torch.compile(uint8_to_model_lab)
