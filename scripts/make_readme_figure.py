@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from colorgan.colorizer import Colorizer
+from colorgan.inference.colorizer import Colorizer
 from colorgan.config import asset_path, config_dir
 from colorgan.grid import labelled_grid
 

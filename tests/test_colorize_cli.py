@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import run_module, synthetic_photo, write_photos
+from helpers.photos import synthetic_photo, write_photos
+from helpers.runs import run_module
 from PIL import Image
 
 from colorgan.colorize import main

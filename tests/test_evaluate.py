@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 
 import pytest
-from conftest import run_module
+from helpers.runs import run_module
 from PIL import Image
 
 from colorgan.evaluate import BASELINE_ROW, LIFT_ROW, MODEL_ROW, evaluate, fid_unavailable

@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import write_photos
+from helpers.photos import write_photos
 from PIL import Image
 
-from colorgan.checkpoint import GENERATOR_FORMAT, load_generator
+from colorgan.checkpoints.reading import GENERATOR_FORMAT, load_generator
 from colorgan.colorize import main as colorize_main
-from colorgan.colorizer import Colorizer
+from colorgan.inference.colorizer import Colorizer
 from colorgan.export import ExportError, export
 from colorgan.export import main as export_main
 

@@ -27,8 +27,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import TINY, run_module, write_photos
-from fault_injection import (
+from helpers.photos import write_photos
+from helpers.runs import TINY, run_module
+from helpers.fault_injection import (
     DeleteFile,
     Pace,
     PoisonLoss,
@@ -41,10 +42,10 @@ from fault_injection import (
 from hydra.utils import instantiate
 from lightning.pytorch.loggers import CSVLogger
 
-from colorgan.checkpoint import CheckpointError, read_checkpoint
-from colorgan.checkpoint_io import AtomicCheckpointIO, partial_files
+from colorgan.checkpoints.reading import CheckpointError, read_checkpoint
+from colorgan.checkpoints.writing import AtomicCheckpointIO, partial_files
 from colorgan.data.files import NoImagesError
-from colorgan.module import NonFiniteLossError
+from colorgan.training.module import NonFiniteLossError
 from colorgan.train import train
 
 REPO = Path(__file__).resolve().parents[1]
@@ -246,7 +247,7 @@ def test_sigterm_saves_a_checkpoint_before_exiting(photo_root, tmp_path):
 # ------------------------------------------------------------------------------------------ atomic saves
 KILLED_SAVE = """
 import os, signal, sys, torch
-from colorgan.checkpoint_io import AtomicCheckpointIO
+from colorgan.checkpoints.writing import AtomicCheckpointIO
 
 target, where = sys.argv[1], sys.argv[2]
 io = AtomicCheckpointIO()

@@ -8,7 +8,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import TINY, run_module
+from helpers.runs import TINY, run_module
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,13 +8,14 @@ import lightning as L
 import numpy as np
 import pytest
 import torch
-from conftest import run_module, write_photos
+from helpers.photos import write_photos
+from helpers.runs import run_module
 from PIL import Image
 
 from colorgan.config import config_dir
 from colorgan.data import NoImagesError
-from colorgan.loggers import WANDB_ID_FILE
-from colorgan.resume import ResumeError
+from colorgan.training.loggers import WANDB_ID_FILE
+from colorgan.checkpoints.resume import ResumeError
 from colorgan.train import train
 
 EXPERIMENTS = sorted(p.stem for p in (config_dir() / "experiment").glob("*.yaml"))
@@ -186,7 +187,7 @@ def test_empty_folder_is_a_clear_error(compose_cfg, tmp_path):
 
 @pytest.mark.slow
 def test_command_line_entry_point(tmp_path):
-    from conftest import TINY
+    from helpers.runs import TINY
 
     out = tmp_path / "cli"
     proc = run_module(

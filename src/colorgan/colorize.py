@@ -210,8 +210,8 @@ def run(args: argparse.Namespace) -> int:
     """Colorize as ``args`` say (see :func:`build_parser`). Returns the exit code."""
     from tqdm import tqdm
 
-    from colorgan.checkpoint import CheckpointError
-    from colorgan.colorizer import Colorizer
+    from colorgan.checkpoints.reading import CheckpointError
+    from colorgan.inference.colorizer import Colorizer
     from colorgan.grid import side_by_side
 
     output_dir = Path(args.output).expanduser()

@@ -111,7 +111,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     N, "skipped": [...], "fid_note": str | None, ...}``; each row holds ``psnr``, ``ssim``, ``l1_ab``,
     ``colorfulness``, ``colorfulness_true``, ``colorfulness_gap`` and, where it could be computed, ``fid``.
     """
-    from colorgan.colorizer import Colorizer
+    from colorgan.inference.colorizer import Colorizer
 
     colorizer = Colorizer.from_checkpoint(cfg.ckpt_path, device=cfg.get("device", "auto"), size=cfg.get("size"))
     device = colorizer.device

@@ -40,9 +40,9 @@ class ExportError(RuntimeError):
 
 
 def weights_dict(generator: nn.Module, generator_kwargs: dict[str, Any], image_size: int) -> dict[str, Any]:
-    """The ``weights`` export: primitives and tensors that :func:`colorgan.checkpoint.read_generator` reads."""
+    """The ``weights`` export: primitives and tensors that :func:`colorgan.checkpoints.reading.read_generator` reads."""
     from colorgan import __version__
-    from colorgan.checkpoint import GENERATOR_FORMAT, GENERATOR_FORMAT_VERSION
+    from colorgan.checkpoints.reading import GENERATOR_FORMAT, GENERATOR_FORMAT_VERSION
 
     return {
         "format": GENERATOR_FORMAT,
@@ -97,7 +97,7 @@ def _write_onnx(generator: nn.Module, example: torch.Tensor, path: Path, opset: 
 def _run_export(path: Path, fmt: str, x: torch.Tensor) -> torch.Tensor:
     """Run an exported generator on ``x`` the way its users would."""
     if fmt == "weights":
-        from colorgan.checkpoint import load_generator
+        from colorgan.checkpoints.reading import load_generator
 
         return load_generator(path)[0](x)
     if fmt == "torchscript":
@@ -148,8 +148,8 @@ def export(
     Returns:
         ``{"path", "format", "image_size", "max_abs_diff"}`` (``max_abs_diff`` is ``None`` without ``check``).
     """
-    from colorgan.checkpoint import load_generator
-    from colorgan.colorizer import round_size
+    from colorgan.checkpoints.reading import load_generator
+    from colorgan.inference.colorizer import round_size
 
     if fmt not in FORMATS:
         raise ValueError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
@@ -207,7 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point (``colorgan-export``)."""
-    from colorgan.checkpoint import CheckpointError
+    from colorgan.checkpoints.reading import CheckpointError
 
     parser = build_parser()
     args = parser.parse_args(argv)

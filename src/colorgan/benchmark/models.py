@@ -13,8 +13,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from colorgan.benchmark.timing import Throughput, sync, windows_from_marks
 from colorgan.color import rgb_to_model_lab
-from colorgan.config import unet_depth
-from colorgan.module import ColorGAN
+from colorgan.config.resolvers import unet_depth
+from colorgan.training.module import ColorGAN
 from colorgan.nn import GANLoss
 
 

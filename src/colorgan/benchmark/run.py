@@ -37,7 +37,7 @@ from colorgan.benchmark.models import (
 )
 from colorgan.benchmark.report import device_peak_tflops, machine_info, markdown_table
 from colorgan.benchmark.timing import Throughput, time_iterations
-from colorgan.config import auto_precision
+from colorgan.config.resolvers import auto_precision
 from colorgan.data import ColorizationDataModule, find_images
 from colorgan.host_memory import keep_freed_memory
 
@@ -87,8 +87,8 @@ def _reset_peak(device: torch.device) -> None:
 
 def bench_colorize(a: argparse.Namespace, device: torch.device, out: dict[str, Any]) -> None:
     """Seconds to colorize a 12-megapixel photo (4000 x 3000, gray and colour JPEGs), model load excluded."""
-    from colorgan.colorizer import Colorizer
-    from colorgan.config import unet_depth
+    from colorgan.inference.colorizer import Colorizer
+    from colorgan.config.resolvers import unet_depth
     from colorgan.nn import UNetGenerator
 
     folder = a.work_dir / "colorize"
@@ -237,7 +237,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     a.steps = a.steps or (20 if gpu else 2)
     a.channels_last = a.channels_last == "on" or (a.channels_last == "auto" and gpu)
     if a.workers is None:
-        from colorgan.config import cpu_workers
+        from colorgan.config.resolvers import cpu_workers
 
         a.workers = cpu_workers()
     if gpu:

@@ -37,7 +37,7 @@ from PIL import Image, ImageOps
 from torch import Tensor, nn
 from torchvision.transforms.v2 import functional as TF
 
-from colorgan.checkpoint import load_generator
+from colorgan.checkpoints.reading import load_generator
 from colorgan.color import model_lab_to_rgb, rgb_to_model_lab
 from colorgan.data.decode import DEFAULT_MAX_PIXELS, array_channels, load_photo, photo_channels
 

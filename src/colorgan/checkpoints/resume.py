@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from colorgan.checkpoint import CheckpointError, architecture_mismatch, read_colorgan_checkpoint
+from colorgan.checkpoints.reading import CheckpointError, architecture_mismatch, read_colorgan_checkpoint
 
 log = logging.getLogger(__name__)
 

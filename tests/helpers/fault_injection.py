@@ -1,6 +1,6 @@
 """Test-only tools that break a training run on purpose and watch what it does.
 
-The callbacks go into a real run through the Hydra config (``+callbacks.NAME={_target_: fault_injection.X, ...}``),
+The callbacks go into a real run through the Hydra config (``+callbacks.NAME={_target_: helpers.fault_injection.X, ...}``),
 also in a subprocess started with :func:`start_training` (this folder is put on its PYTHONPATH).
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 import lightning as L
 import torch
 
-TESTS_DIR = Path(__file__).resolve().parent
+TESTS_DIR = Path(__file__).resolve().parents[1]  # on the PYTHONPATH of runs, so helpers.* imports
 
 
 # --------------------------------------------------------------------------------------------- in the run

@@ -16,7 +16,7 @@ from hydra.utils import instantiate
 from lightning.pytorch.loggers import Logger
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from colorgan.distributed import launched_as_rank_zero
+from colorgan.training.distributed import launched_as_rank_zero
 
 log = logging.getLogger(__name__)
 

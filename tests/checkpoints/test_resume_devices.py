@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 import torch
 
-from conftest import SRC, run_module
-from colorgan.loggers import WANDB_ID_FILE
+from helpers.runs import SRC, run_module
+from colorgan.training.loggers import WANDB_ID_FILE
 from colorgan.train import train
 
-TESTS = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[1]
 
 CPU_FP32 = ["trainer.accelerator=cpu", "trainer.precision=32-true"]
 GPU_BF16 = ["trainer.accelerator=gpu", "trainer.precision=bf16-mixed"]
@@ -35,7 +35,7 @@ def _train_one_epoch(compose_cfg, tmp_path: Path, output: str, *overrides: str) 
 def _resume(compose_cfg, tmp_path: Path, ckpt_path: str, output: str, *overrides: str) -> tuple[dict, dict]:
     """Train to the end of epoch 2 from ``ckpt_path``; return the probe's records at train start and end."""
     probe = tmp_path / "probe"
-    probe_overrides = ["+callbacks.probe._target_=probes.StateProbe", f"+callbacks.probe.dirpath={probe}"]
+    probe_overrides = ["+callbacks.probe._target_=helpers.probes.StateProbe", f"+callbacks.probe.dirpath={probe}"]
     train(compose_cfg(*overrides, "trainer.max_epochs=2", f"ckpt_path={ckpt_path}", *probe_overrides, output=output))
     start, end = (torch.load(probe / f"{when}_rank0.pt", weights_only=True) for when in ("start", "end"))
     return start, end
@@ -84,7 +84,7 @@ def test_bf16_checkpoint_saved_on_cuda_resumes_on_cpu(compose_cfg, tmp_path: Pat
     # Make the file what a GPU run writes: every tensor recorded as saved from cuda:0.
     tagged = tmp_path / "from_cuda.ckpt"
     proc = run_module(
-        "cuda_tagged", str(last), str(tagged), cwd=tmp_path, timeout=120,
+        "helpers.cuda_tagged", str(last), str(tagged), cwd=tmp_path, timeout=120,
         env={"PYTHONPATH": os.pathsep.join([str(SRC), str(TESTS)])},
     )
     assert proc.returncode == 0, proc.stderr[-3000:]

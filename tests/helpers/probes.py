@@ -1,6 +1,6 @@
 """A test-only callback that records a training run's state, for tests that train in a subprocess or under DDP.
 
-Add it to a run with ``+callbacks.probe._target_=probes.StateProbe +callbacks.probe.dirpath=DIR`` (``tests/`` on
+Add it to a run with ``+callbacks.probe._target_=helpers.probes.StateProbe +callbacks.probe.dirpath=DIR`` (``tests/`` on
 ``PYTHONPATH``). It writes ``DIR/{start,end}_rank{R}.pt`` holding, on CPU: the LightningModule's ``state_dict``,
 the optimizers' ``state_dict``s, ``global_step``, ``current_epoch``, ``world_size`` and the device of the weights and
 of the optimizer state.

@@ -65,7 +65,7 @@ class DiscriminatorSchema:
 
 @dataclass
 class ModelSchema:
-    """``conf/model/*.yaml``: arguments of :class:`colorgan.module.ColorGAN`.
+    """``conf/model/*.yaml``: arguments of :class:`colorgan.training.module.ColorGAN`.
 
     Optimizers and schedulers are free-form ``_partial_`` configs (any ``torch.optim`` class, with its own
     arguments), so only their presence is checked here.

@@ -10,9 +10,9 @@ import torch
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint
 
-from colorgan.callbacks import IntervalCheckpoint
-from colorgan.checkpoint import read_checkpoint
-from colorgan.checkpoint_io import AtomicCheckpointIO
+from colorgan.checkpoints.interval import IntervalCheckpoint
+from colorgan.checkpoints.reading import read_checkpoint
+from colorgan.checkpoints.writing import AtomicCheckpointIO
 
 
 class LastCheckpointSteps(L.Callback):

@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import synthetic_photo
+from helpers.photos import synthetic_photo
 from PIL import Image
 from torch import Tensor, nn
 
-from colorgan.checkpoint import CheckpointError
+from colorgan.checkpoints.reading import CheckpointError
 from colorgan.color import rgb_to_model_lab
-from colorgan.colorizer import Colorizer, _source_rows, letterbox_box
+from colorgan.inference.colorizer import Colorizer, _source_rows, letterbox_box
 from colorgan.data.decode import ImageDecodeError
 
 # Largest L difference allowed between input and output, in L* units (0..100): 8-bit rounding of the output.

@@ -15,7 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 from torch import Tensor
 
 from colorgan import __version__
-from colorgan.checkpoint import CHECKPOINT_FORMAT, CHECKPOINT_KEY
+from colorgan.checkpoints.reading import CHECKPOINT_FORMAT, CHECKPOINT_KEY
 from colorgan.color import model_lab_to_rgb
 from colorgan.metrics import ColorizationMetrics
 from colorgan.nn import GANLoss, PatchDiscriminator, UNetGenerator

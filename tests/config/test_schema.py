@@ -1,4 +1,4 @@
-"""The structured-config schemas (colorgan.schema) agree with the YAML files and with what they configure."""
+"""The structured-config schemas (colorgan.config.schema) agree with the YAML files and with what they configure."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import pytest
 
 from colorgan.config import config_dir
 from colorgan.data import ColorizationDataModule
-from colorgan.module import ColorGAN
+from colorgan.training.module import ColorGAN
 from colorgan.nn import PatchDiscriminator, UNetGenerator
-from colorgan.schema import DataSchema, DiscriminatorSchema, GeneratorSchema, ModelSchema, TrainerSchema
+from colorgan.config.schema import DataSchema, DiscriminatorSchema, GeneratorSchema, ModelSchema, TrainerSchema
 
 EXPERIMENTS = sorted(p.stem for p in (config_dir() / "experiment").glob("*.yaml"))
 TRAINERS = sorted(p.stem for p in (config_dir() / "trainer").glob("*.yaml"))

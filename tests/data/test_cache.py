@@ -6,7 +6,7 @@ import os
 import warnings
 
 import torch
-from conftest import write_photos
+from helpers.photos import write_photos
 
 from colorgan.data import ColorizationDataModule, PhotoFolderDataset, find_images
 from colorgan.data.cache import PhotoCache, TensorPhotos

@@ -11,10 +11,10 @@ import torch
 from lightning.pytorch.strategies import DDPStrategy
 from torch import nn
 
-from conftest import SRC, TINY, run_module
-from colorgan.distributed import check_ddp_setup, launched_as_rank_zero
+from helpers.runs import SRC, TINY, run_module
+from colorgan.training.distributed import check_ddp_setup, launched_as_rank_zero
 
-TESTS = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[1]
 
 
 def _ddp_trainer(devices: int = 2) -> L.Trainer:
@@ -43,7 +43,7 @@ def test_two_cpu_processes_train_the_same_weights(tmp_path: Path) -> None:
         "model.discriminator.norm=instance",
         "logger=wandb",
         f"paths.root_dir={tmp_path}",
-        "+callbacks.probe._target_=probes.StateProbe",
+        "+callbacks.probe._target_=helpers.probes.StateProbe",
         f"+callbacks.probe.dirpath={probe}",
         cwd=tmp_path,
         timeout=300,

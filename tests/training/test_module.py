@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from colorgan.data import ColorizationDataModule
-from colorgan.module import ColorGAN
+from colorgan.training.module import ColorGAN
 
 TINY_G = {"ngf": 8, "num_downs": 6}
 TINY_D = {"ndf": 8, "n_layers": 2}
@@ -202,7 +202,7 @@ def test_nonfinite_step_is_skipped_without_poisoning_anything(tmp_path, photo_ro
 
 
 def test_too_many_nonfinite_batches_in_a_row_stop_the_run(tmp_path, photo_root):
-    from colorgan.module import NonFiniteLossError
+    from colorgan.training.module import NonFiniteLossError
 
     model = tiny_model(max_nonfinite_batches=2)
     trainer = tiny_trainer(tmp_path, limit_train_batches=4, callbacks=[InjectNaN(batches=[0, 1, 2, 3])])

@@ -1,5 +1,5 @@
 """Where the Hydra configs are, and the few OmegaConf resolvers they use (importing it also registers the
-config schemas of :mod:`colorgan.schema`)."""
+config schemas of :mod:`colorgan.config.schema`)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from typing import Any
 import torch
 from omegaconf import OmegaConf
 
-import colorgan.schema  # noqa: F401 - registers the config schemas with Hydra
+import colorgan.config.schema  # noqa: F401 - registers the config schemas with Hydra
 from colorgan.metrics import metric_direction
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the colorgan package folder
 
 
 def config_dir() -> Path:

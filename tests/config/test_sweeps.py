@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from conftest import TINY, run_module
+from helpers.runs import TINY, run_module
 from colorgan.config import config_dir
 from colorgan.metrics import metric_direction
-from colorgan.sweep_summary import best_result, rerun_overrides
+from colorgan.config.sweep_summary import best_result, rerun_overrides
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 WANDB_SWEEP = REPO / "scripts" / "wandb_sweep.yaml"
 OPTUNA = config_dir() / "hparams_search" / "optuna.yaml"
 

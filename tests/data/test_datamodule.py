@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from conftest import synthetic_photo, write_photos
+from helpers.photos import synthetic_photo, write_photos
 from PIL import Image, ImageOps
 
 from colorgan.color import rgb_to_model_lab

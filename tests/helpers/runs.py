@@ -1,0 +1,44 @@
+"""Running colorgan in a subprocess with this checkout's code, and the tiny-model overrides every test uses."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+TESTS_DIR = Path(__file__).resolve().parents[1]
+SRC = TESTS_DIR.parent / "src"
+
+# A tiny model on 64 px photos: a couple of batches train in about a second on one CPU core.
+TINY = [
+    "data.image_size=64",
+    "data.batch_size=4",
+    "data.num_workers=0",
+    "data.num_sample_images=3",
+    "data.compile_lab=false",
+    "model.generator.ngf=8",
+    "model.discriminator.ndf=8",
+    "trainer.accelerator=cpu",
+    "trainer.devices=1",
+    "trainer.precision=32-true",
+    "trainer.max_epochs=1",
+    "trainer.limit_train_batches=2",
+    "trainer.limit_val_batches=1",
+    "trainer.num_sanity_val_steps=0",
+    "trainer.enable_progress_bar=false",
+    "trainer.enable_model_summary=false",
+    "trainer.log_every_n_steps=1",
+]
+
+
+def run_module(*args: str, cwd: Path, timeout: float = 600, env: dict | None = None):
+    """Run ``python -m <args>`` in a subprocess with this checkout's colorgan; returns CompletedProcess."""
+    return subprocess.run(
+        [sys.executable, "-m", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
