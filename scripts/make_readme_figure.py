@@ -17,9 +17,9 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from colorgan.inference.colorizer import Colorizer
 from colorgan.config import asset_path, config_dir
 from colorgan.grid import labelled_grid
+from colorgan.inference.colorizer import Colorizer
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTOS = ("photos/camera_bw.jpg", "demo/test/astronaut_7.jpg", "demo/test/rocket_7.jpg")

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
 from helpers.photos import write_photos
 from helpers.runs import SRC, TINY
 
@@ -62,7 +63,9 @@ def tiny_ckpt(photo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
         cfg = compose(
             "train",
-            overrides=[*TINY, "logger=csv", f"data.root={photo_root}", f"paths.output_dir={out}", f"paths.root_dir={out}"],
+            overrides=[
+                *TINY, "logger=csv", f"data.root={photo_root}", f"paths.output_dir={out}", f"paths.root_dir={out}"
+            ],
         )
     GlobalHydra.instance().clear()
     train(cfg)

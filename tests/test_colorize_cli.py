@@ -7,11 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from helpers.photos import synthetic_photo, write_photos
-from helpers.runs import run_module
 from PIL import Image
 
 from colorgan.colorize import main
+
+from helpers.photos import synthetic_photo, write_photos
+from helpers.runs import run_module
 
 
 @pytest.fixture

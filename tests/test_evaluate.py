@@ -7,10 +7,11 @@ import math
 from pathlib import Path
 
 import pytest
-from helpers.runs import run_module
 from PIL import Image
 
 from colorgan.evaluate import BASELINE_ROW, LIFT_ROW, MODEL_ROW, evaluate, fid_unavailable
+
+from helpers.runs import run_module
 
 METRICS = ("psnr", "ssim", "l1_ab", "colorfulness", "colorfulness_true", "colorfulness_gap")
 

@@ -7,14 +7,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from helpers.photos import write_photos
 from PIL import Image
 
 from colorgan.checkpoints.reading import GENERATOR_FORMAT, load_generator
 from colorgan.colorize import main as colorize_main
-from colorgan.inference.colorizer import Colorizer
 from colorgan.export import ExportError, export
 from colorgan.export import main as export_main
+from colorgan.inference.colorizer import Colorizer
+
+from helpers.photos import write_photos
 
 
 def _probe(side: int) -> torch.Tensor:

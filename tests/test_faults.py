@@ -27,8 +27,15 @@ from pathlib import Path
 
 import pytest
 import torch
-from helpers.photos import write_photos
-from helpers.runs import TINY, run_module
+from hydra.utils import instantiate
+from lightning.pytorch.loggers import CSVLogger
+
+from colorgan.checkpoints.reading import CheckpointError, read_checkpoint
+from colorgan.checkpoints.writing import AtomicCheckpointIO, partial_files
+from colorgan.data.files import NoImagesError
+from colorgan.train import train
+from colorgan.training.module import NonFiniteLossError
+
 from helpers.fault_injection import (
     DeleteFile,
     Pace,
@@ -39,14 +46,8 @@ from helpers.fault_injection import (
     start_training,
     wait_for,
 )
-from hydra.utils import instantiate
-from lightning.pytorch.loggers import CSVLogger
-
-from colorgan.checkpoints.reading import CheckpointError, read_checkpoint
-from colorgan.checkpoints.writing import AtomicCheckpointIO, partial_files
-from colorgan.data.files import NoImagesError
-from colorgan.training.module import NonFiniteLossError
-from colorgan.train import train
+from helpers.photos import write_photos
+from helpers.runs import TINY, run_module
 
 REPO = Path(__file__).resolve().parents[1]
 

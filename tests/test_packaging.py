@@ -8,6 +8,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
 from helpers.runs import TINY, run_module
 
 ROOT = Path(__file__).resolve().parents[1]

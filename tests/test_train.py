@@ -8,15 +8,16 @@ import lightning as L
 import numpy as np
 import pytest
 import torch
-from helpers.photos import write_photos
-from helpers.runs import run_module
 from PIL import Image
 
+from colorgan.checkpoints.resume import ResumeError
 from colorgan.config import config_dir
 from colorgan.data import NoImagesError
-from colorgan.training.loggers import WANDB_ID_FILE
-from colorgan.checkpoints.resume import ResumeError
 from colorgan.train import train
+from colorgan.training.loggers import WANDB_ID_FILE
+
+from helpers.photos import write_photos
+from helpers.runs import run_module
 
 EXPERIMENTS = sorted(p.stem for p in (config_dir() / "experiment").glob("*.yaml"))
 
@@ -137,7 +138,8 @@ def test_resume_explicit_path_and_last_from_a_new_run_folder(compose_cfg, tmp_pa
     assert torch.load(ckpt, map_location="cpu", weights_only=True)["global_step"] == 8
     explicit = compose_cfg("trainer.max_epochs=3", f"ckpt_path={ckpt}", output="runs/third")
     train(explicit)
-    assert torch.load(Path(explicit.paths.output_dir) / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 12
+    explicit_last = Path(explicit.paths.output_dir) / "checkpoints" / "last.ckpt"
+    assert torch.load(explicit_last, weights_only=True)["global_step"] == 12
 
 
 def test_resume_errors_are_loud(compose_cfg, tmp_path):

@@ -211,8 +211,8 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from colorgan.checkpoints.reading import CheckpointError
-    from colorgan.inference.colorizer import Colorizer
     from colorgan.grid import side_by_side
+    from colorgan.inference.colorizer import Colorizer
 
     output_dir = Path(args.output).expanduser()
     for raw in args.inputs:

@@ -18,11 +18,11 @@ from hydra.utils import instantiate
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from colorgan.config import config_dir, in_multirun
-from colorgan.training.distributed import check_ddp_setup, launched_as_rank_zero
-from colorgan.host_memory import keep_freed_memory
-from colorgan.training.loggers import build_loggers, finish_wandb
 from colorgan.checkpoints.resume import resolve_ckpt_path
+from colorgan.config import config_dir, in_multirun
+from colorgan.host_memory import keep_freed_memory
+from colorgan.training.distributed import check_ddp_setup, launched_as_rank_zero
+from colorgan.training.loggers import build_loggers, finish_wandb
 
 log = logging.getLogger(__name__)
 

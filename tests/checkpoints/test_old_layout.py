@@ -10,10 +10,11 @@ import shutil
 from pathlib import Path
 
 import torch
-from helpers.photos import synthetic_photo, write_photos
 from PIL import Image
 
 from colorgan.checkpoints.reading import read_colorgan_checkpoint
+
+from helpers.photos import synthetic_photo, write_photos
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "layout1_tiny.ckpt"
 ARCH = ["data.image_size=32", "model.generator.ngf=2", "model.discriminator.ndf=2"]
@@ -46,7 +47,9 @@ def test_old_checkpoint_resumes(tmp_path: Path, compose_cfg) -> None:
     new = read_colorgan_checkpoint(Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt")
     assert new["epoch"] == 2
     assert new["global_step"] == old["global_step"] + 4  # two more batches, two optimizer steps each
-    changed = [k for k, v in old["state_dict"].items() if v.is_floating_point() and not torch.equal(v, new["state_dict"][k])]
+    changed = [
+        k for k, v in old["state_dict"].items() if v.is_floating_point() and not torch.equal(v, new["state_dict"][k])
+    ]
     assert any(k.startswith("generator.") for k in changed) and any(k.startswith("discriminator.") for k in changed)
     # the optimizers went on from the saved Adam state, not from scratch
     old_steps = old["optimizer_states"][0]["state"][0]["step"]

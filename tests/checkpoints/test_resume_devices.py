@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 import torch
 
-from helpers.runs import SRC, run_module
-from colorgan.training.loggers import WANDB_ID_FILE
 from colorgan.train import train
+from colorgan.training.loggers import WANDB_ID_FILE
+
+from helpers.runs import SRC, run_module
 
 TESTS = Path(__file__).resolve().parents[1]
 

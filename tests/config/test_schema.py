@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-from pathlib import Path
 
 import lightning as L
 import pytest
 
 from colorgan.config import config_dir
-from colorgan.data import ColorizationDataModule
-from colorgan.training.module import ColorGAN
-from colorgan.nn import PatchDiscriminator, UNetGenerator
 from colorgan.config.schema import DataSchema, DiscriminatorSchema, GeneratorSchema, ModelSchema, TrainerSchema
+from colorgan.data import ColorizationDataModule
+from colorgan.nn import PatchDiscriminator, UNetGenerator
+from colorgan.training.module import ColorGAN
 
 EXPERIMENTS = sorted(p.stem for p in (config_dir() / "experiment").glob("*.yaml"))
 TRAINERS = sorted(p.stem for p in (config_dir() / "trainer").glob("*.yaml"))

@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from helpers.runs import TINY, run_module
 from colorgan.config import config_dir
-from colorgan.metrics import metric_direction
 from colorgan.config.sweep_summary import best_result, rerun_overrides
+from colorgan.metrics import metric_direction
+
+from helpers.runs import TINY, run_module
 
 REPO = Path(__file__).resolve().parents[2]
 WANDB_SWEEP = REPO / "scripts" / "wandb_sweep.yaml"

@@ -6,11 +6,12 @@ import os
 import warnings
 
 import torch
-from helpers.photos import write_photos
 
 from colorgan.data import ColorizationDataModule, PhotoFolderDataset, find_images
 from colorgan.data.cache import PhotoCache, TensorPhotos
 from colorgan.train import train
+
+from helpers.photos import write_photos
 
 
 def test_cache_holds_the_same_pixels_and_leaves_bad_files_out(tmp_path):

@@ -7,7 +7,6 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from helpers.photos import synthetic_photo, write_photos
 from PIL import Image, ImageOps
 
 from colorgan.color import rgb_to_model_lab
@@ -25,6 +24,8 @@ from colorgan.data import (
     resize_square,
     split_files,
 )
+
+from helpers.photos import synthetic_photo, write_photos
 
 # ----------------------------------------------------------------------------------------------- finding photos
 

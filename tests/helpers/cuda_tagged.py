@@ -1,7 +1,7 @@
 """Re-save a checkpoint so that every tensor in it is recorded as saved from ``cuda:0``, as on a GPU run.
 
-``python -m helpers.cuda_tagged IN.ckpt OUT.ckpt`` (``tests/`` on ``PYTHONPATH``). It runs in a process of its own because
-it registers a storage tagger with ``torch.serialization`` for the whole process. Loaded without a
+``python -m helpers.cuda_tagged IN.ckpt OUT.ckpt`` (``tests/`` on ``PYTHONPATH``). It runs in a process of its own
+because it registers a storage tagger with ``torch.serialization`` for the whole process. Loaded without a
 ``map_location`` on a machine without CUDA, the result fails exactly like a real GPU checkpoint; resuming from it
 must work anyway.
 """

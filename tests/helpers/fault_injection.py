@@ -1,7 +1,8 @@
 """Test-only tools that break a training run on purpose and watch what it does.
 
-The callbacks go into a real run through the Hydra config (``+callbacks.NAME={_target_: helpers.fault_injection.X, ...}``),
-also in a subprocess started with :func:`start_training` (this folder is put on its PYTHONPATH).
+The callbacks go into a real run through the Hydra config
+(``+callbacks.NAME={_target_: helpers.fault_injection.X, ...}``), also in a subprocess started with
+:func:`start_training` (``tests/`` is put on its PYTHONPATH).
 """
 
 from __future__ import annotations

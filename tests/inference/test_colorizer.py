@@ -10,14 +10,15 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from helpers.photos import synthetic_photo
 from PIL import Image
 from torch import Tensor, nn
 
 from colorgan.checkpoints.reading import CheckpointError
 from colorgan.color import rgb_to_model_lab
-from colorgan.inference.colorizer import Colorizer, _source_rows, letterbox_box
 from colorgan.data.decode import ImageDecodeError
+from colorgan.inference.colorizer import Colorizer, _source_rows, letterbox_box
+
+from helpers.photos import synthetic_photo
 
 # Largest L difference allowed between input and output, in L* units (0..100): 8-bit rounding of the output.
 L_TOLERANCE = 0.5

@@ -11,8 +11,9 @@ import torch
 from lightning.pytorch.strategies import DDPStrategy
 from torch import nn
 
-from helpers.runs import SRC, TINY, run_module
 from colorgan.training.distributed import check_ddp_setup, launched_as_rank_zero
+
+from helpers.runs import SRC, TINY, run_module
 
 TESTS = Path(__file__).resolve().parents[1]
 

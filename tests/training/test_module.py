@@ -110,9 +110,11 @@ def test_validation_logs_metrics(tmp_path, photo_root):
     trainer = tiny_trainer(tmp_path, limit_val_batches=2)
     trainer.fit(tiny_model(), datamodule=tiny_data(photo_root))
     m = trainer.callback_metrics
-    for key in ("val/psnr", "val/ssim", "val/l1_ab", "val/colorfulness", "val/colorfulness_true", "val/colorfulness_gap",
-                "train/d_loss_epoch", "train/g_loss_epoch", "train/g_l1_epoch", "train/g_gan_epoch",
-                "train/d_real_epoch", "train/d_fake_epoch"):
+    for key in (
+        "val/psnr", "val/ssim", "val/l1_ab", "val/colorfulness", "val/colorfulness_true", "val/colorfulness_gap",
+        "train/d_loss_epoch", "train/g_loss_epoch", "train/g_l1_epoch", "train/g_gan_epoch",
+        "train/d_real_epoch", "train/d_fake_epoch",
+    ):
         assert key in m and torch.isfinite(m[key]), key
     assert 0 < float(m["train/d_real_epoch"]) < 1  # vanilla: D's mean probability
     assert 5 < float(m["val/psnr"]) < 60 and -1 <= float(m["val/ssim"]) <= 1
@@ -194,8 +196,10 @@ def test_nonfinite_step_is_skipped_without_poisoning_anything(tmp_path, photo_ro
     before, poisoned, after = probe.states[0], probe.states[1], probe.states[2]
     assert same(before["params"], poisoned["params"]), "no parameter moved on the NaN batch"
     assert all(torch.equal(before["buffers"][k], poisoned["buffers"][k]) for k in before["buffers"])
-    assert all(torch.equal(a, b) for a, b in zip(before["adam"], poisoned["adam"])) and before["steps"] == poisoned["steps"]
-    assert changed(poisoned["params"], after["params"]) and all(torch.isfinite(v).all() for v in after["params"].values())
+    assert all(torch.equal(a, b) for a, b in zip(before["adam"], poisoned["adam"]))
+    assert before["steps"] == poisoned["steps"]
+    assert changed(poisoned["params"], after["params"])
+    assert all(torch.isfinite(v).all() for v in after["params"].values())
     assert model.nonfinite_steps == 2  # the D step and the G step of that batch
     assert trainer.global_step == 6  # skipped steps still count as optimizer steps
     assert float(trainer.callback_metrics["train/nonfinite_skipped"]) == 2

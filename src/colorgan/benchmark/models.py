@@ -14,8 +14,8 @@ from torch.utils.flop_counter import FlopCounterMode
 from colorgan.benchmark.timing import Throughput, sync, windows_from_marks
 from colorgan.color import rgb_to_model_lab
 from colorgan.config.resolvers import unet_depth
-from colorgan.training.module import ColorGAN
 from colorgan.nn import GANLoss
+from colorgan.training.module import ColorGAN
 
 
 def make_model(image_size: int, ngf: int, ndf: int, compile: bool, channels_last: bool) -> ColorGAN:

@@ -21,6 +21,7 @@ import logging
 import resource
 import sys
 import warnings
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -87,8 +88,8 @@ def _reset_peak(device: torch.device) -> None:
 
 def bench_colorize(a: argparse.Namespace, device: torch.device, out: dict[str, Any]) -> None:
     """Seconds to colorize a 12-megapixel photo (4000 x 3000, gray and colour JPEGs), model load excluded."""
-    from colorgan.inference.colorizer import Colorizer
     from colorgan.config.resolvers import unet_depth
+    from colorgan.inference.colorizer import Colorizer
     from colorgan.nn import UNetGenerator
 
     folder = a.work_dir / "colorize"
@@ -121,7 +122,7 @@ def bench_model(a: argparse.Namespace, device: torch.device, out: dict[str, Any]
     out["peak_memory_gb_train"] = _peak_memory_gb(device)
 
     loop = PlainLoop(model(), device, a.precision)
-    plain = time_iterations(lambda: loop.step(batch), device, a.warmup, a.windows, a.steps)
+    plain = time_iterations(partial(loop.step, batch), device, a.warmup, a.windows, a.steps)
     out["train_model_only_plain"] = plain.as_dict()
     out["lightning_cost_pct"] = 100.0 * (plain.median / lit.median - 1.0)
     del loop

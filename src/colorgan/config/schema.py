@@ -10,6 +10,7 @@ data.batch_size``) before anything is built or trained. Unknown keys were alread
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
 # typing's Optional/Union/Dict rather than `X | None` and dict[...]: the forms OmegaConf 2.3 understands
 from typing import Any, Dict, Optional, Union
 

@@ -80,7 +80,9 @@ def open_checked(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) 
     return img
 
 
-def load_pil(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS, draft_size: int | None = None) -> Image.Image:
+def load_pil(
+    path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS, draft_size: int | None = None
+) -> Image.Image:
     """Decode a file with Pillow: EXIF orientation applied, mode left as it is in the file.
 
     ``draft_size``: for JPEGs, let the decoder pick the smallest DCT scale whose shorter side is still at least

@@ -28,7 +28,6 @@ import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Union
 
 import numpy as np
 import torch
@@ -43,7 +42,7 @@ from colorgan.data.decode import DEFAULT_MAX_PIXELS, array_channels, load_photo,
 
 log = logging.getLogger(__name__)
 
-ImageInput = Union[Image.Image, np.ndarray, Tensor, str, os.PathLike]
+ImageInput = Image.Image | np.ndarray | Tensor | str | os.PathLike
 
 # Pixels per band of the full-resolution LAB work: small enough to stay in the CPU caches (kornia makes several
 # float32 copies of each band), large enough that the per-band overhead does not matter.

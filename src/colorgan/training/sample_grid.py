@@ -76,5 +76,7 @@ class SampleGrid(L.Callback):
                 if isinstance(logger, WandbLogger):
                     # no step: W&B attaches the step of the latest logged metrics (Lightning's own step axis)
                     logger.log_image(
-                        key="samples", images=[grid], caption=[f"epoch {trainer.current_epoch}: gray | colorized | truth"]
+                        key="samples",
+                        images=[grid],
+                        caption=[f"epoch {trainer.current_epoch}: gray | colorized | truth"],
                     )
