@@ -10,32 +10,13 @@ interrupted job.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image
-
 from colorgan.host_memory import keep_freed_memory
-
-FORMATS = {"png": ".png", "jpg": ".jpg"}
-JPEG_SUFFIXES = (".jpg", ".jpeg")
-JPEG_QUALITY = 95
-PNG_COMPRESS_LEVEL = 3  # 2.3x faster than Pillow's default 6 on a 12 MP photo, for files ~15% larger
-COMPARE_SUFFIX = "_compare"
-_MAGIC = set("*?[")
-
-
-@dataclass
-class Job:
-    """One photo to colorize: where it comes from and where its results go."""
-
-    source: Path
-    relative: Path  # the source's path relative to the INPUT it was found under
-    output: Path
-    compare: Path | None = None
+from colorgan.inference.inputs import collect_inputs
+from colorgan.inference.outputs import COMPARE_SUFFIX, FORMATS, JPEG_QUALITY, plan_jobs, save_image, with_png
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,135 +55,6 @@ def build_parser() -> argparse.ArgumentParser:
         f"{DEFAULT_MAX_PIXELS:,}; 0 = no limit)",
     )
     return parser
-
-
-# ------------------------------------------------------------------ planning
-def _glob_base(pattern: str) -> Path:
-    """The folder part of a glob before its first wildcard: matches are named relative to it."""
-    parts = Path(pattern).parts
-    fixed = []
-    for part in parts[:-1]:
-        if _MAGIC & set(part):
-            break
-        fixed.append(part)
-    return Path(*fixed) if fixed else Path(".")
-
-
-def _inside(path: Path, folder: Path) -> bool:
-    try:
-        path.resolve().relative_to(folder.resolve())
-        return True
-    except ValueError:
-        return False
-
-
-def collect_inputs(inputs: Sequence[str], exclude: Path | None = None) -> tuple[list[tuple[Path, Path]], list[str]]:
-    """Expand INPUT arguments into ``(file, relative path)`` pairs, in order, each file once.
-
-    Folders are searched recursively for photos (any case of .jpg .jpeg .png .webp .bmp .tif .tiff), skipping
-    hidden files; folder scans and globs skip anything under ``exclude`` (the output folder, so that earlier
-    outputs are not colorized again). Returns the pairs and one message for each INPUT that matched nothing.
-    """
-    import glob
-
-    from colorgan.data.files import find_images
-
-    found: list[tuple[Path, Path]] = []
-    seen: set[Path] = set()
-    problems: list[str] = []
-
-    def add(path: Path, relative: Path, scanned: bool = True) -> None:
-        key = path.resolve()
-        if key in seen or (scanned and exclude is not None and _inside(path, exclude)):
-            return  # a file named twice, or an earlier output found by a folder scan or glob
-        seen.add(key)
-        found.append((path, relative))
-
-    def add_folder(folder: Path) -> int:
-        files = find_images(folder)
-        for f in files:
-            add(f, f.relative_to(folder))
-        return len(files)
-
-    for raw in inputs:
-        path = Path(raw).expanduser()
-        if path.is_dir():
-            if add_folder(path) == 0:
-                problems.append(f"{raw}: no photos in this folder")
-        elif path.is_file():
-            add(path, Path(path.name), scanned=False)
-        elif _MAGIC & set(raw):
-            base = _glob_base(str(path))
-            matches = sorted(Path(m) for m in glob.glob(str(path), recursive=True))
-            if not matches:
-                problems.append(f"{raw}: no file matches this pattern")
-            for m in matches:
-                if m.is_dir():
-                    add_folder(m)
-                elif m.is_file():
-                    add(m, m.relative_to(base) if _inside(m, base) else Path(m.name))
-        else:
-            problems.append(f"{raw}: no such file or folder")
-    return found, problems
-
-
-def output_suffix(source: Path, fmt: str | None) -> str:
-    """``.jpg`` or ``.png``: the asked format, else jpg for JPEG inputs and png for everything else."""
-    if fmt is not None:
-        return FORMATS[fmt]
-    return ".jpg" if source.suffix.lower() in JPEG_SUFFIXES else ".png"
-
-
-def plan_jobs(pairs: Sequence[tuple[Path, Path]], output_dir: Path, fmt: str | None, compare: bool) -> list[Job]:
-    """Give every photo an output path under ``output_dir`` that no other photo and no input file has.
-
-    ``holiday/beach.jpg`` becomes ``<output_dir>/holiday/beach.jpg``. When two photos would get the same name
-    (``a.jpg`` and ``a.png`` with ``--format png``, or the same name in two INPUT folders), the later one gets its
-    own extension or a number added (``a_jpg.png``, ``a_2.png``). An output is never an input file.
-    """
-    taken = {p.resolve() for p, _ in pairs}
-    jobs = []
-    for source, relative in pairs:
-        suffix = output_suffix(source, fmt)
-        folder = output_dir / relative.parent
-        stem = relative.stem
-        candidates = [stem, f"{stem}_{source.suffix.lstrip('.').lower()}"] + [f"{stem}_{n}" for n in range(2, 10_000)]
-        for name in candidates:
-            out = folder / f"{name}{suffix}"
-            cmp = folder / f"{name}{COMPARE_SUFFIX}{suffix}" if compare else None
-            if out.resolve() not in taken and (cmp is None or cmp.resolve() not in taken):
-                break
-        taken.add(out.resolve())
-        if cmp is not None:
-            taken.add(cmp.resolve())
-        jobs.append(Job(source, relative, out, cmp))
-    return jobs
-
-
-# ------------------------------------------------------------------- writing
-def save_image(image: Image.Image, path: Path, quality: int = JPEG_QUALITY) -> None:
-    """Write ``image`` to ``path`` (format from its suffix) through a temporary file, so that an interrupted run
-    never leaves a half-written photo that a rerun would take for a finished one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.part")
-    try:
-        if path.suffix == ".jpg":
-            image.convert("RGB").save(tmp, format="JPEG", quality=quality)
-        else:
-            image.save(tmp, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _with_png(job: Job, taken: set[Path]) -> Job:
-    """The same job writing PNG files (for a photo with transparency, which JPEG cannot hold), under a name that
-    is not in ``taken`` (inputs and other outputs)."""
-    out = job.output.with_suffix(".png")
-    if out.resolve() in taken:
-        out = out.with_name(f"{out.stem}_alpha.png")
-    cmp = out.with_name(f"{out.stem}{COMPARE_SUFFIX}.png") if job.compare is not None else None
-    return Job(job.source, job.relative, out, cmp)
 
 
 # ---------------------------------------------------------------------- main
@@ -263,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
                     bar.write(f"FAILED {failed[-1]}", file=sys.stderr)
                     continue
                 if result.image.mode == "RGBA" and job.output.suffix != ".png":
-                    job = _with_png(job, taken)
+                    job = with_png(job, taken)
                     if job.output.exists() and not args.overwrite:
                         existing += 1
                         continue

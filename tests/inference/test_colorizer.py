@@ -16,7 +16,9 @@ from torch import Tensor, nn
 from colorgan.checkpoints.reading import CheckpointError
 from colorgan.color import rgb_to_model_lab
 from colorgan.data.decode import ImageDecodeError
-from colorgan.inference.colorizer import Colorizer, _source_rows, letterbox_box
+from colorgan.inference.colorizer import Colorizer
+from colorgan.inference.fullres import _source_rows
+from colorgan.inference.letterbox import letterbox_box
 
 from helpers.photos import synthetic_photo
 

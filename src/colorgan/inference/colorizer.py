@@ -1,6 +1,7 @@
 """The ``Colorizer``: a trained generator that turns photos of any size and mode into colour photos.
 
-How one photo is colorized:
+How one photo is colorized (the steps live in :mod:`~colorgan.inference.letterbox` and
+:mod:`~colorgan.inference.fullres`; this module holds the loop, the batching and the out-of-memory fallbacks):
 
 1. It is decoded once at full resolution (EXIF orientation applied) into gray or RGB pixels plus its alpha channel.
 2. The photo is resized to fit a ``size x size`` square (the size the generator was trained at, by default),
@@ -37,18 +38,13 @@ from torch import Tensor, nn
 from torchvision.transforms.v2 import functional as TF
 
 from colorgan.checkpoints.reading import load_generator
-from colorgan.color import model_lab_to_rgb, rgb_to_model_lab
 from colorgan.data.decode import DEFAULT_MAX_PIXELS, array_channels, load_photo, photo_channels
+from colorgan.inference.fullres import join_full_resolution, luminance
+from colorgan.inference.letterbox import Box, crop, letterbox, letterbox_box
 
 log = logging.getLogger(__name__)
 
 ImageInput = Image.Image | np.ndarray | Tensor | str | os.PathLike
-
-# Pixels per band of the full-resolution LAB work: small enough to stay in the CPU caches (kornia makes several
-# float32 copies of each band), large enough that the per-band overhead does not matter.
-CPU_BAND_PIXELS = 1 << 18
-CUDA_BAND_PIXELS = 1 << 23
-
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """``auto`` -> ``cuda`` when a GPU is visible, else ``cpu``; anything else is checked and returned."""
@@ -87,30 +83,6 @@ class _Photo:
     pixels: Tensor  # uint8 (1 | 3, H, W) on the CPU
     alpha: Tensor | None  # uint8 (1, H, W) or None
     name: str
-
-
-@dataclass(frozen=True)
-class _Box:
-    """Where the photo sits in the letterboxed square: rows ``top:top+height``, columns ``left:left+width``."""
-
-    top: int
-    left: int
-    height: int
-    width: int
-
-
-def letterbox_box(height: int, width: int, size: int) -> _Box:
-    """The photo's place when ``height x width`` is fitted into a ``size x size`` square, centred."""
-    scale = size / max(height, width)
-    h = min(size, max(1, round(height * scale)))
-    w = min(size, max(1, round(width * scale)))
-    return _Box((size - h) // 2, (size - w) // 2, h, w)
-
-
-def _gray_L_table() -> Tensor:
-    """Normalised L of each 8-bit gray level, ``(256,)`` float32, straight from :func:`rgb_to_model_lab`."""
-    levels = torch.arange(256, dtype=torch.uint8).view(1, 1, 256).expand(3, 1, 256)
-    return rgb_to_model_lab(levels)[0].flatten()
 
 
 class Colorizer:
@@ -158,7 +130,6 @@ class Colorizer:
             )
         self.max_pixels = max_pixels
         self.source = source
-        self._L_table = _gray_L_table()
         self._cpu_copy: nn.Module | None = None
 
     @classmethod
@@ -232,7 +203,7 @@ class Colorizer:
             if ab is None:
                 results[i].error = notes.pop() if notes else f"{photo.name}: the generator failed"
                 continue
-            ab = ab[:, box.top : box.top + box.height, box.left : box.left + box.width]
+            ab = crop(ab, box)
             try:
                 results[i].image = self._finish(photo, ab, results[i].notes)
                 if keep_input:
@@ -273,23 +244,14 @@ class Colorizer:
             f"cannot colorize a {type(image).__name__}: pass a path, a PIL image, a NumPy array or a tensor"
         )
 
-    def _luminance(self, pixels: Tensor) -> Tensor:
-        """uint8 gray ``(1, h, w)`` or RGB ``(3, h, w)`` -> normalised L ``(1, h, w)`` float32, on pixels' device."""
-        if pixels.shape[0] == 1:
-            table = self._L_table.to(pixels.device)
-            return table.index_select(0, pixels.flatten().int()).view(pixels.shape)
-        return rgb_to_model_lab(pixels)[0]
-
-    def _model_input(self, pixels: Tensor) -> tuple[Tensor, _Box]:
+    def _model_input(self, pixels: Tensor) -> tuple[Tensor, Box]:
         """The photo letterboxed into ``(1, size, size)`` normalised L (edge pixels repeated), and its place there.
 
         Like the training photos, it is resized as uint8 (antialiased) before its L is computed.
         """
         box = letterbox_box(pixels.shape[-2], pixels.shape[-1], self.size)
         small = TF.resize(pixels, [box.height, box.width], antialias=True)
-        L = self._luminance(small)
-        pad = (box.left, self.size - box.left - box.width, box.top, self.size - box.top - box.height)
-        return F.pad(L[None], pad, mode="replicate")[0], box
+        return letterbox(luminance(small), box, self.size), box
 
     def _cpu_generator(self) -> nn.Module:
         if self._cpu_copy is None:
@@ -348,42 +310,12 @@ class Colorizer:
 
     def _finish(self, photo: _Photo, ab: Tensor, notes: list[str]) -> Image.Image:
         try:
-            return self._join(photo, ab, self.device)
+            return join_full_resolution(photo.pixels, photo.alpha, ab, self.device)
         except torch.cuda.OutOfMemoryError:
             self._release_cuda()
             notes.append(f"{photo.name}: out of GPU memory joining the colours at full size; did that on the CPU")
-            return self._join(photo, ab, torch.device("cpu"))
+            return join_full_resolution(photo.pixels, photo.alpha, ab, torch.device("cpu"))
 
-    def _join(self, photo: _Photo, ab: Tensor, device: torch.device) -> Image.Image:
-        """Upsample ``ab`` ``(2, h, w)`` to the photo's size and join it with the photo's own L, band by band."""
-        pixels, alpha = photo.pixels, photo.alpha
-        _, H, W = pixels.shape
-        channels = 3 if alpha is None else 4
-        out = torch.empty((H, W, channels), dtype=torch.uint8)
-        if alpha is not None:
-            out[..., 3] = alpha[0]
-        # Bilinear upsampling is separable: widen every row of ab once (small), then blend two rows per output row.
-        ab_rows = F.interpolate(ab[None].to(device), size=(ab.shape[-2], W), mode="bilinear", align_corners=False)[0]
-        src = _source_rows(H, ab.shape[-2], device)
-        band = max(1, (CUDA_BAND_PIXELS if device.type == "cuda" else CPU_BAND_PIXELS) // W)
-        for y0 in range(0, H, band):
-            y1 = min(H, y0 + band)
-            i0, i1, w = src[0][y0:y1], src[1][y0:y1], src[2][y0:y1]
-            ab_band = torch.lerp(ab_rows[:, i0, :], ab_rows[:, i1, :], w[None, :, None])
-            L_band = self._luminance(pixels[:, y0:y1].to(device))
-            rgb = model_lab_to_rgb(L_band, ab_band, keep_lightness=True)
-            out[y0:y1, :, :3] = rgb.mul_(255.0).add_(0.5).to(torch.uint8).permute(1, 2, 0).cpu()
-        return Image.fromarray(out.numpy(), mode="RGB" if alpha is None else "RGBA")
-
-
-def _source_rows(out_size: int, in_size: int, device: torch.device) -> tuple[Tensor, Tensor, Tensor]:
-    """For each output row of a bilinear resize from ``in_size`` to ``out_size`` rows (``align_corners=False``,
-    as in :func:`torch.nn.functional.interpolate`): the two source rows and the weight of the second."""
-    scale = in_size / out_size
-    src = ((torch.arange(out_size, device=device, dtype=torch.float32) + 0.5) * scale - 0.5).clamp_(min=0.0)
-    i0 = src.floor().long().clamp_(max=in_size - 1)
-    i1 = (i0 + 1).clamp_(max=in_size - 1)
-    return i0, i1, src - i0
 
 
 def _input_image(pixels: Tensor) -> Image.Image:
