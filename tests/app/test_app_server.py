@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sys
 import urllib.error
@@ -165,7 +166,11 @@ def test_uploads_over_the_size_limit_are_refused(running_app: RunningApp) -> Non
 def test_sigterm_stops_it_and_removes_its_temporary_folder(tiny_ckpt: Path, tmp_path: Path) -> None:
     # (Ctrl-C is checked when the module's running_app stops)
     app = start_app("--ckpt", str(tiny_ckpt), cwd=tmp_path)
-    status, answer = _upload(app, "p.txt", b"x")
-    assert status == 200 and Path(json.loads(answer)[0]).is_file()
-    assert stop_app(app, signal.SIGTERM) == 0
-    assert not app.temp_dir.exists()
+    try:
+        status, answer = _upload(app, "p.txt", b"x")
+        assert status == 200 and Path(json.loads(answer)[0]).is_file()
+        assert stop_app(app, signal.SIGTERM) == 0
+        assert not app.temp_dir.exists()
+    finally:
+        stop_app(app)
+        shutil.rmtree(app.temp_dir, ignore_errors=True)  # what a killed page would leave behind
