@@ -1,0 +1,289 @@
+"""What the page does when photos are dropped: colorize them into a job folder, one result row per file, and a zip.
+
+Nothing here imports Gradio: the page (:mod:`colorgan.app.page`) hands these functions the paths of the uploaded
+files and shows what they return, so they are tested without a browser.
+
+A job folder holds, for photos ``beach.jpg`` and ``logo.png`` (transparent)::
+
+    job-<n>/beach.jpg                 the colour photo, as colorgan-colorize names it: JPEG for JPEG inputs, else
+    job-<n>/logo.png                  PNG, and PNG whenever the result has transparency
+    job-<n>/beach_compare.jpg         with the side-by-side asked for: input | colorized
+    job-<n>/before/beach.jpg          the input as the model read it (gray or colour, orientation applied), at the
+                                      photo's own size: the "before" half of the slider; not in the zip
+    job-<n>/colorized.zip             every result and side-by-side
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import threading
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image
+
+from colorgan.data.decode import DEFAULT_MAX_PIXELS
+from colorgan.grid import side_by_side
+from colorgan.inference.colorizer import ColorizedPhoto, Colorizer
+from colorgan.inference.outputs import COMPARE_SUFFIX, output_suffix, save_image
+
+log = logging.getLogger(__name__)
+
+ZIP_NAME = "colorized.zip"
+BEFORE_QUALITY = 90  # the slider's "before" image is a preview of what the model read, not a result
+Progress = Callable[[float, str], None]
+
+
+def checkpoint_labels(paths: Sequence[str | os.PathLike]) -> list[str]:
+    """Short names for checkpoint files, for the model menu: the file name, or as many of its last folders as it
+    takes to tell it from the others.
+
+    >>> checkpoint_labels(["runs/a/checkpoints/last.ckpt", "runs/b/checkpoints/last.ckpt", "best.ckpt"])
+    ['a/checkpoints/last.ckpt', 'b/checkpoints/last.ckpt', 'best.ckpt']
+    """
+    parts = [Path(p).parts[len(Path(p).anchor) > 0 :] for p in paths]
+    depth = [1] * len(parts)
+    while True:
+        labels = ["/".join(p[-d:]) for p, d in zip(parts, depth)]
+        clashing = [i for i, label in enumerate(labels) if labels.count(label) > 1 and depth[i] < len(parts[i])]
+        if not clashing:
+            return labels
+        for i in clashing:
+            depth[i] += 1
+
+
+class Models:
+    """The checkpoints given on the command line, loaded once, chosen by their label.
+
+    The page sends a label, never a path: only files named on the command line are ever read as checkpoints.
+
+    Args:
+        checkpoints: training checkpoints or ``colorgan-export --format weights`` files.
+        device, size, max_pixels: as for :meth:`Colorizer.from_checkpoint`.
+
+    Raises:
+        CheckpointError: a file is missing or not a colorgan model (the message names it).
+        ValueError: no checkpoint, the same file twice, or a device that is not there.
+    """
+
+    def __init__(
+        self,
+        checkpoints: Sequence[str | os.PathLike],
+        *,
+        device: str = "auto",
+        size: int | None = None,
+        max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    ) -> None:
+        if not checkpoints:
+            raise ValueError("give at least one checkpoint (--ckpt PATH)")
+        resolved = [Path(p).expanduser().resolve() for p in checkpoints]
+        if len(set(resolved)) != len(resolved):
+            raise ValueError(f"the same checkpoint is given twice: {', '.join(map(str, checkpoints))}")
+        self.paths = dict(zip(checkpoint_labels(resolved), resolved))
+        self._colorizers = {
+            label: Colorizer.from_checkpoint(path, size=size, device=device, max_pixels=max_pixels)
+            for label, path in self.paths.items()
+        }
+        # One photo at a time per model: the page's queue already runs one job at a time, this also covers
+        # anything calling the handlers from several threads.
+        self._locks = {label: threading.Lock() for label in self.paths}
+
+    @property
+    def labels(self) -> list[str]:
+        """The labels, in the order the checkpoints were given; the first is the default."""
+        return list(self.paths)
+
+    def get(self, label: str | None) -> tuple[str, Colorizer]:
+        """The label and the colorizer for ``label`` (``None``: the first model).
+
+        Raises:
+            ValueError: ``label`` is not one of :attr:`labels`.
+        """
+        if label is None:
+            label = self.labels[0]
+        if label not in self._colorizers:
+            raise ValueError(f"no model called {label!r}; the models are: {', '.join(self.labels)}")
+        return label, self._colorizers[label]
+
+    def colorize(self, label: str, path: Path) -> ColorizedPhoto:
+        """Colorize one file with the model ``label``, keeping the decoded input (see
+        :meth:`Colorizer.colorize_batch`: an unreadable file comes back with ``error`` set)."""
+        label, colorizer = self.get(label)
+        with self._locks[label]:
+            return colorizer.colorize_batch([path], keep_input=True)[0]
+
+    def describe(self) -> str:
+        """One line per model: label, file, size it runs at, device."""
+        return "\n".join(
+            f"{label}: {self.paths[label]} ({c.size} px on {c.device})" for label, c in self._colorizers.items()
+        )
+
+
+@dataclass
+class PhotoResult:
+    """One dropped file and what became of it.
+
+    Attributes:
+        name: the file's name as it was dropped (no folders).
+        output: the colour photo, at the input's width and height; ``None`` when it failed.
+        before: the input as the model read it, the same size as ``output`` (for the before/after slider).
+        compare: the side-by-side ``input | colorized``, when asked for.
+        size: ``(width, height)`` of the photo.
+        error: why it failed, naming the file; ``None`` on success.
+        notes: things worth knowing (e.g. a retry after running out of GPU memory).
+    """
+
+    name: str
+    output: Path | None = None
+    before: Path | None = None
+    compare: Path | None = None
+    size: tuple[int, int] | None = None
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Batch:
+    """What one press of *Colorize* made: a row per file, in the order given, and the zip of the results."""
+
+    model: str
+    rows: list[PhotoResult]
+    zip: Path | None
+    folder: Path
+
+    @property
+    def done(self) -> list[PhotoResult]:
+        return [r for r in self.rows if r.error is None]
+
+    @property
+    def failed(self) -> list[PhotoResult]:
+        return [r for r in self.rows if r.error is not None]
+
+    def summary(self) -> str:
+        """One line for the page, e.g. ``Colorized 2 of 3 photos with last.ckpt; 1 could not be done.``"""
+        text = f"Colorized {len(self.done)} of {len(self.rows)} photo(s) with {self.model}"
+        if self.failed:
+            text += f"; {len(self.failed)} could not be done (see their rows)"
+        return text + "."
+
+
+def upload_name(path: str | os.PathLike) -> str:
+    """The name a dropped file had (the page stores each upload under its own name in a folder of its own)."""
+    name = Path(path).name
+    return name if name not in ("", ".", "..") else "photo"
+
+
+def _unique(stem: str, suffix: str, taken: set[str]) -> str:
+    """``stem + suffix``, or ``stem_2 + suffix``, ... : a name no other result of the job has (nor its compare)."""
+    for n in itertools.count(1):
+        name = f"{stem}{suffix}" if n == 1 else f"{stem}_{n}{suffix}"
+        compare = f"{Path(name).stem}{COMPARE_SUFFIX}{suffix}"
+        if name not in taken and compare not in taken:
+            taken.update((name, compare))
+            return name
+    raise AssertionError("unreachable")
+
+
+def _new_job_folder(results_dir: Path) -> Path:
+    results_dir.mkdir(parents=True, exist_ok=True)
+    for n in itertools.count(1):
+        folder = results_dir / f"job-{n}"
+        try:
+            folder.mkdir()
+            return folder
+        except FileExistsError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def write_zip(files: Sequence[Path], path: Path) -> Path:
+    """Put ``files`` (by their names) into the zip ``path``, written through a temporary file.
+
+    Photos are stored, not deflated: JPEG and PNG are compressed already.
+    """
+    tmp = path.with_name(f".{path.name}.part")
+    try:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as archive:
+            for f in files:
+                archive.write(f, arcname=f.name)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def colorize_uploads(
+    files: Sequence[str | os.PathLike] | None,
+    models: Models,
+    results_dir: Path,
+    *,
+    model: str | None = None,
+    compare: bool = False,
+    progress: Progress | None = None,
+    max_files: int | None = None,
+) -> Batch:
+    """Colorize the dropped files one by one into a new job folder under ``results_dir``.
+
+    A file that cannot be read (not an image, truncated, over ``--max-pixels``) gets a row with its error, named by
+    the name it was dropped with; the others are still done.
+
+    Args:
+        files: paths of the uploaded files (their names are the names the user dropped).
+        models: the checkpoints of the command line.
+        results_dir: where job folders go (inside the app's temporary folder).
+        model: a label of ``models`` (``None``: the first).
+        compare: also write a side-by-side ``input | colorized`` of each photo.
+        progress: called with (fraction done in [0, 1], what is being done).
+        max_files: the most files one job takes (``None``: no limit).
+
+    Raises:
+        ValueError: no files, more than ``max_files``, or a model that is not one of ``models``.
+    """
+    if not files:
+        raise ValueError("drop one or more photos first")
+    if max_files is not None and len(files) > max_files:
+        raise ValueError(f"{len(files)} files at once is more than this page takes ({max_files}); drop fewer")
+    label, _ = models.get(model)
+    folder = _new_job_folder(results_dir)
+    taken: set[str] = {ZIP_NAME, "before"}
+    rows: list[PhotoResult] = []
+    for i, upload in enumerate(files):
+        path = Path(upload)
+        name = upload_name(path)
+        if progress is not None:
+            progress(i / len(files), f"Colorizing {name} ({i + 1} of {len(files)})")
+        result = models.colorize(label, path)
+        row = PhotoResult(name, notes=[n.replace(str(path), name) for n in result.notes])
+        rows.append(row)
+        if result.image is None:
+            row.error = (result.error or f"{name}: could not be colorized").replace(str(path), name)
+            log.warning("%s", row.error)
+            continue
+        suffix = ".png" if result.image.mode == "RGBA" else output_suffix(Path(name), None)
+        out_name = _unique(Path(name).stem or "photo", suffix, taken)
+        row.output = folder / out_name
+        row.size = result.image.size
+        try:
+            save_image(result.image, row.output)
+            row.before = folder / "before" / f"{row.output.stem}.jpg"
+            save_image(_before_image(result.input, result.image), row.before, quality=BEFORE_QUALITY)
+            if compare and result.input is not None:
+                row.compare = folder / f"{row.output.stem}{COMPARE_SUFFIX}{suffix}"
+                save_image(side_by_side([result.input, result.image]), row.compare)
+        except OSError as err:
+            row.output = row.before = row.compare = None
+            row.error = f"{name}: could not write the result ({err})"
+    made = [f for r in rows if r.error is None for f in (r.output, r.compare) if f is not None]
+    archive = write_zip(made, folder / ZIP_NAME) if made else None
+    if progress is not None:
+        progress(1.0, "Done")
+    return Batch(label, rows, archive, folder)
+
+
+def _before_image(decoded: Image.Image | None, result: Image.Image) -> Image.Image:
+    """The slider's left half: the photo as the model read it; the result made gray where that is missing."""
+    return decoded if decoded is not None else result.convert("L")

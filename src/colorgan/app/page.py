@@ -1,0 +1,121 @@
+"""The page's layout in Gradio: the drop zone, the model menu, and a row per photo with its before/after slider."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from colorgan.app.handlers import Batch, Models, colorize_uploads
+
+if TYPE_CHECKING:
+    import gradio as gr
+
+INSTALL_HINT = 'pip install "colorgan[app]"'
+
+CSS = """
+.colorgan-error { color: #b00020; padding: 0.6em 0.8em; border: 1px solid #f3c2c8; border-radius: 6px;
+                  background: #fff5f6; }
+"""
+
+
+def require_gradio() -> Any:
+    """``import gradio``, or an ImportError that says how to install it."""
+    try:
+        import gradio
+    except ImportError as err:
+        raise ImportError(f"the colorgan page needs Gradio, which is not installed: {INSTALL_HINT}") from err
+    return gradio
+
+
+def _rows(batch: Batch) -> list[dict[str, Any]]:
+    """The batch as plain values for the page's state (strings and numbers only)."""
+    return [
+        {
+            "name": r.name,
+            "output": str(r.output) if r.output else None,
+            "before": str(r.before) if r.before else None,
+            "compare": str(r.compare) if r.compare else None,
+            "size": list(r.size) if r.size else None,
+            "error": r.error,
+            "notes": list(r.notes),
+        }
+        for r in batch.rows
+    ]
+
+
+def build_page(models: Models, results_dir: Path, *, max_files: int = 100) -> gr.Blocks:
+    """The Blocks of the page; :mod:`colorgan.app.cli` queues and launches it.
+
+    Args:
+        models: the checkpoints of the command line (the page offers their labels, never paths).
+        results_dir: where job folders go; it must be inside the folder Gradio serves (``GRADIO_TEMP_DIR``).
+        max_files: the most photos one press of *Colorize* takes.
+    """
+    gr = require_gradio()
+
+    def run(files: list[str] | None, model: str | None, compare: bool, progress=gr.Progress()):  # noqa: B008
+        try:
+            batch = colorize_uploads(
+                files, models, results_dir, model=model, compare=compare,
+                progress=lambda fraction, desc: progress(fraction, desc=desc), max_files=max_files,
+            )
+        except ValueError as err:
+            raise gr.Error(str(err)) from err
+        return (
+            _rows(batch),
+            batch.summary(),
+            gr.DownloadButton(value=str(batch.zip) if batch.zip else None, visible=batch.zip is not None),
+        )
+
+    several = len(models.labels) > 1
+    with gr.Blocks(title="colorgan", analytics_enabled=False) as page:
+        gr.Markdown(
+            "# colorgan\nDrop black-and-white photos (or colour ones: they are made gray first), then press "
+            "**Colorize**. Every result has the photo's own width and height; drag the slider to compare."
+        )
+        with gr.Row():
+            files = gr.File(label="Photos", file_count="multiple", elem_id="photos", scale=2)
+            with gr.Column(scale=1):
+                model = gr.Dropdown(
+                    choices=models.labels, value=models.labels[0], label="Model", visible=several, elem_id="model",
+                    interactive=several,
+                )
+                compare = gr.Checkbox(label="Also make a side-by-side (input | colorized)", elem_id="compare")
+                go = gr.Button("Colorize", variant="primary", elem_id="colorize")
+        status = gr.Markdown(elem_id="status")
+        download_all = gr.DownloadButton("Download all (zip)", visible=False, elem_id="download-all")
+        results = gr.State([])
+
+        @gr.render(inputs=results)
+        def show(rows: list[dict[str, Any]]) -> None:
+            for i, row in enumerate(rows):
+                name = row["name"]
+                with gr.Row(elem_classes=["colorgan-row"]):
+                    if row["error"]:
+                        reason = row["error"].removeprefix(f"{name}: ")
+                        gr.HTML(
+                            f'<div class="colorgan-error" data-name="{html.escape(name)}"><b>{html.escape(name)}'
+                            f"</b> could not be colorized: {html.escape(reason)}</div>",
+                            elem_id=f"row-{i}",
+                        )
+                        continue
+                    width, height = row["size"]
+                    gr.ImageSlider(
+                        value=(row["before"], row["output"]), type="filepath", label=f"{name} ({width}×{height})",
+                        buttons=["fullscreen"], interactive=False, elem_id=f"row-{i}", scale=3, max_height=520,
+                    )
+                    with gr.Column(scale=1):
+                        gr.DownloadButton(f"Download {Path(row['output']).name}", value=row["output"],
+                                          elem_classes=["colorgan-download"])
+                        if row["compare"]:
+                            gr.Image(row["compare"], label="input | colorized", type="filepath", interactive=False)
+                            gr.DownloadButton(f"Download {Path(row['compare']).name}", value=row["compare"])
+                        for note in row["notes"]:
+                            gr.Markdown(f"note: {html.escape(note)}")
+
+        go.click(
+            run, inputs=[files, model, compare], outputs=[results, status, download_all], api_name="colorize",
+            trigger_mode="once",
+        )
+    return page

@@ -1,0 +1,75 @@
+"""The page in a real headless Chromium: drop a photo and a broken file, colorize, download, look at it."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from helpers.app import RunningApp, photo
+from helpers.browser import BrowserUnavailable, chromium_page
+
+TIMEOUT_MS = 120_000  # a loaded 2-core machine; the tiny model itself takes well under a second
+
+
+@pytest.mark.slow
+def test_drop_colorize_download_in_a_browser(running_app: RunningApp, tmp_path: Path) -> None:
+    grandma = tmp_path / "grandma.jpg"
+    photo(100, 150, "L", seed=7).save(grandma, quality=95)
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n and then nothing a decoder wants")
+    shot = tmp_path / "page.png"
+
+    try:
+        with chromium_page() as page:
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(running_app.url + "/")
+            page.locator("#photos input[type=file]").set_input_files([str(grandma), str(broken)])
+            for name in ("grandma.jpg", "broken.png"):  # a file gets its link once it is on the server
+                page.locator(f'#photos a[download="{name}"]').wait_for()
+            page.locator("#colorize").click()
+
+            error = page.locator(".colorgan-error")
+            error.wait_for()
+            page.locator(".colorgan-download").first.wait_for()
+            assert error.count() == 1
+            assert error.get_attribute("data-name") == "broken.png"
+            assert "broken.png could not be colorized: not a readable image" in error.inner_text()
+            page.get_by_text("Colorized 1 of 2 photo(s) with last.ckpt; 1 could not be done").wait_for()
+
+            # the before/after slider shows both halves at the photo's own resolution
+            sizes = page.locator("#row-0 img").evaluate_all(
+                "imgs => imgs.map(i => [i.naturalWidth, i.naturalHeight])"
+            )
+            assert sizes and all(tuple(s) == (150, 100) for s in sizes), sizes
+
+            with page.expect_download() as info:
+                page.locator(".colorgan-download").first.click()
+            download = info.value
+            assert download.suggested_filename == "grandma.jpg"
+            result = tmp_path / "downloaded.jpg"
+            download.save_as(result)
+
+            with page.expect_download() as info:
+                page.locator("#download-all").click()
+            archive = tmp_path / "all.zip"
+            info.value.save_as(archive)
+
+            page.locator("#row-0").scroll_into_view_if_needed()
+            page.screenshot(path=str(shot), full_page=True)
+    except BrowserUnavailable as err:
+        pytest.fail(f"the browser test cannot run: {err}")
+
+    colour = Image.open(result)
+    assert colour.format == "JPEG" and colour.size == Image.open(grandma).size == (150, 100)
+    rgb = np.asarray(colour.convert("RGB"), dtype=np.float32)
+    gray = np.asarray(Image.open(grandma).convert("L"), dtype=np.float32)
+    assert np.abs(rgb.mean(axis=2) - gray).mean() < 12  # the photo itself, coloured, not something else
+    with zipfile.ZipFile(archive) as zipped:
+        assert zipped.namelist() == ["grandma.jpg"]
+        assert zipped.read("grandma.jpg") == result.read_bytes()
+    screenshot = Image.open(shot)
+    assert screenshot.format == "PNG" and screenshot.width >= 1000 and screenshot.height >= 600

@@ -1,0 +1,175 @@
+"""What the page does with dropped photos, without a browser: sizes, formats, error rows, the guard, the zip, models."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from colorgan.app.handlers import Models, checkpoint_labels, colorize_uploads
+from colorgan.checkpoints.reading import CheckpointError
+
+from helpers.app import constant_colour_model, photo
+
+
+@pytest.fixture(scope="module")
+def models(tiny_ckpt: Path) -> Models:
+    return Models([tiny_ckpt], device="cpu")
+
+
+def test_each_photo_at_its_own_size_in_the_format_colorize_picks(models, drop, tmp_path: Path) -> None:
+    files = [
+        drop("scan.jpg", photo(37, 51, "L")),  # a gray JPEG
+        drop("street.png", photo(65, 33)),  # a colour PNG: made gray, colorized
+        drop("logo.png", photo(30, 40, "RGBA")),  # transparency kept
+        drop("tiny.tif", photo(3, 70, "L")),  # a sliver, a TIFF
+        drop("mislabelled.jpg", photo(20, 24, "RGBA"), fmt="PNG"),  # a PNG named .jpg, with transparency
+    ]
+    batch = colorize_uploads(files, models, tmp_path / "results")
+
+    assert [r.error for r in batch.rows] == [None] * 5
+    names = [r.output.name for r in batch.rows]
+    assert names == ["scan.jpg", "street.png", "logo.png", "tiny.png", "mislabelled.png"]
+    expected = [(51, 37), (33, 65), (40, 30), (70, 3), (24, 20)]
+    for row, size in zip(batch.rows, expected):
+        out = Image.open(row.output)
+        assert out.size == size == row.size, row.name
+        assert Image.open(row.before).size == size, row.name  # the slider's halves match
+        assert row.output.parent == batch.folder and batch.folder.parent == tmp_path / "results"
+    assert Image.open(batch.rows[0].output).format == "JPEG"
+    assert Image.open(batch.rows[1].output).format == "PNG"
+    for i in (2, 4):
+        out = Image.open(batch.rows[i].output)
+        assert out.format == "PNG" and out.mode == "RGBA" and np.asarray(out)[..., 3].min() == 200
+    # the lightness is the input's: the gray JPEG's result turned gray again is (nearly) the input
+    gray_in = np.asarray(Image.open(files[0]).convert("L"), dtype=np.float32)
+    gray_out = np.asarray(Image.open(batch.rows[0].output).convert("L"), dtype=np.float32)
+    assert np.abs(gray_in - gray_out).mean() < 4
+    assert batch.summary() == "Colorized 5 of 5 photo(s) with last.ckpt."
+
+
+def test_a_broken_file_gets_its_own_error_row_and_the_others_are_done(models, drop, tmp_path: Path) -> None:
+    files = [
+        drop("good_1.png", photo(30, 40)),
+        drop("broken.jpg", data=b"\xff\xd8\xff\xe0 this is not the rest of a JPEG"),
+        drop("empty.png", data=b""),
+        drop("notes.txt", data=b"shopping list"),
+        drop("good_2.jpg", photo(20, 28)),
+    ]
+    batch = colorize_uploads(files, models, tmp_path / "results")
+
+    assert [r.name for r in batch.rows] == ["good_1.png", "broken.jpg", "empty.png", "notes.txt", "good_2.jpg"]
+    assert [r.error is None for r in batch.rows] == [True, False, False, False, True]
+    assert Image.open(batch.rows[0].output).size == (40, 30)
+    assert Image.open(batch.rows[4].output).size == (28, 20)
+    broken, empty, text = batch.rows[1:4]
+    assert broken.error.startswith("broken.jpg: ") and "not a readable image" in broken.error
+    assert empty.error.startswith("empty.png: ") and "empty file" in empty.error
+    assert text.error.startswith("notes.txt: ")
+    for row in (broken, empty, text):
+        assert str(tmp_path) not in row.error  # named as the user dropped it, not by the server's temp path
+        assert row.output is None and row.before is None
+    assert batch.summary() == "Colorized 2 of 5 photo(s) with last.ckpt; 3 could not be done (see their rows)."
+
+
+def test_a_photo_over_max_pixels_is_refused_with_the_reason(tiny_ckpt: Path, drop, tmp_path: Path) -> None:
+    guarded = Models([tiny_ckpt], device="cpu", max_pixels=1000)
+    files = [drop("big.png", photo(30, 40)), drop("small.png", photo(20, 25))]  # 1,200 and 500 pixels
+    batch = colorize_uploads(files, guarded, tmp_path / "results")
+
+    big, small = batch.rows
+    assert big.output is None and big.error.startswith("big.png: 40x30")
+    assert "over the limit" in big.error and "decompression bomb" in big.error
+    assert small.error is None and Image.open(small.output).size == (25, 20)
+
+
+def test_the_zip_holds_every_result_and_side_by_side(models, drop, tmp_path: Path) -> None:
+    files = [drop("a.jpg", photo(30, 40, "L")), drop("b.png", photo(24, 18)), drop("bad.png", data=b"x")]
+    batch = colorize_uploads(files, models, tmp_path / "results", compare=True)
+
+    a, b, bad = batch.rows
+    assert a.compare.name == "a_compare.jpg" and b.compare.name == "b_compare.png" and bad.compare is None
+    side = Image.open(a.compare)
+    assert side.height == 30 and side.width > 2 * 40  # input | gap | colorized
+    with zipfile.ZipFile(batch.zip) as archive:
+        assert sorted(archive.namelist()) == ["a.jpg", "a_compare.jpg", "b.png", "b_compare.png"]
+        assert archive.read("a.jpg") == a.output.read_bytes()
+        assert archive.read("b_compare.png") == b.compare.read_bytes()
+        assert archive.testzip() is None
+
+
+def test_same_names_from_two_folders_get_their_own_results(models, drop, tmp_path: Path) -> None:
+    files = [drop("scan.jpg", photo(20, 30, seed=1)), drop("scan.jpg", photo(25, 30, seed=2)),
+             drop("scan_2.jpg", photo(22, 30, seed=3))]
+    batch = colorize_uploads(files, models, tmp_path / "results", compare=True)
+
+    outputs = [r.output.name for r in batch.rows]
+    assert len(set(outputs)) == 3 and outputs[:2] == ["scan.jpg", "scan_2.jpg"]
+    assert [Image.open(r.output).height for r in batch.rows] == [20, 25, 22]
+    with zipfile.ZipFile(batch.zip) as archive:
+        assert len(archive.namelist()) == 6  # no result or side-by-side overwrote another
+
+
+def test_no_zip_when_nothing_could_be_done_and_jobs_do_not_share_folders(models, drop, tmp_path: Path) -> None:
+    first = colorize_uploads([drop("bad.jpg", data=b"no")], models, tmp_path / "results")
+    second = colorize_uploads([drop("ok.png", photo(10, 12))], models, tmp_path / "results")
+    assert first.zip is None and first.rows[0].error
+    assert second.folder != first.folder and second.zip.is_file()
+
+
+def test_progress_is_reported_photo_by_photo(models, drop, tmp_path: Path) -> None:
+    seen: list[tuple[float, str]] = []
+    files = [drop(f"p{i}.png", photo(12, 16, seed=i)) for i in range(3)]
+    colorize_uploads(files, models, tmp_path / "results", progress=lambda f, d: seen.append((f, d)))
+    assert [f for f, _ in seen] == [0.0, 1 / 3, 2 / 3, 1.0]
+    assert seen[1][1] == "Colorizing p1.png (2 of 3)"
+
+
+def test_nothing_dropped_or_too_many_files_is_refused(models, drop, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="drop one or more photos"):
+        colorize_uploads([], models, tmp_path / "results")
+    files = [drop(f"p{i}.png", photo(8, 8)) for i in range(3)]
+    with pytest.raises(ValueError, match=r"3 files at once is more than this page takes \(2\)"):
+        colorize_uploads(files, models, tmp_path / "results", max_files=2)
+    assert not (tmp_path / "results").exists()
+
+
+def test_the_model_is_chosen_by_its_label(tiny_ckpt: Path, drop, tmp_path: Path) -> None:
+    gray = constant_colour_model(tiny_ckpt, (0.0, 0.0), tmp_path / "gray.pt")
+    tinted = constant_colour_model(tiny_ckpt, (1.5, -1.5), tmp_path / "tinted.pt")
+    several = Models([tiny_ckpt, gray, tinted], device="cpu")
+    assert several.labels == ["last.ckpt", "gray.pt", "tinted.pt"]
+    file = drop("p.png", photo(30, 40, "L"))
+
+    def chroma(model: str | None) -> tuple[str, float, float]:
+        batch = colorize_uploads([file], several, tmp_path / "results", model=model)
+        rgb = np.asarray(Image.open(batch.rows[0].output), dtype=np.float32)
+        return batch.model, float(np.abs(rgb[..., 0] - rgb[..., 1]).mean()), float((rgb[..., 2] - rgb[..., 1]).mean())
+
+    label, gray_rg, _ = chroma("gray.pt")
+    assert label == "gray.pt" and gray_rg < 1.5  # a = b = 0: neutral gray
+    label, tinted_rg, tinted_bg = chroma("tinted.pt")
+    assert label == "tinted.pt" and tinted_rg > 20 and tinted_bg > 20  # a > 0, b < 0: magenta-blue
+    assert chroma(None)[0] == "last.ckpt"  # the first checkpoint is the default
+    with pytest.raises(ValueError, match="no model called '/etc/passwd'; the models are: last.ckpt, gray.pt"):
+        colorize_uploads([file], several, tmp_path / "results", model="/etc/passwd")
+
+
+def test_bad_or_repeated_checkpoints_are_refused_at_start(tiny_ckpt: Path, tmp_path: Path) -> None:
+    junk = tmp_path / "junk.ckpt"
+    junk.write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="junk.ckpt"):
+        Models([tiny_ckpt, junk], device="cpu")
+    with pytest.raises(ValueError, match="the same checkpoint is given twice"):
+        Models([tiny_ckpt, tiny_ckpt.parent / ".." / tiny_ckpt.parent.name / tiny_ckpt.name], device="cpu")
+    with pytest.raises(ValueError, match="at least one checkpoint"):
+        Models([], device="cpu")
+
+
+def test_checkpoint_labels_tell_files_with_one_name_apart() -> None:
+    assert checkpoint_labels(["/r/a/last.ckpt", "/r/b/last.ckpt"]) == ["a/last.ckpt", "b/last.ckpt"]
+    assert checkpoint_labels(["/x/best.ckpt"]) == ["best.ckpt"]
+    assert checkpoint_labels(["/a/c/m.pt", "/b/c/m.pt", "/z/n.pt"]) == ["a/c/m.pt", "b/c/m.pt", "n.pt"]

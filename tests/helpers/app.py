@@ -1,0 +1,102 @@
+"""Helpers of the page's tests: photos in any mode, models with known colours, the page in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from helpers.photos import synthetic_photo
+
+
+def photo(height: int, width: int, mode: str = "RGB", seed: int = 0) -> Image.Image:
+    """A synthetic photo of ``width`` x ``height`` in ``mode`` (``RGBA``: alpha 200 everywhere)."""
+    rgb = Image.fromarray(synthetic_photo(np.random.default_rng(seed), height, width))
+    if mode == "RGBA":
+        rgba = rgb.convert("RGBA")
+        rgba.putalpha(200)
+        return rgba
+    return rgb.convert(mode)
+
+
+def constant_colour_model(tiny_ckpt: Path, ab: tuple[float, float], path: Path) -> Path:
+    """A ``weights`` export of the tiny generator whose last layer always says ``ab`` (before its tanh): a model
+    whose colours a test can tell apart from another's."""
+    from colorgan.checkpoints.reading import load_generator
+    from colorgan.export import weights_dict
+
+    generator, weights = load_generator(tiny_ckpt)
+    *_, weight, bias = generator.parameters()
+    with torch.no_grad():
+        weight.zero_()
+        bias.copy_(torch.tensor(ab))
+    torch.save(weights_dict(generator, weights.generator, weights.image_size), path)
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class RunningApp:
+    """A ``python -m colorgan.app`` process serving the page."""
+
+    process: subprocess.Popen
+    url: str
+    port: int
+    temp_dir: Path
+    cwd: Path
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def start_app(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120) -> RunningApp:
+    """Start the page in a subprocess on a free loopback port and wait until it says where it is."""
+    port = free_port()
+    log = cwd / f"app-{port}.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "colorgan.app", "--port", str(port), "--device", "cpu", *args],
+            cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
+        )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = log.read_text(errors="replace")
+        url = re.search(r"Open (http://\S+) in your browser", text)
+        temp = re.search(r"Uploads and results live in (\S+) \(", text)
+        if url and temp:
+            return RunningApp(process, url.group(1).rstrip("/"), port, Path(temp.group(1)), cwd, log)
+        if process.poll() is not None:
+            raise AssertionError(f"colorgan-app exited with {process.returncode} before serving:\n{text[-3000:]}")
+        time.sleep(0.2)
+    process.kill()
+    raise AssertionError(f"colorgan-app did not serve within {timeout} s:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+def stop_app(app: RunningApp, sig: int | None = None, timeout: float = 30) -> int:
+    """Stop the page like Ctrl-C (SIGINT) or a service manager (SIGTERM) and return its exit code."""
+    import signal
+
+    if app.process.poll() is None:
+        app.process.send_signal(sig or signal.SIGINT)
+        try:
+            return app.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            app.process.kill()
+            app.process.wait()
+            raise AssertionError(f"colorgan-app did not stop within {timeout} s:\n{app.output()[-3000:]}") from None
+    return app.process.returncode
