@@ -161,6 +161,13 @@ def batches_done(ckpt: dict) -> int:
 
 @pytest.mark.slow
 def test_sigkill_mid_epoch_resumes_from_last_checkpoint(photo_root, tmp_path):
+    import wandb
+
+    # The command is started from a process that has a W&B service of its own, as a notebook or this test runner
+    # after an earlier in-process run has: the child inherits WANDB_SERVICE. The killed run must not leave its
+    # stream registered in that service, or the resume (same run id) is refused with "run ID ... is in use".
+    wandb.setup()
+    assert os.environ.get("WANDB_SERVICE")
     per_epoch, epochs = batches_per_epoch(photo_root), 2
     first = run_overrides(
         photo_root, tmp_path, f"trainer.max_epochs={epochs}",

@@ -7,6 +7,7 @@ optimises (``optimized_metric``).
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import warnings
 from pathlib import Path
@@ -102,6 +103,10 @@ def _hydra_entry(cfg: DictConfig) -> float | None:
 def main() -> None:
     """Console entry point (``colorgan-train``)."""
     keep_freed_memory()
+    # A W&B service inherited from the process that started this command (a notebook, a test runner, a script
+    # that ran wandb itself) keeps this run's stream registered when the command is killed hard, and resuming the
+    # run under its id is then refused ("run ID ... is in use"). Each training command talks to a service of its own.
+    os.environ.pop("WANDB_SERVICE", None)
     # Lightning's own use of a torch API that torch now deprecates: nothing a user can act on
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
     _hydra_entry()
