@@ -155,9 +155,10 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         lab = datamodule.to_lab_batch(batch["image"].to(device), train=False)
         L, ab, rgb = lab["L"], lab["ab"], lab["rgb"]
         ab_hat = colorizer.predict_ab(L)
-        pred, gray = model_lab_to_rgb(L, ab_hat), gray_rgb(L)
-        model_metrics.update(pred, rgb, ab_hat, ab)
-        gray_metrics.update(gray, rgb, torch.zeros_like(ab), ab)
+        # the colours as colorize delivers them: the photo's lightness kept, out-of-gamut colours toned down
+        pred, gray = model_lab_to_rgb(L, ab_hat, keep_lightness=True), gray_rgb(L)
+        model_metrics.update(pred, rgb, true_ab=ab)
+        gray_metrics.update(gray, rgb, true_ab=ab)
         if fid is not None:
             fid.update(pred, gray, rgb)
         photos += L.shape[0]

@@ -7,6 +7,8 @@ from torch import Tensor, nn
 from torchmetrics import MeanMetric, MetricCollection
 from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
 
+from colorgan.color import rgb_to_model_lab
+
 
 def colorfulness(rgb: Tensor) -> Tensor:
     """Hasler & Süsstrunk (2003) colourfulness of each image.
@@ -42,9 +44,13 @@ def metric_direction(name: str) -> str:
 class ColorizationMetrics(nn.Module):
     """Validation/test metrics, reduced correctly across DDP ranks (torchmetrics state, ``dist_reduce_fx``).
 
-    ``update(pred_rgb, true_rgb, pred_ab, true_ab)``; ``compute()`` returns a dict:
+    ``update(pred_rgb, true_rgb, true_ab=...)``; ``compute()`` returns a dict:
     ``psnr``, ``ssim`` (RGB, data_range 1), ``l1_ab`` (normalised ab), ``colorfulness`` (outputs),
     ``colorfulness_true`` and ``colorfulness_gap`` (true minus output; positive = outputs too dull).
+
+    Everything is scored on the pictures people get: ``pred_rgb`` is the colorized photo as ``colorize`` makes it
+    (``model_lab_to_rgb(L, ab, keep_lightness=True)``), and the ab metrics use the colours of that picture, after
+    out-of-gamut colours have been toned down, not the generator's raw output.
     """
 
     def __init__(self) -> None:
@@ -60,12 +66,21 @@ class ColorizationMetrics(nn.Module):
         self.colorfulness_true = MeanMetric()
 
     @torch.no_grad()
-    def update(self, pred_rgb: Tensor, true_rgb: Tensor, pred_ab: Tensor, true_ab: Tensor) -> None:
+    def update(self, pred_rgb: Tensor, true_rgb: Tensor, *, true_ab: Tensor | None = None) -> None:
+        """``pred_rgb``, ``true_rgb``: ``(B, 3, H, W)`` in [0, 1]; ``true_ab``: the truth's normalised ab
+        ``(B, 2, H, W)`` when at hand (else it is computed from ``true_rgb``)."""
         pred_rgb, true_rgb = pred_rgb.float(), true_rgb.float()
+        pred_ab = rgb_to_model_lab(pred_rgb)[1]
+        true_ab = rgb_to_model_lab(true_rgb)[1] if true_ab is None else true_ab.float()
         self.image.update(pred_rgb, true_rgb)
-        self.l1_ab.update((pred_ab.float() - true_ab.float()).abs().mean(dim=(1, 2, 3)))
+        self.l1_ab.update((pred_ab - true_ab).abs().mean(dim=(1, 2, 3)))
         self.colorfulness.update(colorfulness(pred_rgb))
         self.colorfulness_true.update(colorfulness(true_rgb))
+
+    @property
+    def updated(self) -> bool:
+        """Whether any photo was scored since the last reset (on this rank)."""
+        return self.l1_ab.update_count > 0
 
     def compute(self) -> dict[str, Tensor]:
         out = dict(self.image.compute())

@@ -241,3 +241,49 @@ def test_compiled_networks_train_like_eager(tmp_path, photo_root):
         assert eager == pytest.approx(compiled, rel=1e-4, abs=1e-5)
     assert runs[True][1].generator._compiled_call_impl is not None  # really compiled, in place (same state keys)
     assert runs[True][1].generator.state_dict().keys() == runs[False][1].generator.state_dict().keys()
+
+
+def _saturate(module, inputs, output):
+    """Forward hook: strongly saturated colours, many outside the sRGB gamut at their lightness, so that clipping
+    RGB channels and keeping the lightness give different pictures."""
+    return torch.tanh(output * 1000.0)  # the untrained generator paints almost nothing: amplify it
+
+
+@torch.no_grad()
+def _scores_of(model, datamodule, keep_lightness: bool) -> dict[str, float]:
+    """The validation metrics recomputed from scratch on the model's pictures, converted one way or the other."""
+    from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
+
+    from colorgan.color import model_lab_to_rgb, rgb_to_model_lab
+    from colorgan.metrics import colorfulness
+
+    model.eval()
+    preds, truths, true_abs = [], [], []
+    for batch in datamodule.val_dataloader():
+        lab = datamodule.to_lab_batch(batch["image"], train=False)
+        preds.append(model_lab_to_rgb(lab["L"], model(lab["L"]), keep_lightness=keep_lightness))
+        truths.append(lab["rgb"])
+        true_abs.append(lab["ab"])
+    pred, truth, true_ab = torch.cat(preds), torch.cat(truths), torch.cat(true_abs)
+    return {
+        "psnr": float(peak_signal_noise_ratio(pred, truth, data_range=1.0)),
+        "ssim": float(structural_similarity_index_measure(pred, truth, data_range=1.0)),
+        "l1_ab": float((rgb_to_model_lab(pred)[1] - true_ab).abs().mean()),
+        "colorfulness": float(colorfulness(pred).mean()),
+    }
+
+
+def test_validation_and_test_score_the_pictures_colorize_delivers(tmp_path, photo_root):
+    """colorize keeps the photo's lightness (model_lab_to_rgb(keep_lightness=True)); the scores must be of those
+    pictures, not of a channel-clipped conversion users never see."""
+    model = tiny_model()
+    model.generator.register_forward_hook(_saturate)
+    dm = tiny_data(photo_root)
+    trainer = tiny_trainer(tmp_path, limit_val_batches=None)
+    validated = trainer.validate(model, datamodule=dm, verbose=False)[0]
+    tested = trainer.test(model, datamodule=dm, verbose=False)[0]
+    delivered, clipped = _scores_of(model, dm, keep_lightness=True), _scores_of(model, dm, keep_lightness=False)
+    assert abs(delivered["psnr"] - clipped["psnr"]) > 0.05, "the hook must make the two conversions differ"
+    for name, value in delivered.items():
+        assert validated[f"val/{name}"] == pytest.approx(value, rel=1e-4, abs=1e-5), name
+        assert tested[f"test/{name}"] == pytest.approx(value, rel=1e-4, abs=1e-5), name

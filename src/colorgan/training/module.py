@@ -334,10 +334,11 @@ class ColorGAN(L.LightningModule):
         if L_.shape[0] == 0:
             return
         fake = self.generator(L_)
-        metrics.update(model_lab_to_rgb(L_, fake), batch["rgb"], fake, ab)
+        # scored as colorize delivers it: the photo's lightness kept, out-of-gamut colours toned down
+        metrics.update(model_lab_to_rgb(L_, fake, keep_lightness=True), batch["rgb"], true_ab=ab)
 
     def _log_metrics(self, metrics: ColorizationMetrics, prefix: str) -> None:
-        if metrics.l1_ab.update_count == 0 and self.trainer.world_size == 1:
+        if not metrics.updated and self.trainer.world_size == 1:
             return
         values = {f"{prefix}/{k}": v for k, v in metrics.compute().items()}
         psnr = values.pop(f"{prefix}/psnr")

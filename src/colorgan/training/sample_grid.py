@@ -52,7 +52,8 @@ class SampleGrid(L.Callback):
             fake = pl_module(L_)
         finally:
             pl_module.train(was_training)
-        return labelled_grid([("gray", gray_rgb(L_)), ("colorized", model_lab_to_rgb(L_, fake)), ("truth", rgb)])
+        colorized = model_lab_to_rgb(L_, fake, keep_lightness=True)  # as colorize delivers it
+        return labelled_grid([("gray", gray_rgb(L_)), ("colorized", colorized), ("truth", rgb)])
 
     @rank_zero_only
     def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
