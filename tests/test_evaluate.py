@@ -10,10 +10,12 @@ import pytest
 from PIL import Image
 
 from colorgan.evaluate import BASELINE_ROW, LIFT_ROW, MODEL_ROW, evaluate, fid_unavailable
+from colorgan.metrics import SELECTION_METRIC
 
 from helpers.runs import run_module
 
-METRICS = ("psnr", "ssim", "l1_ab", "colorfulness", "colorfulness_true", "colorfulness_gap")
+METRICS = ("psnr", "ssim", "l1_ab", "swd_ab", SELECTION_METRIC, "colorfulness", "colorfulness_true",
+           "colorfulness_gap")
 
 
 @pytest.fixture
@@ -53,6 +55,9 @@ def test_evaluate_reports_model_and_gray_baseline(compose_eval, tiny_ckpt: Path,
     assert grid.height > 3 * 64 and grid.width > 3 * 64  # 3 rows (gray | colorized | truth) of 3 photos
     printed = capsys.readouterr().out
     assert "gray_baseline" in printed and "lift" in printed
+    header = printed.splitlines()[1].split()
+    assert header[:5] == ["psnr", "ssim", "l1_ab", "swd_ab", SELECTION_METRIC]  # the selection metric next to L1
+    assert f"{SELECTION_METRIC}: lower" in printed
     assert ("fid" in result[MODEL_ROW]) != bool(result["fid_note"])
     if result["fid_note"]:
         assert result["fid_note"] in printed

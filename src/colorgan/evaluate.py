@@ -26,7 +26,7 @@ from colorgan.config import config_dir
 from colorgan.data.files import NoImagesError, Splits, find_images
 from colorgan.grid import labelled_grid
 from colorgan.host_memory import keep_freed_memory
-from colorgan.metrics import ColorizationMetrics
+from colorgan.metrics import SELECTION_METRIC, ColorizationMetrics
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,8 @@ COLUMNS = {
     "psnr": "higher",
     "ssim": "higher",
     "l1_ab": "lower",
+    "swd_ab": "lower",
+    SELECTION_METRIC: "lower",
     "colorfulness": "closer to truth",
     "colorfulness_true": "",
     "colorfulness_gap": "closer to 0",
@@ -108,8 +110,9 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     """Score the checkpoint ``cfg.ckpt_path`` on ``cfg.data``; write ``metrics.json`` and ``samples.png``.
 
     Returns the content of ``metrics.json``: ``{"colorgan": {...}, "gray_baseline": {...}, "lift": {...}, "photos":
-    N, "skipped": [...], "fid_note": str | None, ...}``; each row holds ``psnr``, ``ssim``, ``l1_ab``,
-    ``colorfulness``, ``colorfulness_true``, ``colorfulness_gap`` and, where it could be computed, ``fid``.
+    N, "skipped": [...], "fid_note": str | None, ...}``; each row holds ``psnr``, ``ssim``, ``l1_ab``, ``swd_ab``,
+    ``l1_swd_ab`` (the selection metric), ``colorfulness``, ``colorfulness_true``, ``colorfulness_gap`` and,
+    where it could be computed, ``fid``.
     """
     from colorgan.inference.colorizer import Colorizer
 
