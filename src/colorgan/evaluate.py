@@ -26,15 +26,18 @@ from colorgan.config import config_dir
 from colorgan.data.files import NoImagesError, Splits, find_images
 from colorgan.grid import labelled_grid
 from colorgan.host_memory import keep_freed_memory
-from colorgan.metrics import SELECTION_METRIC, ColorizationMetrics
+from colorgan.metrics import (
+    SELECTION_METRIC,
+    ColorizationMetrics,
+    fid_unavailable,
+    frechet_inception_distance,
+)
 
 log = logging.getLogger(__name__)
 
 MODEL_ROW = "colorgan"
 BASELINE_ROW = "gray_baseline"
 LIFT_ROW = "lift"
-# torch-fidelity's Inception weights, as torch.hub caches them after a download
-FID_WEIGHTS_NAME = "weights-inception-2015-12-05-6726825d.pth"
 # the metric columns of the table, with the direction that is better
 COLUMNS = {
     "psnr": "higher",
@@ -45,33 +48,16 @@ COLUMNS = {
     "colorfulness": "closer to truth",
     "colorfulness_true": "",
     "colorfulness_gap": "closer to 0",
+    "fid": "lower",
 }
-
-
-def fid_unavailable(weights: str | Path | None = None) -> tuple[Path | None, str | None]:
-    """``(weights file, None)`` when FID can be computed here, else ``(None, why not)``. Never downloads."""
-    try:
-        import torch_fidelity  # noqa: F401
-    except ImportError:
-        return None, "FID skipped: torch-fidelity is not installed (pip install 'colorgan[fid]')"
-    path = Path(weights).expanduser() if weights else Path(torch.hub.get_dir()) / "checkpoints" / FID_WEIGHTS_NAME
-    if not path.is_file():
-        return None, f"FID skipped: no Inception weights at {path} (set fid_weights=FILE; colorgan never downloads)"
-    return path, None
 
 
 class _FID:
     """Fréchet Inception Distance of the model's and the baseline's photos to the true ones (torchmetrics)."""
 
     def __init__(self, weights: Path, device: torch.device) -> None:
-        from torchmetrics.image.fid import FrechetInceptionDistance
-
-        def make() -> FrechetInceptionDistance:
-            return FrechetInceptionDistance(
-                feature=2048, normalize=True, feature_extractor_weights_path=str(weights)
-            ).to(device)
-
-        self.model, self.baseline = make(), make()
+        self.model = frechet_inception_distance(weights).to(device)
+        self.baseline = frechet_inception_distance(weights).to(device)
 
     def update(self, pred: Tensor, gray: Tensor, truth: Tensor) -> None:
         for metric, fake in ((self.model, pred), (self.baseline, gray)):

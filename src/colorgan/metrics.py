@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
+from pathlib import Path
 
 import torch
 from torch import Tensor, nn
@@ -150,6 +151,30 @@ class ABDistributionDistance(Metric):
         p = (self.pred_hist / self.pred_hist.sum())[None]
         q = (self.true_hist / self.true_hist.sum())[None]
         return sliced_wasserstein_ab(p, q, self.bins, self.directions)[0]
+
+
+# torch-fidelity's Inception weights, as torch.hub caches them after a download
+FID_WEIGHTS_NAME = "weights-inception-2015-12-05-6726825d.pth"
+
+
+def fid_unavailable(weights: str | Path | None = None) -> tuple[Path | None, str | None]:
+    """``(weights file, None)`` when FID can be computed here, else ``(None, why not)``. Never downloads."""
+    try:
+        import torch_fidelity  # noqa: F401
+    except ImportError:
+        return None, "FID skipped: torch-fidelity is not installed (pip install 'colorgan[fid]')"
+    path = Path(weights).expanduser() if weights else Path(torch.hub.get_dir()) / "checkpoints" / FID_WEIGHTS_NAME
+    if not path.is_file():
+        return None, f"FID skipped: no Inception weights at {path} (set fid_weights=FILE; colorgan never downloads)"
+    return path, None
+
+
+def frechet_inception_distance(weights: str | Path) -> Metric:
+    """torchmetrics' FID (2048 Inception features, images in [0, 1]) with the Inception weights read from
+    ``weights`` (see :func:`fid_unavailable`); ``update(rgb, real=True|False)``, lower is better."""
+    from torchmetrics.image.fid import FrechetInceptionDistance
+
+    return FrechetInceptionDistance(feature=2048, normalize=True, feature_extractor_weights_path=str(weights))
 
 
 # The metric that picks best-*.ckpt and that sweeps optimise (as val/<name>): l1_ab + swd_ab. See the README,

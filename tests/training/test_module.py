@@ -287,3 +287,55 @@ def test_validation_and_test_score_the_pictures_colorize_delivers(tmp_path, phot
     for name, value in delivered.items():
         assert validated[f"val/{name}"] == pytest.approx(value, rel=1e-4, abs=1e-5), name
         assert tested[f"test/{name}"] == pytest.approx(value, rel=1e-4, abs=1e-5), name
+
+
+def test_test_step_scores_the_gray_baseline_on_the_same_photos(tmp_path, photo_root):
+    from colorgan.color import rgb_to_model_lab, uint8_to_float
+    from colorgan.metrics import SELECTION_METRIC, colorfulness
+
+    dm = tiny_data(photo_root)
+    tested = tiny_trainer(tmp_path).test(tiny_model(), datamodule=dm, verbose=False)[0]
+    names = ("psnr", "ssim", "l1_ab", "swd_ab", SELECTION_METRIC, "colorfulness", "colorfulness_true",
+             "colorfulness_gap")
+    for name in names:
+        assert f"test/{name}" in tested and f"test/gray/{name}" in tested, name
+    truth = uint8_to_float(torch.stack([dm.test_set[i]["image"] for i in range(len(dm.test_set))]))
+    _, ab = rgb_to_model_lab(truth)
+    assert tested["test/gray/colorfulness"] < 0.1
+    assert tested["test/gray/l1_ab"] == pytest.approx(float(ab.abs().mean()), rel=1e-4)  # |0 - ab|
+    assert tested["test/gray/colorfulness_true"] == pytest.approx(float(colorfulness(truth).mean()), rel=1e-5)
+    assert tested["test/gray/psnr"] != tested["test/psnr"]
+
+
+class _MeanColour(torch.nn.Module):
+    """A stand-in for the Inception network: each image's mean colour (torchmetrics' FID takes any feature module)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.float().mean(dim=(2, 3))
+
+
+def test_fid_joins_the_test_metrics_when_its_weights_are_there(tmp_path, photo_root, monkeypatch):
+    from torchmetrics.image.fid import FrechetInceptionDistance
+
+    import colorgan.training.module as module
+
+    made = []
+
+    def fid(weights):
+        made.append(weights)
+        return FrechetInceptionDistance(feature=_MeanColour(), normalize=True)
+
+    monkeypatch.setattr(module, "fid_unavailable", lambda weights=None: (tmp_path / "inception.pth", None))
+    monkeypatch.setattr(module, "frechet_inception_distance", fid)
+    tested = tiny_trainer(tmp_path).test(tiny_model(), datamodule=tiny_data(photo_root), verbose=False)[0]
+    assert made == [tmp_path / "inception.pth"] * 2  # the model's and the gray baseline's
+    assert tested["test/fid"] >= 0 and tested["test/gray/fid"] > 0
+    assert tested["test/fid"] != tested["test/gray/fid"]
+
+
+def test_no_fid_without_its_weights(tmp_path, photo_root, monkeypatch):
+    import colorgan.training.module as module
+
+    monkeypatch.setattr(module, "fid_unavailable", lambda weights=None: (None, "FID skipped: no weights"))
+    tested = tiny_trainer(tmp_path).test(tiny_model(), datamodule=tiny_data(photo_root), verbose=False)[0]
+    assert "test/fid" not in tested and "test/gray/fid" not in tested
