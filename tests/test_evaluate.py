@@ -10,10 +10,12 @@ import pytest
 from PIL import Image
 
 from colorgan.evaluate import BASELINE_ROW, LIFT_ROW, MODEL_ROW, evaluate, fid_unavailable
+from colorgan.metrics import SELECTION_METRIC
 
 from helpers.runs import run_module
 
-METRICS = ("psnr", "ssim", "l1_ab", "colorfulness", "colorfulness_true", "colorfulness_gap")
+METRICS = ("psnr", "ssim", "l1_ab", "swd_ab", SELECTION_METRIC, "colorfulness", "colorfulness_true",
+           "colorfulness_gap")
 
 
 @pytest.fixture
@@ -53,6 +55,9 @@ def test_evaluate_reports_model_and_gray_baseline(compose_eval, tiny_ckpt: Path,
     assert grid.height > 3 * 64 and grid.width > 3 * 64  # 3 rows (gray | colorized | truth) of 3 photos
     printed = capsys.readouterr().out
     assert "gray_baseline" in printed and "lift" in printed
+    header = printed.splitlines()[1].split()
+    assert header[:5] == ["psnr", "ssim", "l1_ab", "swd_ab", SELECTION_METRIC]  # the selection metric next to L1
+    assert f"{SELECTION_METRIC}: lower" in printed
     assert ("fid" in result[MODEL_ROW]) != bool(result["fid_note"])
     if result["fid_note"]:
         assert result["fid_note"] in printed
@@ -78,3 +83,39 @@ def test_command_line(tiny_ckpt: Path, photo_root: Path, tmp_path: Path) -> None
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "gray_baseline" in proc.stdout
     assert (tmp_path / "run" / "metrics.json").is_file()
+
+
+def test_evaluate_scores_the_pictures_colorize_delivers(
+    compose_eval, tiny_ckpt: Path, photo_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """evaluate's numbers are those of the photos colorize writes (lightness kept), not of a clipped conversion."""
+    import numpy as np
+    import torch
+    from torchmetrics.functional.image import peak_signal_noise_ratio
+
+    from colorgan.color import model_lab_to_rgb, rgb_to_model_lab, uint8_to_float
+    from colorgan.data import ColorizationDataModule
+    from colorgan.inference.colorizer import Colorizer
+
+    original = Colorizer._forward
+    # the tiny model paints almost nothing; amplified, many of its colours leave the sRGB gamut
+    monkeypatch.setattr(Colorizer, "_forward", lambda self, *a: torch.tanh(original(self, *a) * 1000.0))
+    result = evaluate(compose_eval(f"ckpt_path={tiny_ckpt}", f"data.root={photo_root}", "fid=false"))
+
+    dm = ColorizationDataModule(root=str(photo_root), image_size=64, num_workers=0)
+    dm.setup("test")
+    photos = torch.stack([dm.test_set[i]["image"] for i in range(len(dm.test_set))])  # as evaluate crops them
+    colorizer = Colorizer.from_checkpoint(tiny_ckpt, device="cpu")
+    delivered = torch.stack(
+        [torch.from_numpy(np.asarray(colorizer(p.permute(1, 2, 0).numpy()))).permute(2, 0, 1) for p in photos]
+    )
+    truth = uint8_to_float(photos)
+    L, ab = rgb_to_model_lab(truth)
+    clipped = model_lab_to_rgb(L, colorizer.predict_ab(L))
+    psnr_delivered = float(peak_signal_noise_ratio(uint8_to_float(delivered), truth, data_range=1.0))
+    psnr_clipped = float(peak_signal_noise_ratio(clipped, truth, data_range=1.0))
+    assert abs(psnr_delivered - psnr_clipped) > 0.5, "the amplified colours must leave the gamut"
+    # colorize writes 8-bit photos: the same pictures up to rounding
+    assert result[MODEL_ROW]["psnr"] == pytest.approx(psnr_delivered, abs=0.02)
+    l1_delivered = float((rgb_to_model_lab(uint8_to_float(delivered))[1] - ab).abs().mean())
+    assert result[MODEL_ROW]["l1_ab"] == pytest.approx(l1_delivered, abs=2e-3)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import lightning as L
@@ -13,6 +14,7 @@ from PIL import Image
 from colorgan.checkpoints.resume import ResumeError
 from colorgan.config import config_dir
 from colorgan.data import NoImagesError
+from colorgan.metrics import SELECTION_METRIC
 from colorgan.train import train
 from colorgan.training.loggers import WANDB_ID_FILE
 
@@ -61,6 +63,20 @@ def test_demo_outputs_checkpoints_samples_and_config(compose_cfg):
     assert (out / "samples" / "latest.png").is_file()
     assert (out / "config.yaml").is_file() and "experiment_name: demo" in (out / "config.yaml").read_text()
     assert (out / "csv" / "version_0" / "metrics.csv").is_file()
+
+
+def test_best_checkpoint_is_the_epoch_with_the_best_selection_metric(compose_cfg):
+    cfg = compose_cfg("trainer.max_epochs=3")
+    metrics = train(cfg)
+    out = Path(cfg.paths.output_dir)
+    with open(out / "csv" / "version_0" / "metrics.csv") as f:
+        rows = [r for r in csv.DictReader(f) if r.get(f"val/{SELECTION_METRIC}")]
+    scores = {int(r["epoch"]): float(r[f"val/{SELECTION_METRIC}"]) for r in rows}
+    assert len(scores) == 3
+    best = torch.load(metrics["best_model_path"], map_location="cpu", weights_only=True)
+    [state] = [v for k, v in best["callbacks"].items() if k.startswith("ModelCheckpoint")]
+    assert state["monitor"] == f"val/{SELECTION_METRIC}"
+    assert Path(metrics["best_model_path"]).name == f"best-epoch{min(scores, key=scores.get):03d}.ckpt"
 
 
 def test_sample_grid_shows_the_same_photos_every_time(compose_cfg):

@@ -26,50 +26,38 @@ from colorgan.config import config_dir
 from colorgan.data.files import NoImagesError, Splits, find_images
 from colorgan.grid import labelled_grid
 from colorgan.host_memory import keep_freed_memory
-from colorgan.metrics import ColorizationMetrics
+from colorgan.metrics import (
+    SELECTION_METRIC,
+    ColorizationMetrics,
+    fid_unavailable,
+    frechet_inception_distance,
+)
 
 log = logging.getLogger(__name__)
 
 MODEL_ROW = "colorgan"
 BASELINE_ROW = "gray_baseline"
 LIFT_ROW = "lift"
-# torch-fidelity's Inception weights, as torch.hub caches them after a download
-FID_WEIGHTS_NAME = "weights-inception-2015-12-05-6726825d.pth"
 # the metric columns of the table, with the direction that is better
 COLUMNS = {
     "psnr": "higher",
     "ssim": "higher",
     "l1_ab": "lower",
+    "swd_ab": "lower",
+    SELECTION_METRIC: "lower",
     "colorfulness": "closer to truth",
     "colorfulness_true": "",
     "colorfulness_gap": "closer to 0",
+    "fid": "lower",
 }
-
-
-def fid_unavailable(weights: str | Path | None = None) -> tuple[Path | None, str | None]:
-    """``(weights file, None)`` when FID can be computed here, else ``(None, why not)``. Never downloads."""
-    try:
-        import torch_fidelity  # noqa: F401
-    except ImportError:
-        return None, "FID skipped: torch-fidelity is not installed (pip install 'colorgan[fid]')"
-    path = Path(weights).expanduser() if weights else Path(torch.hub.get_dir()) / "checkpoints" / FID_WEIGHTS_NAME
-    if not path.is_file():
-        return None, f"FID skipped: no Inception weights at {path} (set fid_weights=FILE; colorgan never downloads)"
-    return path, None
 
 
 class _FID:
     """Fréchet Inception Distance of the model's and the baseline's photos to the true ones (torchmetrics)."""
 
     def __init__(self, weights: Path, device: torch.device) -> None:
-        from torchmetrics.image.fid import FrechetInceptionDistance
-
-        def make() -> FrechetInceptionDistance:
-            return FrechetInceptionDistance(
-                feature=2048, normalize=True, feature_extractor_weights_path=str(weights)
-            ).to(device)
-
-        self.model, self.baseline = make(), make()
+        self.model = frechet_inception_distance(weights).to(device)
+        self.baseline = frechet_inception_distance(weights).to(device)
 
     def update(self, pred: Tensor, gray: Tensor, truth: Tensor) -> None:
         for metric, fake in ((self.model, pred), (self.baseline, gray)):
@@ -108,8 +96,9 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     """Score the checkpoint ``cfg.ckpt_path`` on ``cfg.data``; write ``metrics.json`` and ``samples.png``.
 
     Returns the content of ``metrics.json``: ``{"colorgan": {...}, "gray_baseline": {...}, "lift": {...}, "photos":
-    N, "skipped": [...], "fid_note": str | None, ...}``; each row holds ``psnr``, ``ssim``, ``l1_ab``,
-    ``colorfulness``, ``colorfulness_true``, ``colorfulness_gap`` and, where it could be computed, ``fid``.
+    N, "skipped": [...], "fid_note": str | None, ...}``; each row holds ``psnr``, ``ssim``, ``l1_ab``, ``swd_ab``,
+    ``l1_swd_ab`` (the selection metric), ``colorfulness``, ``colorfulness_true``, ``colorfulness_gap`` and,
+    where it could be computed, ``fid``.
     """
     from colorgan.inference.colorizer import Colorizer
 
@@ -155,9 +144,10 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         lab = datamodule.to_lab_batch(batch["image"].to(device), train=False)
         L, ab, rgb = lab["L"], lab["ab"], lab["rgb"]
         ab_hat = colorizer.predict_ab(L)
-        pred, gray = model_lab_to_rgb(L, ab_hat), gray_rgb(L)
-        model_metrics.update(pred, rgb, ab_hat, ab)
-        gray_metrics.update(gray, rgb, torch.zeros_like(ab), ab)
+        # the colours as colorize delivers them: the photo's lightness kept, out-of-gamut colours toned down
+        pred, gray = model_lab_to_rgb(L, ab_hat, keep_lightness=True), gray_rgb(L)
+        model_metrics.update(pred, rgb, true_ab=ab)
+        gray_metrics.update(gray, rgb, true_ab=ab)
         if fid is not None:
             fid.update(pred, gray, rgb)
         photos += L.shape[0]

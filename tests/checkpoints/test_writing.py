@@ -59,10 +59,14 @@ def test_interval_checkpoint_fires_mid_epoch_with_manual_optimization(
 
 
 class ValidationGetsWorse(L.Callback):
-    """Report a worse validation L1 after every epoch, so the best-checkpoint callback never saves again."""
+    """Report a worse value of the monitored metric after every epoch, so the best-checkpoint callback never saves
+    again."""
+
+    def __init__(self, monitor: str) -> None:
+        self.monitor = monitor
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        trainer.callback_metrics["val/l1_ab"] = torch.tensor(float(trainer.current_epoch))
+        trainer.callback_metrics[self.monitor] = torch.tensor(float(trainer.current_epoch))
 
 
 def test_last_checkpoint_is_written_every_epoch_even_without_improvement(compose_cfg, photo_root, tmp_path):
@@ -70,7 +74,7 @@ def test_last_checkpoint_is_written_every_epoch_even_without_improvement(compose
                       experiment=None)
     steps = LastCheckpointSteps(tmp_path / "run" / "checkpoints" / "last.ckpt")
     callbacks = [
-        ValidationGetsWorse(),
+        ValidationGetsWorse(cfg.callbacks.model_checkpoint.monitor),
         instantiate(cfg.callbacks.model_checkpoint),
         instantiate(cfg.callbacks.interval_checkpoint),  # 10 minutes: only its epoch-end saves happen here
         steps,

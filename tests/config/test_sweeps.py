@@ -9,7 +9,7 @@ from omegaconf import OmegaConf
 
 from colorgan.config import config_dir
 from colorgan.config.sweep_summary import best_result, rerun_overrides
-from colorgan.metrics import metric_direction
+from colorgan.metrics import SELECTION_METRIC, metric_direction
 
 from helpers.runs import TINY, run_module
 
@@ -52,7 +52,7 @@ def test_multirun_grid_gives_each_job_its_own_folder_and_wandb_run_in_one_group(
     results = [OmegaConf.load(job / "result.yaml") for job in jobs]
     assert [r.status for r in results] == ["COMPLETED", "COMPLETED"]
     best = OmegaConf.load(sweep / "best_trial.yaml")
-    assert best.metric == "val/l1_ab" and best.direction == "minimize"
+    assert best.metric == f"val/{SELECTION_METRIC}" and best.direction == "minimize"
     assert best.value == min(r.value for r in results)
     assert (sweep / "best_config.yaml").read_text() == (Path(best.output_dir) / "config.yaml").read_text()
 
@@ -107,6 +107,18 @@ def test_optuna_config_composes_and_its_direction_follows_the_metric(compose_cfg
         return_hydra_config=True,
     )
     assert cfg.hydra.sweeper.direction == "maximize"
+
+
+def test_best_checkpoint_sweeps_and_optuna_all_select_by_the_colour_metric(compose_cfg) -> None:
+    from hydra import compose  # the compose_cfg fixture has initialised Hydra on colorgan's configs
+
+    selection = f"val/{SELECTION_METRIC}"
+    assert SELECTION_METRIC != "l1_ab"  # L1 rewards dull, sepia colours (README: "Choosing the best checkpoint")
+    cfg = compose("train", overrides=["+experiment=demo", "+hparams_search=optuna"], return_hydra_config=True)
+    assert cfg.callbacks.model_checkpoint.monitor == selection and cfg.callbacks.model_checkpoint.mode == "min"
+    assert cfg.optimized_metric == selection and cfg.hydra.sweeper.direction == "minimize"
+    assert compose("train", overrides=["+experiment=demo"]).optimized_metric == selection
+    assert OmegaConf.load(WANDB_SWEEP).metric.name == selection
 
 
 def test_wandb_sweep_file_drives_the_train_entry_point_with_existing_parameters(compose_cfg, photo_root) -> None:

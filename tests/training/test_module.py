@@ -241,3 +241,101 @@ def test_compiled_networks_train_like_eager(tmp_path, photo_root):
         assert eager == pytest.approx(compiled, rel=1e-4, abs=1e-5)
     assert runs[True][1].generator._compiled_call_impl is not None  # really compiled, in place (same state keys)
     assert runs[True][1].generator.state_dict().keys() == runs[False][1].generator.state_dict().keys()
+
+
+def _saturate(module, inputs, output):
+    """Forward hook: strongly saturated colours, many outside the sRGB gamut at their lightness, so that clipping
+    RGB channels and keeping the lightness give different pictures."""
+    return torch.tanh(output * 1000.0)  # the untrained generator paints almost nothing: amplify it
+
+
+@torch.no_grad()
+def _scores_of(model, datamodule, keep_lightness: bool) -> dict[str, float]:
+    """The validation metrics recomputed from scratch on the model's pictures, converted one way or the other."""
+    from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
+
+    from colorgan.color import model_lab_to_rgb, rgb_to_model_lab
+    from colorgan.metrics import colorfulness
+
+    model.eval()
+    preds, truths, true_abs = [], [], []
+    for batch in datamodule.val_dataloader():
+        lab = datamodule.to_lab_batch(batch["image"], train=False)
+        preds.append(model_lab_to_rgb(lab["L"], model(lab["L"]), keep_lightness=keep_lightness))
+        truths.append(lab["rgb"])
+        true_abs.append(lab["ab"])
+    pred, truth, true_ab = torch.cat(preds), torch.cat(truths), torch.cat(true_abs)
+    return {
+        "psnr": float(peak_signal_noise_ratio(pred, truth, data_range=1.0)),
+        "ssim": float(structural_similarity_index_measure(pred, truth, data_range=1.0)),
+        "l1_ab": float((rgb_to_model_lab(pred)[1] - true_ab).abs().mean()),
+        "colorfulness": float(colorfulness(pred).mean()),
+    }
+
+
+def test_validation_and_test_score_the_pictures_colorize_delivers(tmp_path, photo_root):
+    """colorize keeps the photo's lightness (model_lab_to_rgb(keep_lightness=True)); the scores must be of those
+    pictures, not of a channel-clipped conversion users never see."""
+    model = tiny_model()
+    model.generator.register_forward_hook(_saturate)
+    dm = tiny_data(photo_root)
+    trainer = tiny_trainer(tmp_path, limit_val_batches=None)
+    validated = trainer.validate(model, datamodule=dm, verbose=False)[0]
+    tested = trainer.test(model, datamodule=dm, verbose=False)[0]
+    delivered, clipped = _scores_of(model, dm, keep_lightness=True), _scores_of(model, dm, keep_lightness=False)
+    assert abs(delivered["psnr"] - clipped["psnr"]) > 0.05, "the hook must make the two conversions differ"
+    for name, value in delivered.items():
+        assert validated[f"val/{name}"] == pytest.approx(value, rel=1e-4, abs=1e-5), name
+        assert tested[f"test/{name}"] == pytest.approx(value, rel=1e-4, abs=1e-5), name
+
+
+def test_test_step_scores_the_gray_baseline_on_the_same_photos(tmp_path, photo_root):
+    from colorgan.color import rgb_to_model_lab, uint8_to_float
+    from colorgan.metrics import SELECTION_METRIC, colorfulness
+
+    dm = tiny_data(photo_root)
+    tested = tiny_trainer(tmp_path).test(tiny_model(), datamodule=dm, verbose=False)[0]
+    names = ("psnr", "ssim", "l1_ab", "swd_ab", SELECTION_METRIC, "colorfulness", "colorfulness_true",
+             "colorfulness_gap")
+    for name in names:
+        assert f"test/{name}" in tested and f"test/gray/{name}" in tested, name
+    truth = uint8_to_float(torch.stack([dm.test_set[i]["image"] for i in range(len(dm.test_set))]))
+    _, ab = rgb_to_model_lab(truth)
+    assert tested["test/gray/colorfulness"] < 0.1
+    assert tested["test/gray/l1_ab"] == pytest.approx(float(ab.abs().mean()), rel=1e-4)  # |0 - ab|
+    assert tested["test/gray/colorfulness_true"] == pytest.approx(float(colorfulness(truth).mean()), rel=1e-5)
+    assert tested["test/gray/psnr"] != tested["test/psnr"]
+
+
+class _MeanColour(torch.nn.Module):
+    """A stand-in for the Inception network: each image's mean colour (torchmetrics' FID takes any feature module)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.float().mean(dim=(2, 3))
+
+
+def test_fid_joins_the_test_metrics_when_its_weights_are_there(tmp_path, photo_root, monkeypatch):
+    from torchmetrics.image.fid import FrechetInceptionDistance
+
+    import colorgan.training.module as module
+
+    made = []
+
+    def fid(weights):
+        made.append(weights)
+        return FrechetInceptionDistance(feature=_MeanColour(), normalize=True)
+
+    monkeypatch.setattr(module, "fid_unavailable", lambda weights=None: (tmp_path / "inception.pth", None))
+    monkeypatch.setattr(module, "frechet_inception_distance", fid)
+    tested = tiny_trainer(tmp_path).test(tiny_model(), datamodule=tiny_data(photo_root), verbose=False)[0]
+    assert made == [tmp_path / "inception.pth"] * 2  # the model's and the gray baseline's
+    assert tested["test/fid"] >= 0 and tested["test/gray/fid"] > 0
+    assert tested["test/fid"] != tested["test/gray/fid"]
+
+
+def test_no_fid_without_its_weights(tmp_path, photo_root, monkeypatch):
+    import colorgan.training.module as module
+
+    monkeypatch.setattr(module, "fid_unavailable", lambda weights=None: (None, "FID skipped: no weights"))
+    tested = tiny_trainer(tmp_path).test(tiny_model(), datamodule=tiny_data(photo_root), verbose=False)[0]
+    assert "test/fid" not in tested and "test/gray/fid" not in tested

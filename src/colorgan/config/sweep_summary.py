@@ -3,9 +3,12 @@
 Registered as a Hydra callback in ``conf/hydra/default.yaml``, so it works with any sweeper (the basic grid
 sweeper, Optuna) and launcher:
 
-- after each job: ``<job folder>/result.yaml`` (job number, status, ``optimized_metric`` and its value, overrides);
+- after each job: ``<job folder>/result.yaml`` (job number, status, ``optimized_metric`` and its value, overrides,
+  and with ``test=true`` the job's test metrics);
 - after the sweep: ``<sweep folder>/best_trial.yaml`` (the best job's value, folder, overrides and the command that
-  trains it again) and ``<sweep folder>/best_config.yaml`` (that job's full resolved config), both also printed.
+  trains it again) and ``<sweep folder>/best_config.yaml`` (that job's full resolved config), both also printed;
+  when jobs were tested (``test=true``), the quality table of :mod:`colorgan.config.quality_report`
+  (``quality.md``, ``quality.json``, ``quality.png``), also printed.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+from colorgan.config.quality_report import write_quality_report
 from colorgan.metrics import metric_direction
+from colorgan.training.test_record import read_test_record
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +63,7 @@ def rerun_overrides(overrides: list[str]) -> list[str]:
 
 class SweepSummary(Callback):
     """Hydra callback writing each multirun job's ``result.yaml`` and the sweep's ``best_trial.yaml`` /
-    ``best_config.yaml``. Does nothing in a single run."""
+    ``best_config.yaml`` (and its quality table when the jobs were tested). Does nothing in a single run."""
 
     def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
         if config.hydra.mode != RunMode.MULTIRUN:
@@ -75,6 +80,9 @@ class SweepSummary(Callback):
             "overrides": list(job_return.overrides or []),
             "output_dir": str(job_dir),
         }
+        tested, _ = read_test_record(job_dir)
+        if tested:
+            record["test"] = tested.get("metrics", {})
         job_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(OmegaConf.create(record), job_dir / RESULT_FILE)
 
@@ -83,6 +91,7 @@ class SweepSummary(Callback):
         results = [
             OmegaConf.to_container(OmegaConf.load(p)) for p in sorted(sweep_dir.glob(f"*/{RESULT_FILE}"))
         ]
+        write_quality_report(sweep_dir, results)  # type: ignore[arg-type]
         direction = sweep_direction(config)
         metric = config.get("optimized_metric")
         best = best_result(results, direction)  # type: ignore[arg-type]

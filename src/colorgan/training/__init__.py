@@ -2,6 +2,7 @@
 
 - ``module``: :class:`~colorgan.training.module.ColorGAN` (G and D, manual optimization, metrics)
 - ``sample_grid``: the fixed validation photos, colorized after every validation (PNG and W&B)
+- ``test_record``: what a test run leaves for comparisons (test metrics, the first test photos colorized)
 - ``skipped_photos``: the end-of-epoch report of unreadable photos
 - ``loggers``: W&B (never prompts, keeps its run id on resume) and the CSV logger
 - ``distributed``: which process is rank 0 before the Trainer exists, and DDP set-ups refused early

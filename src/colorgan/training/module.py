@@ -16,8 +16,8 @@ from torch import Tensor
 
 from colorgan import __version__
 from colorgan.checkpoints.reading import CHECKPOINT_FORMAT, CHECKPOINT_KEY
-from colorgan.color import model_lab_to_rgb
-from colorgan.metrics import ColorizationMetrics
+from colorgan.color import gray_rgb, model_lab_to_rgb
+from colorgan.metrics import ColorizationMetrics, fid_unavailable, frechet_inception_distance
 from colorgan.nn import GANLoss, PatchDiscriminator, UNetGenerator
 
 log = logging.getLogger(__name__)
@@ -148,6 +148,7 @@ class ColorGAN(L.LightningModule):
         self.gan_loss = GANLoss(gan_mode)
         self.val_metrics = ColorizationMetrics()
         self.test_metrics = ColorizationMetrics()
+        self.test_gray_metrics = ColorizationMetrics()  # the gray baseline (ab = 0) on the same test photos
         self.nonfinite_steps = 0  # skipped optimizer steps, as last read from the device counter
         self._nonfinite_total = torch.zeros(())
         self._nonfinite_run = torch.zeros(())
@@ -329,21 +330,25 @@ class ColorGAN(L.LightningModule):
             sched.step()
 
     # ------------------------------------------------------------ evaluation
-    def _evaluate(self, batch: dict[str, Any], metrics: ColorizationMetrics) -> None:
+    def _evaluate(self, batch: dict[str, Any], metrics: ColorizationMetrics) -> Tensor | None:
+        """Score the batch; returns the colorized pictures ``(B, 3, H, W)`` in [0, 1] (None for an empty batch)."""
         L_, ab = batch["L"], batch["ab"]
         if L_.shape[0] == 0:
-            return
+            return None
         fake = self.generator(L_)
-        metrics.update(model_lab_to_rgb(L_, fake), batch["rgb"], fake, ab)
+        # scored as colorize delivers it: the photo's lightness kept, out-of-gamut colours toned down
+        pred = model_lab_to_rgb(L_, fake, keep_lightness=True)
+        metrics.update(pred, batch["rgb"], true_ab=ab)
+        return pred
 
-    def _log_metrics(self, metrics: ColorizationMetrics, prefix: str) -> None:
-        if metrics.l1_ab.update_count == 0 and self.trainer.world_size == 1:
+    def _log_metrics(self, metrics: ColorizationMetrics, prefix: str, prog_bar: bool = True) -> None:
+        if not metrics.updated and self.trainer.world_size == 1:
             return
         values = {f"{prefix}/{k}": v for k, v in metrics.compute().items()}
         psnr = values.pop(f"{prefix}/psnr")
         # torchmetrics already reduced the state across ranks, so every rank logs the same numbers.
         self.log_dict(values, sync_dist=False)
-        self.log(f"{prefix}/psnr", psnr, prog_bar=True, sync_dist=False)
+        self.log(f"{prefix}/psnr", psnr, prog_bar=prog_bar, sync_dist=False)
         metrics.reset()
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
@@ -352,11 +357,35 @@ class ColorGAN(L.LightningModule):
     def on_validation_epoch_end(self) -> None:
         self._log_metrics(self.val_metrics, "val")
 
+    def on_test_epoch_start(self) -> None:
+        # FID only where torch-fidelity and its Inception weights are already here (torch.hub's cache): never
+        # downloaded. Plain attributes, not submodules: they stay out of the checkpoint.
+        weights, note = fid_unavailable()
+        self._test_fid: dict[str, Any] = {}
+        if weights is None:
+            log.info("%s; the test metrics go without it", note.split(" (set fid_weights")[0])
+            return
+        self._test_fid = {k: frechet_inception_distance(weights).to(self.device) for k in ("test", "test/gray")}
+
     def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
-        self._evaluate(batch, self.test_metrics)
+        pred = self._evaluate(batch, self.test_metrics)
+        if pred is None:
+            return
+        gray = gray_rgb(batch["L"])
+        self.test_gray_metrics.update(gray, batch["rgb"], true_ab=batch["ab"])
+        for prefix, pictures in (("test", pred), ("test/gray", gray)):
+            if prefix in self._test_fid:
+                self._test_fid[prefix].update(batch["rgb"], real=True)
+                self._test_fid[prefix].update(pictures, real=False)
 
     def on_test_epoch_end(self) -> None:
+        """Logs ``test/<metric>`` and, for the gray baseline on the same photos, ``test/gray/<metric>``; ``fid``
+        among them where its weights are on disk."""
         self._log_metrics(self.test_metrics, "test")
+        self._log_metrics(self.test_gray_metrics, "test/gray", prog_bar=False)
+        for prefix, fid in self._test_fid.items():
+            self.log(f"{prefix}/fid", fid.compute(), sync_dist=False)
+            fid.reset()
 
     # ----------------------------------------------------------- checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:

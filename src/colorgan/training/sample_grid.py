@@ -18,6 +18,21 @@ from colorgan.grid import labelled_grid
 log = logging.getLogger(__name__)
 
 
+@torch.no_grad()
+def colorized_rows(pl_module: L.LightningModule, images: Tensor) -> list[tuple[str, Tensor]]:
+    """uint8 RGB ``(N, 3, S, S)`` -> ``[("gray", ...), ("colorized", ...), ("truth", ...)]``, each ``(N, 3, S, S)``
+    float in [0, 1] on the module's device; colorized as colorize delivers it (the photo's lightness kept)."""
+    rgb = uint8_to_float(images.to(pl_module.device))
+    L_, _ = rgb_to_model_lab(rgb)
+    was_training = pl_module.training
+    pl_module.eval()
+    try:
+        fake = pl_module(L_)
+    finally:
+        pl_module.train(was_training)
+    return [("gray", gray_rgb(L_)), ("colorized", model_lab_to_rgb(L_, fake, keep_lightness=True)), ("truth", rgb)]
+
+
 class SampleGrid(L.Callback):
     """After each validation (sanity check excluded), colorize the same ``num_images`` validation photos.
 
@@ -41,18 +56,9 @@ class SampleGrid(L.Callback):
                 self._images = dm.sample_images(self.num_images)
         return self._images
 
-    @torch.no_grad()
     def render(self, pl_module: L.LightningModule, images: Tensor) -> Image.Image:
         """uint8 RGB ``(N, 3, S, S)`` -> the labelled grid (gray | colorized | truth) as a PIL image."""
-        rgb = uint8_to_float(images.to(pl_module.device))
-        L_, _ = rgb_to_model_lab(rgb)
-        was_training = pl_module.training
-        pl_module.eval()
-        try:
-            fake = pl_module(L_)
-        finally:
-            pl_module.train(was_training)
-        return labelled_grid([("gray", gray_rgb(L_)), ("colorized", model_lab_to_rgb(L_, fake)), ("truth", rgb)])
+        return labelled_grid(colorized_rows(pl_module, images))
 
     @rank_zero_only
     def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:

@@ -1,0 +1,146 @@
+"""The quality table of a multirun with test=true: rows, numbers, the grid, and the recipe comparison command."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+import torch
+from omegaconf import OmegaConf
+from PIL import Image
+
+from colorgan.config import config_dir
+from colorgan.config.quality_report import (
+    GRAY_ROW,
+    QUALITY_GRID_FILE,
+    QUALITY_JSON_FILE,
+    QUALITY_TABLE_FILE,
+    job_labels,
+    write_quality_report,
+)
+from colorgan.metrics import SELECTION_METRIC
+from colorgan.training.test_record import TEST_IMAGES_FILE, TEST_METRICS_FILE
+
+from helpers.runs import TINY, run_module
+
+METRICS = ("psnr", "ssim", "l1_ab", "swd_ab", SELECTION_METRIC, "colorfulness", "colorfulness_true",
+           "colorfulness_gap")
+
+
+def _photos(seed: int, n: int = 3, size: int = 16) -> torch.Tensor:
+    return torch.randint(0, 256, (n, 3, size, size), dtype=torch.uint8, generator=torch.Generator().manual_seed(seed))
+
+
+def _job(sweep: Path, num: int, overrides: list[str], recipe: str | None, truth: torch.Tensor, score: float) -> dict:
+    """A job folder as a tested multirun job leaves it; returns its result.yaml content."""
+    folder = sweep / str(num)
+    metrics = {f"test/{m}": score + i for i, m in enumerate(METRICS)}
+    metrics.update({f"test/gray/{m}": 100.0 + i for i, m in enumerate(METRICS)})
+    (folder / "samples").mkdir(parents=True)
+    (folder / TEST_METRICS_FILE).write_text(json.dumps({"metrics": metrics, "photos": 6}))
+    torch.save({"gray": truth // 2, "colorized": _photos(100 + num), "truth": truth}, folder / TEST_IMAGES_FILE)
+    config = {"recipe_name": recipe, "data": {"root": "/photos", "image_size": 16},
+              "trainer": {"max_time": "00:00:08:00", "max_epochs": -1}}
+    OmegaConf.save(OmegaConf.create(config), folder / "config.yaml")
+    return {"job": num, "status": "COMPLETED", "overrides": overrides, "output_dir": str(folder)}
+
+
+def test_labels_are_recipe_names_else_the_overrides_that_differ() -> None:
+    results = [{"job": i, "overrides": ["data.root=/x", o]} for i, o in enumerate(["a=1", "a=2", "a=3"])]
+    configs = [OmegaConf.create({"recipe_name": name}) for name in ("mine", None, None)]
+    assert job_labels(results, configs) == ["mine", "a=2", "a=3"]
+    same = [OmegaConf.create({"recipe_name": "same"})] * 2
+    assert job_labels(results[:2], same) == ["same (job 0)", "same (job 1)"]
+    assert job_labels([{"job": 4, "overrides": ["x=1"]}], [OmegaConf.create()]) == ["job 4"]
+
+
+def test_report_has_a_gray_row_and_a_row_per_tested_job(tmp_path: Path, caplog) -> None:
+    truth = _photos(0)
+    results = [
+        _job(tmp_path, 0, ["+recipe=pix2pix", "data.root=/photos"], "pix2pix", truth, 1.0),
+        _job(tmp_path, 1, ["model.gan_mode=lsgan", "data.root=/photos"], None, truth, 2.0),
+        _job(tmp_path, 2, ["model.gan_mode=hinge", "data.root=/photos"], None, _photos(9), 3.0),  # other photos
+        {"job": 3, "status": "FAILED", "overrides": ["data.root=/photos"], "output_dir": str(tmp_path / "3")},
+    ]
+    with caplog.at_level(logging.WARNING):
+        report = write_quality_report(tmp_path, results)
+
+    names = ["pix2pix", "model.gan_mode=lsgan", "model.gan_mode=hinge"]
+    assert [j["name"] for j in report["jobs"]] == names  # the failed job left no test metrics
+    assert report["jobs"][1]["metrics"] == {m: 2.0 + i for i, m in enumerate(METRICS)}
+    assert report["gray_baseline"] == {m: 100.0 + i for i, m in enumerate(METRICS)}
+    assert report["budget"] == {"max_time": "00:00:08:00", "max_epochs": -1} and report["data"]["photos"] == 6
+    assert json.loads((tmp_path / QUALITY_JSON_FILE).read_text()) == report
+
+    table = (tmp_path / QUALITY_TABLE_FILE).read_text()
+    rows = [line for line in table.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    assert [r.split("|")[1].strip() for r in rows] == [GRAY_ROW, *names]
+    assert rows[1].split("|")[2].strip() == "1.00"  # pix2pix's PSNR
+    assert SELECTION_METRIC in table and "00:00:08:00" in table
+
+    # gray | pix2pix | lsgan | truth: the hinge job colorized other photos and is left out, with a warning
+    grid = Image.open(tmp_path / QUALITY_GRID_FILE)
+    assert grid.height == 4 * (16 + 2) + 2
+    assert "model.gan_mode=hinge colorized other test photos" in caplog.text
+
+
+def test_no_report_without_tested_jobs(tmp_path: Path) -> None:
+    (tmp_path / "0").mkdir()
+    untested = {"job": 0, "status": "COMPLETED", "output_dir": str(tmp_path / "0")}
+    assert write_quality_report(tmp_path, [untested]) is None
+    assert not (tmp_path / QUALITY_TABLE_FILE).exists()
+
+
+@pytest.mark.slow
+def test_recipe_comparison_prints_and_writes_the_quality_table(tmp_path: Path) -> None:
+    """`+compare=recipes`: a multirun over two recipes with test=true ends with the table and one grid."""
+    proc = run_module(
+        "colorgan.train", "+experiment=demo", *TINY, "logger=csv", f"paths.root_dir={tmp_path}", "+compare=recipes",
+        cwd=tmp_path, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    [sweep] = list((tmp_path / "logs" / "demo" / "multiruns").iterdir())
+    report = json.loads((sweep / QUALITY_JSON_FILE).read_text())
+    assert [j["name"] for j in report["jobs"]] == ["pix2pix", "l1_only"]
+    for job in report["jobs"]:
+        result = OmegaConf.load(Path(job["output_dir"]) / "result.yaml")
+        assert job["metrics"] == pytest.approx({k.split("/", 1)[1]: v for k, v in result.test.items()
+                                                if not k.startswith("test/gray/")})
+        assert set(METRICS) <= set(job["metrics"])
+    assert report["gray_baseline"]["colorfulness"] < 0.1 and report["data"]["photos"] == 6
+    assert report["best_checkpoint_by"] == f"val/{SELECTION_METRIC}"
+    assert "| gray baseline |" in proc.stdout + proc.stderr  # printed as well
+
+    grid = Image.open(sweep / QUALITY_GRID_FILE)
+    photos = 3  # TINY: data.num_sample_images=3 at 64 px; rows gray | pix2pix | l1_only | truth
+    assert grid.height == 4 * (64 + 2) + 2 and grid.width > photos * (64 + 2)
+    pictures = [torch.load(Path(j["output_dir"]) / TEST_IMAGES_FILE, weights_only=True) for j in report["jobs"]]
+    assert torch.equal(pictures[0]["truth"], pictures[1]["truth"])
+    assert not torch.equal(pictures[0]["colorized"], pictures[1]["colorized"])  # the GAN step changed G
+
+
+RECIPES = sorted(p.stem for p in (config_dir() / "recipe").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("recipe", RECIPES)
+def test_every_recipe_composes_and_names_its_row(compose_cfg, recipe: str) -> None:
+    cfg = compose_cfg(f"+recipe={recipe}")
+    assert cfg.recipe_name == recipe
+
+
+def test_l1_only_recipe_never_switches_the_gan_on(compose_cfg) -> None:
+    cfg = compose_cfg("+recipe=l1_only", tiny=False)
+    assert cfg.model.l1_warmup_epochs > 10 * cfg.trainer.max_epochs
+
+
+def test_compare_preset_trains_each_recipe_for_the_same_time_and_tests_it(compose_cfg) -> None:
+    from hydra import compose  # the compose_cfg fixture has initialised Hydra on colorgan's configs
+    from hydra.types import RunMode
+
+    cfg = compose("train", overrides=["+experiment=demo", "+compare=recipes"], return_hydra_config=True)
+    assert cfg.hydra.mode == RunMode.MULTIRUN and cfg.test is True
+    assert cfg.trainer.max_time and cfg.trainer.max_epochs == -1
+    swept = str(cfg.hydra.sweeper.params["+recipe"]).split(",")
+    assert len(swept) >= 2 and set(swept) <= set(RECIPES)
