@@ -17,8 +17,10 @@ from colorgan.data import (
     ImageDecodeError,
     NoImagesError,
     PhotoFolderDataset,
+    array_channels,
     collate_photos,
     find_images,
+    load_photo,
     load_rgb,
     random_hflip,
     resize_square,
@@ -127,6 +129,24 @@ def test_decode_16_bit_png_and_tiff(tmp_path):
         out = load_rgb(tmp_path / name)
         assert out.dtype == torch.uint8 and out.shape == (3, 10, 12)
         assert out[:, :, :6].min() == 255 and abs(int(out[0, 0, 8]) - 128) <= 1
+
+
+@pytest.mark.parametrize("ext", ["png", "tif"])
+@pytest.mark.parametrize("top", [255, 65535])
+def test_a_16_bit_file_is_16_bit_for_training_and_colorize_alike(tmp_path, ext, top):
+    """Scaled by its bit depth whatever its largest value: a dark 16-bit scan (nothing over 255) stays dark."""
+    arr = np.linspace(0, top, 10 * 12).round().astype(np.uint16).reshape(10, 12)
+    path = tmp_path / f"g16.{ext}"
+    Image.fromarray(arr).save(path)
+    assert Image.open(path).mode == "I;16"
+    expected = (arr >> 8).astype(np.uint8)  # the high byte, as torchvision's 16-bit PNG decoding gives it
+    training = load_rgb(path)
+    colorize, alpha = load_photo(path)
+    assert alpha is None
+    np.testing.assert_array_equal(training.numpy(), np.broadcast_to(expected, (3, 10, 12)))
+    np.testing.assert_array_equal(colorize.numpy(), expected[None])
+    from_array, _ = array_channels(arr)  # the same samples handed to the Colorizer as a NumPy array
+    np.testing.assert_array_equal(from_array.numpy(), expected[None])
 
 
 def test_exif_orientation_is_applied(tmp_path):
