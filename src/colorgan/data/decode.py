@@ -174,6 +174,20 @@ def _channels_first(arr: np.ndarray) -> Tensor:
     return t.unsqueeze(0) if t.dim() == 2 else t.permute(2, 0, 1).contiguous()
 
 
+def has_alpha(img: Image.Image) -> bool:
+    """Whether colorization keeps an alpha channel for ``img`` (and so writes a PNG). Needs only the header."""
+    return "A" in img.getbands() or img.mode in ("RGBa", "La") or (img.mode == "P" and "transparency" in img.info)
+
+
+def file_has_alpha(path: str | Path) -> bool:
+    """:func:`has_alpha` of a file, from its header alone; ``False`` for a file that cannot be opened."""
+    try:
+        with Image.open(path) as img:
+            return has_alpha(img)
+    except Exception:  # noqa: BLE001 - such a file fails later, when it is decoded, with a message that names it
+        return False
+
+
 def photo_channels(img: Image.Image) -> tuple[Tensor, Tensor | None]:
     """Split a Pillow image of any mode into the pixels colorization needs and its alpha channel.
 
@@ -184,12 +198,13 @@ def photo_channels(img: Image.Image) -> tuple[Tensor, Tensor | None]:
         ``(1, H, W)`` when the image has transparency (``RGBA``, ``LA``, ``PA``, a palette with a transparent
         entry), else ``None``. No EXIF handling here: see :func:`load_pil`.
     """
+    transparent = has_alpha(img)
     if img.mode in ("RGBa", "La"):  # premultiplied alpha
         img = img.convert(img.mode[:-1] + "A")
     if img.mode == "PA" or (img.mode == "P" and "transparency" in img.info):
         img = img.convert("RGBA")
     alpha = None
-    if "A" in img.getbands():
+    if transparent:
         alpha = _channels_first(np.asarray(img.getchannel("A")))
         img = img.convert("L" if img.mode == "LA" else "RGB")
     if img.mode in _GRAY_MODES:
