@@ -195,3 +195,35 @@ def test_a_planning_mistake_still_cannot_write_an_input(tiny_ckpt: Path, tmp_pat
     assert code == 1
     assert photo.read_bytes() == original
     assert "is an input photo" in capsys.readouterr().err
+
+
+def test_quality_sets_the_jpeg_quantisation(tiny_ckpt: Path, tmp_path: Path) -> None:
+    photo = write_photos(tmp_path / "in", 1, size=(96, 128), ext="jpg")[0]
+    sizes = {}
+    for quality in (50, 95):
+        out = tmp_path / f"q{quality}"
+        extra = ["--quality", "50"] if quality == 50 else []  # 95 is the default
+        assert main([str(photo), "--ckpt", str(tiny_ckpt), "-o", str(out), "--compare", *extra]) == 0
+        for name in ("photo_000.jpg", "photo_000_compare.jpg"):
+            written = Image.open(out / name)
+            reference = tmp_path / f"reference{quality}.jpg"  # what Pillow writes at that quality
+            written.save(reference, quality=quality)
+            assert written.quantization == Image.open(reference).quantization, (quality, name)
+        sizes[quality] = (out / "photo_000.jpg").stat().st_size
+    assert sizes[50] < sizes[95]
+
+
+@pytest.mark.parametrize(("height", "width"), [(2600, 300), (300, 2600)])
+def test_compare_is_capped_at_2048_px(tiny_ckpt: Path, tmp_path: Path, height: int, width: int) -> None:
+    """A photo over 2048 px: the colour output keeps its size, each photo of the comparison is 2048 px long."""
+    gray = np.tile(np.linspace(30, 220, width).astype(np.uint8), (height, 1))
+    Image.fromarray(gray).save(tmp_path / "big.png")
+    out = tmp_path / "out"
+    assert main([str(tmp_path / "big.png"), "--ckpt", str(tiny_ckpt), "-o", str(out), "--compare"]) == 0
+    assert Image.open(out / "big.png").size == (width, height)
+    compare = Image.open(out / "big_compare.png")
+    short = round(min(height, width) * 2048 / max(height, width))
+    if height > width:  # side by side: the comparison is as tall as one photo
+        assert compare.size == (2 * short + 8, 2048)
+    else:  # two photos of 2048 px (less the rounding of their height) and the gap
+        assert compare.height == short and 2 * 2040 + 8 <= compare.width <= 2 * 2048 + 8
