@@ -68,7 +68,7 @@ def test_a_lone_photo_next_to_itself(tmp_path: Path) -> None:
 
 
 def test_transparency_is_planned_under_the_same_rule(tmp_path: Path) -> None:
-    """The issue's case: ``in/a.png`` (transparent) must be a PNG, and ``out/a.png`` and ``out/a_alpha.png``
+    """A transparent ``in/a.png`` must be a PNG, and ``out/a.png`` and ``out/a_alpha.png``
     are inputs: its output gets a name that is neither, decided before anything is written."""
     out = tmp_path / "out"
     sources = [transparent_png(tmp_path / "in" / "a.png")]
