@@ -70,8 +70,12 @@ def plan_jobs(
         out = folder / f"{name}{suffix}"
         return (out, folder / f"{name}{COMPARE_SUFFIX}{suffix}") if compare else (out,)
 
-    def key(path: Path) -> Path:
-        return path.resolve()
+    resolved: dict[Path, Path] = {}
+
+    def key(path: Path) -> Path:  # resolved once each: a folder of thousands of photos asks many times
+        if path not in resolved:
+            resolved[path] = path.resolve()
+        return resolved[path]
 
     taken = {key(p) for p, _ in pairs}
     chosen: dict[int, tuple[Path, ...]] = {}
