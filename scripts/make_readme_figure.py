@@ -4,8 +4,8 @@
     python scripts/make_readme_figure.py --ckpt path/to/last.ckpt
 
 Columns: a real black-and-white photo (camera_bw.jpg), and two photos of the demo's test split, which the model
-never trained on, made gray. Rows: the input, colorgan's colours at the input's full resolution, the colour
-original where there is one.
+never trained on, made gray the way training and colorize do it (their CIE L, through colorgan.color). Rows: the
+input, colorgan's colours at the input's full resolution, the colour original where there is one.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
+from colorgan.color import gray_rgb, rgb_to_model_lab
 from colorgan.config import asset_path, config_dir
 from colorgan.grid import labelled_grid
 from colorgan.inference.colorizer import Colorizer
@@ -44,6 +45,13 @@ def tile(image: Image.Image, size: int) -> torch.Tensor:
     return torch.from_numpy(np.asarray(rgb, dtype=np.float32) / 255.0).permute(2, 0, 1)
 
 
+def cie_gray(image: Image.Image) -> Image.Image:
+    """A colour photo as the model sees it: its CIE L as an 8-bit gray picture (not PIL's luma)."""
+    rgb = torch.from_numpy(np.array(image.convert("RGB"))).permute(2, 0, 1)
+    gray = gray_rgb(rgb_to_model_lab(rgb)[0])[0]  # (H, W) in [0, 1]: r = g = b
+    return Image.fromarray(gray.mul(255.0).add_(0.5).to(torch.uint8).numpy(), mode="L")
+
+
 def placeholder(text: str, size: int) -> torch.Tensor:
     img = Image.new("RGB", (size, size), (245, 245, 245))
     ImageDraw.Draw(img).text((size // 2, size // 2), text, fill=(90, 90, 90), anchor="mm")
@@ -63,10 +71,10 @@ def main() -> None:
     rows: dict[str, list[torch.Tensor]] = {"input": [], "colorgan": [], "original": []}
     for name in PHOTOS:
         original = Image.open(asset_path(name))
-        gray = original.convert("L")
-        rows["input"].append(tile(gray, args.size))
-        rows["colorgan"].append(tile(colorizer(gray), args.size))
         is_colour = original.mode != "L"
+        rows["input"].append(tile(cie_gray(original) if is_colour else original, args.size))
+        # colorize makes a colour photo gray itself, from the same L as the input shown
+        rows["colorgan"].append(tile(colorizer(original), args.size))
         rows["original"].append(tile(original, args.size) if is_colour else placeholder("(taken in B&W)", args.size))
     grid = labelled_grid([(name, torch.stack(images)) for name, images in rows.items()])
     args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,7 @@
     python scripts/selection_metric_evidence.py                  # controlled predictors only (seconds)
     python scripts/selection_metric_evidence.py --train          # + two demo runs, Pix2Pix and L1 only (minutes)
     python scripts/selection_metric_evidence.py --runs DIR ...   # the runs of an earlier --train, read again
-    python scripts/selection_metric_evidence.py --train --figure docs/selection_metric.png
+    python scripts/selection_metric_evidence.py --train --figure docs/selection_metric.jpg
 
 1. Controlled predictors on the demo's held-out test photos (128 px): the truth itself, the truth desaturated
    (ab x 0.5), the truth with every hue turned by 90 degrees, the truth's colours mirrored left to right (the

@@ -40,6 +40,17 @@ def test_uint8_and_float_inputs_agree():
     torch.testing.assert_close(ab8, abf)
 
 
+def test_the_callers_tensor_is_left_alone():
+    """Out-of-range floats are clamped for the conversion, not in the caller's tensor."""
+    rgb = torch.linspace(-0.5, 1.5, 3 * 4 * 5).reshape(1, 3, 4, 5)
+    before = rgb.clone()
+    L, ab = rgb_to_model_lab(rgb)
+    torch.testing.assert_close(rgb, before, rtol=0, atol=0)
+    L_ref, ab_ref = rgb_to_model_lab(before.clamp(0.0, 1.0))
+    torch.testing.assert_close(L, L_ref, rtol=0, atol=0)
+    torch.testing.assert_close(ab, ab_ref, rtol=0, atol=0)
+
+
 def test_round_trip():
     rgb = torch.rand(4, 3, 32, 32, generator=torch.Generator().manual_seed(1))
     back = model_lab_to_rgb(*rgb_to_model_lab(rgb))

@@ -141,6 +141,89 @@ def test_transparency_forces_png_without_clobbering(tiny_ckpt: Path, tmp_path: P
     code = main([str(folder / "icon.png"), "--ckpt", str(tiny_ckpt), "-o", str(folder), "--format", "jpg"])
     assert code == 0
     assert (folder / "icon.png").read_bytes() == original
-    out = Image.open(folder / "icon_alpha.png")
+    out = Image.open(folder / "icon_png.png")  # icon.png is the input
     assert out.mode == "RGBA" and np.asarray(out)[..., 3].max() == 99
     assert not (folder / "icon.jpg").exists()
+
+
+def test_an_input_in_the_output_folder_is_never_written(tiny_ckpt: Path, tmp_path: Path) -> None:
+    """``colorgan-colorize in/a.png out/a.png out/a_alpha.png --output out --format jpg --overwrite`` with a
+    transparent ``in/a.png``: its PNG output can be neither ``out/a.png`` nor ``out/a_alpha.png``."""
+    out = tmp_path / "out"
+    (tmp_path / "in").mkdir()
+    out.mkdir()
+    rgba = np.dstack([synthetic_photo(np.random.default_rng(2), 16, 20), np.full((16, 20), 99, np.uint8)])
+    Image.fromarray(rgba, mode="RGBA").save(tmp_path / "in" / "a.png")
+    write_photos(out, 1, size=(12, 14), ext="png")[0].rename(out / "a.png")
+    write_photos(out, 1, size=(18, 10), ext="png", seed=3)[0].rename(out / "a_alpha.png")
+    inputs = [tmp_path / "in" / "a.png", out / "a.png", out / "a_alpha.png"]
+    before = {p: p.read_bytes() for p in inputs}
+    args = [*map(str, inputs), "--ckpt", str(tiny_ckpt), "--output", str(out), "--format", "jpg", "--overwrite"]
+    for _ in range(2):  # and again, over its own outputs
+        assert main(args) == 0
+        assert {p: p.read_bytes() for p in inputs} == before
+    assert sorted(p.name for p in out.iterdir()) == ["a.jpg", "a.png", "a_alpha.jpg", "a_alpha.png", "a_png.png"]
+    colour = Image.open(out / "a_png.png")
+    assert colour.mode == "RGBA" and colour.size == (20, 16) and np.asarray(colour)[..., 3].max() == 99
+    assert Image.open(out / "a.jpg").size == (14, 12) and Image.open(out / "a_alpha.jpg").size == (10, 18)
+
+
+@pytest.mark.parametrize("where", ["next to the inputs", "a separate folder"])
+def test_one_naming_rule_next_to_the_inputs_and_elsewhere(tiny_ckpt: Path, tmp_path: Path, where: str) -> None:
+    folder = tmp_path / "photos"
+    jpg = write_photos(folder, 1, ext="jpg")[0]
+    png = write_photos(folder, 1, ext="png")[0]
+    out = folder if where == "next to the inputs" else tmp_path / "out"
+    assert main([str(jpg), str(png), "--ckpt", str(tiny_ckpt), "-o", str(out), "--format", "png"]) == 0
+    written = sorted(p.name for p in out.iterdir() if p not in (jpg, png))
+    assert written == ["photo_000_jpg.png", "photo_000_png.png"]
+
+
+def test_a_planning_mistake_still_cannot_write_an_input(tiny_ckpt: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+    """The last line of defence: whatever output plan_jobs gives, an input file is not written."""
+    import dataclasses
+
+    from colorgan import colorize
+
+    photo = write_photos(tmp_path, 1, ext="png")[0]
+    original = photo.read_bytes()
+    plan = colorize.plan_jobs
+    monkeypatch.setattr(
+        colorize, "plan_jobs", lambda *a, **k: [dataclasses.replace(j, output=photo) for j in plan(*a, **k)]
+    )
+    code = main([str(photo), "--ckpt", str(tiny_ckpt), "-o", str(tmp_path / "out"), "--overwrite"])
+    assert code == 1
+    assert photo.read_bytes() == original
+    assert "is an input photo" in capsys.readouterr().err
+
+
+def test_quality_sets_the_jpeg_quantisation(tiny_ckpt: Path, tmp_path: Path) -> None:
+    photo = write_photos(tmp_path / "in", 1, size=(96, 128), ext="jpg")[0]
+    sizes = {}
+    for quality in (50, 95):
+        out = tmp_path / f"q{quality}"
+        extra = ["--quality", "50"] if quality == 50 else []  # 95 is the default
+        assert main([str(photo), "--ckpt", str(tiny_ckpt), "-o", str(out), "--compare", *extra]) == 0
+        for name in ("photo_000.jpg", "photo_000_compare.jpg"):
+            written = Image.open(out / name)
+            reference = tmp_path / f"reference{quality}.jpg"  # what Pillow writes at that quality
+            written.save(reference, quality=quality)
+            assert written.quantization == Image.open(reference).quantization, (quality, name)
+        sizes[quality] = (out / "photo_000.jpg").stat().st_size
+    assert sizes[50] < sizes[95]
+
+
+@pytest.mark.parametrize(("height", "width"), [(2600, 300), (300, 2600)])
+def test_compare_is_capped_at_2048_px(tiny_ckpt: Path, tmp_path: Path, height: int, width: int) -> None:
+    """A photo over 2048 px: the colour output keeps its size, each photo of the comparison is 2048 px long."""
+    gray = np.tile(np.linspace(30, 220, width).astype(np.uint8), (height, 1))
+    Image.fromarray(gray).save(tmp_path / "big.png")
+    out = tmp_path / "out"
+    assert main([str(tmp_path / "big.png"), "--ckpt", str(tiny_ckpt), "-o", str(out), "--compare"]) == 0
+    assert Image.open(out / "big.png").size == (width, height)
+    compare = Image.open(out / "big_compare.png")
+    short = round(min(height, width) * 2048 / max(height, width))
+    if height > width:  # side by side: the comparison is as tall as one photo
+        assert compare.size == (2 * short + 8, 2048)
+    else:  # two photos of 2048 px (less the rounding of their height) and the gap
+        assert compare.height == short and 2 * 2040 + 8 <= compare.width <= 2 * 2048 + 8

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import platform
 import subprocess
@@ -51,8 +52,50 @@ def test_keep_freed_memory_removes_most_page_faults_of_a_batch_loop():
     assert faults_on < faults_off / 2  # (51 to 134 seen)
 
 
-def test_keep_freed_memory_is_applied_once_and_reports_it():
-    from colorgan import host_memory
+MALLINFO_PROBE = """
+import ctypes, os
+from colorgan.host_memory import keep_freed_memory
 
-    first = host_memory.keep_freed_memory()
-    assert host_memory.keep_freed_memory() is first
+class Mallinfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in
+                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks",
+                 "keepcost")]
+
+libc = ctypes.CDLL(None)
+libc.mallinfo2.restype = Mallinfo2
+libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
+libc.free.argtypes = [ctypes.c_void_p]
+
+applied = keep_freed_memory()
+os.environ["COLORGAN_KEEP_FREED_MEMORY"] = "1" if os.environ.get("COLORGAN_KEEP_FREED_MEMORY") == "0" else "0"
+again = keep_freed_memory()  # once decided, a later call changes nothing
+before = libc.mallinfo2()
+block = libc.malloc(24 * 2**20)  # a batch-sized block: under the 32 MiB threshold, over glibc's default 128 KiB
+during = libc.mallinfo2()
+libc.free(block)
+after = libc.mallinfo2()
+print(applied, again, during.hblks - before.hblks, during.arena - before.arena, after.arena - before.arena)
+"""
+
+
+def _mallinfo(**env: str) -> tuple[bool, bool, int, int, int]:
+    out = subprocess.run([sys.executable, "-c", MALLINFO_PROBE], env={**os.environ, **env}, capture_output=True,
+                         text=True, check=True, timeout=60).stdout.split()
+    return out[0] == "True", out[1] == "True", int(out[2]), int(out[3]), int(out[4])
+
+
+@pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc", reason="glibc only")
+def test_the_thresholds_are_in_effect_exactly_when_it_says_so():
+    """Read glibc's behaviour back (mallinfo2): with the thresholds, a 24 MB block comes from the heap and stays
+    there after free; without them (``COLORGAN_KEEP_FREED_MEMORY=0``), it is an mmap of its own."""
+    libc = ctypes.CDLL(None)
+    if not hasattr(libc, "mallinfo2"):
+        pytest.skip("glibc older than 2.33 has no mallinfo2")
+    size = 24 * 2**20
+    applied, again, mmapped, grown, kept = _mallinfo()
+    assert applied and again
+    assert mmapped == 0 and grown >= size  # served from the heap
+    assert kept >= size  # and not trimmed off when freed: the next batch reuses it
+    applied, again, mmapped, grown, kept = _mallinfo(COLORGAN_KEEP_FREED_MEMORY="0")
+    assert not applied and not again
+    assert mmapped == 1 and grown < size and kept < size  # glibc's defaults: a fresh mapping, gone on free

@@ -50,7 +50,8 @@ def rgb_to_model_lab(rgb: Tensor) -> tuple[Tensor, Tensor]:
     """Convert sRGB to the model's normalised LAB.
 
     Args:
-        rgb: ``(*, 3, H, W)`` sRGB, uint8 in [0, 255] or float in [0, 1].
+        rgb: ``(*, 3, H, W)`` sRGB, uint8 in [0, 255] or float in [0, 1] (values outside are clamped for the
+            conversion; ``rgb`` itself is not changed).
 
     Returns:
         ``(L, ab)``: ``L`` is ``(*, 1, H, W)`` in [-1, 1]; ``ab`` is ``(*, 2, H, W)`` in about [-1, 1].
@@ -62,8 +63,10 @@ def rgb_to_model_lab(rgb: Tensor) -> tuple[Tensor, Tensor]:
         (1.0, 0.0)
     """
     _check_image(rgb, 3, "rgb")
+    # uint8 / 255 is in range already; a float input is the caller's tensor, so it is clamped out of place
+    x = uint8_to_float(rgb) if rgb.dtype == torch.uint8 else rgb.float().clamp(0.0, 1.0)
     with torch.autocast(device_type=rgb.device.type, enabled=False):
-        lab = rgb_to_lab(uint8_to_float(rgb).clamp_(0.0, 1.0))
+        lab = rgb_to_lab(x)
     L = lab[..., :1, :, :] / L_SCALE - 1.0
     ab = lab[..., 1:, :, :] / AB_SCALE
     return L, ab

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from colorgan.host_memory import keep_freed_memory
 from colorgan.inference.inputs import collect_inputs
-from colorgan.inference.outputs import COMPARE_SUFFIX, FORMATS, JPEG_QUALITY, plan_jobs, save_image, with_png
+from colorgan.inference.outputs import COMPARE_SUFFIX, FORMATS, JPEG_QUALITY, InputFiles, plan_jobs, save_image
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     for message in problems:
         print(f"colorgan-colorize: {message}", file=sys.stderr)
     jobs = plan_jobs(pairs, output_dir, args.format, args.compare)
-    taken = {p.resolve() for p, _ in pairs} | {j.output.resolve() for j in jobs}
+    inputs = InputFiles(p for p, _ in pairs)  # checked again at every write, whatever the plan says
     todo = [j for j in jobs if args.overwrite or not j.output.exists()]
     existing = len(jobs) - len(todo)
     if not jobs:
@@ -114,15 +114,15 @@ def run(args: argparse.Namespace) -> int:
                     failed.append(result.error or f"{job.source}: failed")
                     bar.write(f"FAILED {failed[-1]}", file=sys.stderr)
                     continue
-                if result.image.mode == "RGBA" and job.output.suffix != ".png":
-                    job = with_png(job, taken)
-                    if job.output.exists() and not args.overwrite:
-                        existing += 1
-                        continue
+                if result.image.mode == "RGBA" and job.output.suffix != ".png":  # the file changed since planning
+                    failed.append(f"{job.source}: has transparency its header did not show; rerun it with --format png")
+                    bar.write(f"FAILED {failed[-1]}", file=sys.stderr)
+                    continue
                 try:
-                    save_image(result.image, job.output, args.quality)
+                    save_image(result.image, job.output, args.quality, protect=inputs)
                     if job.compare is not None and result.input is not None:
-                        save_image(side_by_side([result.input, result.image]), job.compare, args.quality)
+                        compare = side_by_side([result.input, result.image])
+                        save_image(compare, job.compare, args.quality, protect=inputs)
                 except OSError as err:
                     failed.append(f"{job.output}: could not write it ({err})")
                     bar.write(f"FAILED {failed[-1]}", file=sys.stderr)

@@ -18,7 +18,7 @@ import hydra
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
-from torch import Tensor
+from torch import Tensor, nn
 from tqdm import tqdm
 
 from colorgan.color import gray_rgb, model_lab_to_rgb
@@ -52,12 +52,25 @@ COLUMNS = {
 }
 
 
-class _FID:
-    """Fréchet Inception Distance of the model's and the baseline's photos to the true ones (torchmetrics)."""
+INCEPTION_FEATURES = "torch-fidelity's Inception v3, 2048 pool features"
 
-    def __init__(self, weights: Path, device: torch.device) -> None:
-        self.model = frechet_inception_distance(weights).to(device)
-        self.baseline = frechet_inception_distance(weights).to(device)
+
+class _FID:
+    """Fréchet Inception Distance of the model's and the baseline's photos to the true ones (torchmetrics).
+
+    ``features``: a module mapping RGB ``(B, 3, H, W)`` in [0, 1] to ``(B, F)`` features, used instead of
+    torch-fidelity's Inception (``weights``).
+    """
+
+    def __init__(self, weights: Path | None, device: torch.device, features: nn.Module | None = None) -> None:
+        from torchmetrics.image.fid import FrechetInceptionDistance
+
+        def make() -> FrechetInceptionDistance:
+            if features is not None:
+                return FrechetInceptionDistance(feature=features, normalize=True).to(device)
+            return frechet_inception_distance(weights).to(device)
+
+        self.model, self.baseline = make(), make()
 
     def update(self, pred: Tensor, gray: Tensor, truth: Tensor) -> None:
         for metric, fake in ((self.model, pred), (self.baseline, gray)):
@@ -92,13 +105,16 @@ def format_table(rows: dict[str, dict[str, float]]) -> str:
 
 
 @torch.inference_mode()
-def evaluate(cfg: DictConfig) -> dict[str, Any]:
+def evaluate(cfg: DictConfig, fid_features: nn.Module | None = None) -> dict[str, Any]:
     """Score the checkpoint ``cfg.ckpt_path`` on ``cfg.data``; write ``metrics.json`` and ``samples.png``.
 
+    ``fid_features``: compute FID on the features of this module (RGB ``(B, 3, H, W)`` in [0, 1] -> ``(B, F)``)
+    instead of torch-fidelity's Inception v3; ``fid=false`` still turns FID off.
+
     Returns the content of ``metrics.json``: ``{"colorgan": {...}, "gray_baseline": {...}, "lift": {...}, "photos":
-    N, "skipped": [...], "fid_note": str | None, ...}``; each row holds ``psnr``, ``ssim``, ``l1_ab``, ``swd_ab``,
-    ``l1_swd_ab`` (the selection metric), ``colorfulness``, ``colorfulness_true``, ``colorfulness_gap`` and,
-    where it could be computed, ``fid``.
+    N, "skipped": [...], "fid_note": str | None, "fid_features": str | None, ...}``; each row holds ``psnr``,
+    ``ssim``, ``l1_ab``, ``swd_ab``, ``l1_swd_ab`` (the selection metric), ``colorfulness``, ``colorfulness_true``,
+    ``colorfulness_gap`` and, where it could be computed, ``fid`` (on the features ``fid_features`` names).
     """
     from colorgan.inference.colorizer import Colorizer
 
@@ -124,12 +140,15 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
 
     fid = None
     fid_note = None
-    if str(cfg.get("fid", "auto")).lower() not in ("false", "0", "no", "off"):
+    features_name = None
+    if str(cfg.get("fid", "auto")).lower() in ("false", "0", "no", "off"):
+        fid_note = "FID skipped: fid=false"
+    elif fid_features is not None:
+        fid, features_name = _FID(None, device, fid_features.to(device)), type(fid_features).__name__
+    else:
         weights, fid_note = fid_unavailable(cfg.get("fid_weights"))
         if weights is not None:
-            fid = _FID(weights, device)
-    else:
-        fid_note = "FID skipped: fid=false"
+            fid, features_name = _FID(weights, device), INCEPTION_FEATURES
 
     model_metrics = ColorizationMetrics().to(device)
     gray_metrics = ColorizationMetrics().to(device)
@@ -177,6 +196,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         "generator_size": colorizer.size,
         "ckpt_path": str(cfg.ckpt_path),
         "fid_note": fid_note,
+        "fid_features": features_name,
     }
     bad = [f"{r}.{k}" for r in (MODEL_ROW, BASELINE_ROW) for k, v in result[r].items() if not math.isfinite(v)]
     if bad:
@@ -193,6 +213,8 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     print(format_table({MODEL_ROW: model_row, BASELINE_ROW: gray_row, LIFT_ROW: lift}))
     if fid_note:
         print(fid_note)
+    if features_name:
+        print(f"FID on the features of {features_name}")
     print(f"Wrote {output_dir / 'metrics.json'} and {output_dir / 'samples.png'}")
     for reason in skipped:
         log.warning("Skipped unreadable photo %s", reason)

@@ -17,8 +17,10 @@ from colorgan.data import (
     ImageDecodeError,
     NoImagesError,
     PhotoFolderDataset,
+    array_channels,
     collate_photos,
     find_images,
+    load_photo,
     load_rgb,
     random_hflip,
     resize_square,
@@ -127,6 +129,24 @@ def test_decode_16_bit_png_and_tiff(tmp_path):
         out = load_rgb(tmp_path / name)
         assert out.dtype == torch.uint8 and out.shape == (3, 10, 12)
         assert out[:, :, :6].min() == 255 and abs(int(out[0, 0, 8]) - 128) <= 1
+
+
+@pytest.mark.parametrize("ext", ["png", "tif"])
+@pytest.mark.parametrize("top", [255, 65535])
+def test_a_16_bit_file_is_16_bit_for_training_and_colorize_alike(tmp_path, ext, top):
+    """Scaled by its bit depth whatever its largest value: a dark 16-bit scan (nothing over 255) stays dark."""
+    arr = np.linspace(0, top, 10 * 12).round().astype(np.uint16).reshape(10, 12)
+    path = tmp_path / f"g16.{ext}"
+    Image.fromarray(arr).save(path)
+    assert Image.open(path).mode == "I;16"
+    expected = (arr >> 8).astype(np.uint8)  # the high byte, as torchvision's 16-bit PNG decoding gives it
+    training = load_rgb(path)
+    colorize, alpha = load_photo(path)
+    assert alpha is None
+    np.testing.assert_array_equal(training.numpy(), np.broadcast_to(expected, (3, 10, 12)))
+    np.testing.assert_array_equal(colorize.numpy(), expected[None])
+    from_array, _ = array_channels(arr)  # the same samples handed to the Colorizer as a NumPy array
+    np.testing.assert_array_equal(from_array.numpy(), expected[None])
 
 
 def test_exif_orientation_is_applied(tmp_path):
@@ -300,21 +320,46 @@ def test_compiled_lab_path_gives_the_same_batches(photo_root):
     assert _fused_lab.fn is not None and not _fused_lab.broken  # it really ran compiled
 
 
-def test_cpu_conversion_leaves_the_cores_to_decode_workers_and_restores_threads(photo_root):
-    from colorgan.data.datamodule import _cpu_threads
+def test_cpu_conversion_leaves_the_cores_to_decode_workers_and_restores_threads(photo_root, monkeypatch):
+    """The thread count is observed while the conversion runs: 1 next to decode workers, untouched without them,
+    and put back afterwards, also when the conversion fails."""
+    import colorgan.data.datamodule as datamodule
 
-    before = torch.get_num_threads()
-    seen = []
-    with _cpu_threads(1):
-        seen.append(torch.get_num_threads())
-    assert seen == [1] and torch.get_num_threads() == before
-    with_workers = ColorizationDataModule(root=str(photo_root), image_size=32, batch_size=4, num_workers=1)
-    without = ColorizationDataModule(root=str(photo_root), image_size=32, batch_size=4, num_workers=0)
+    seen: list[tuple[str, int]] = []
+    convert = datamodule.rgb_to_model_lab
+
+    def fused(images):  # the compiled kernel's place: record, then let the eager conversion do the work
+        seen.append(("fused", torch.get_num_threads()))
+        return None
+
+    def eager(images):
+        seen.append(("eager", torch.get_num_threads()))
+        return convert(images)
+
+    monkeypatch.setattr(datamodule, "_fused_lab", fused)
+    monkeypatch.setattr(datamodule, "rgb_to_model_lab", eager)
+    kw = dict(root=str(photo_root), image_size=32, batch_size=4, compile_lab=True)
+    with_workers, without = ColorizationDataModule(num_workers=1, **kw), ColorizationDataModule(num_workers=0, **kw)
     with_workers.setup("fit")
     without.setup("fit")
-    assert with_workers._decode_workers() and not without._decode_workers()
     images = without.sample_images(4)
-    a, b = with_workers.to_lab_batch(images, train=False), without.to_lab_batch(images, train=False)
-    assert torch.get_num_threads() == before
-    torch.testing.assert_close(a["L"], b["L"], rtol=0, atol=0)
-    torch.testing.assert_close(a["ab"], b["ab"], rtol=0, atol=0)
+    original = torch.get_num_threads()
+    torch.set_num_threads(3)  # not 1, whatever this machine has
+    try:
+        for train in (False, True):
+            seen.clear()
+            with_workers.to_lab_batch(images.clone(), train=train)
+            assert seen == [("fused", 1), ("eager", 1)] and torch.get_num_threads() == 3
+            seen.clear()
+            without.to_lab_batch(images.clone(), train=train)
+            assert seen == [("fused", 3), ("eager", 3)] and torch.get_num_threads() == 3
+
+        def broken(images):
+            raise RuntimeError("conversion failed")
+
+        monkeypatch.setattr(datamodule, "rgb_to_model_lab", broken)
+        with pytest.raises(RuntimeError, match="conversion failed"):
+            with_workers.to_lab_batch(images, train=False)
+        assert torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(original)

@@ -11,6 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from PIL import Image
+from skimage.color import rgb2lab
 from torch import Tensor, nn
 
 from colorgan.checkpoints.reading import CheckpointError
@@ -112,6 +113,60 @@ def test_letterbox_keeps_aspect_ratio() -> None:
     assert (box.height, box.width, box.top, box.left) == (64, 128, 32, 0)
     sliver = letterbox_box(3, 700, 128)
     assert sliver.height == 1 and sliver.width == 128
+
+
+class RecordingRamp(nn.Module):
+    """A position-sensitive fake generator: ``a`` grows left to right across the square and ``b`` top to bottom;
+    it keeps every square it is given."""
+
+    divisor = 32
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[Tensor] = []
+
+    def forward(self, L: Tensor) -> Tensor:
+        self.seen.append(L.clone())
+        return ramp_ab(L.shape[-1]).expand(L.shape[0], 2, -1, -1)
+
+
+def ramp_ab(size: int) -> Tensor:
+    """``(1, 2, size, size)``: a from -0.1 to 0.1 over the columns, b likewise over the rows (well inside gamut)."""
+    ramp = ((torch.arange(size, dtype=torch.float32) + 0.5) / size - 0.5) * 0.2
+    return torch.stack([ramp.view(1, size).expand(size, size), ramp.view(size, 1).expand(size, size)])[None]
+
+
+@pytest.mark.parametrize("shape", [(20, 50), (45, 18), (30, 30), (3, 70), (64, 17)])
+def test_the_photo_sits_centred_in_the_square_and_the_rest_repeats_its_edges(shape: tuple[int, int]) -> None:
+    height, width = shape
+    yy, xx = np.mgrid[0:height, 0:width]
+    gray = (40 + 90 * yy / max(height - 1, 1) + 90 * xx / max(width - 1, 1)).round().astype(np.uint8)
+    generator = RecordingRamp()
+    out = Colorizer(generator, image_size=64, device="cpu")(gray)
+    (square,) = generator.seen
+    q = square[0, 0]
+    assert q.shape == (64, 64)
+    # aspect ratio kept, longer side filling the square, centred
+    h, w = round(height * 64 / max(shape)), round(width * 64 / max(shape))
+    top, left = (64 - h) // 2, (64 - w) // 2
+    photo = q[top : top + h, left : left + w]
+    if h > 1:  # the photo brightens downwards and rightwards in every row and column: it is exactly there
+        assert (photo.diff(dim=0) > 0).all()
+    if w > 1:
+        assert (photo.diff(dim=1) > 0).all()
+    L = (torch.from_numpy(rgb2lab(np.repeat(gray[..., None], 3, -1) / 255.0)[..., 0]).float() / 50 - 1)
+    assert photo.min() >= L.min() - 0.01 and photo.max() <= L.max() + 0.01
+    # the band around it repeats the photo's edge pixels
+    torch.testing.assert_close(q[:top], q[top : top + 1].expand(top, -1), rtol=0, atol=0)
+    torch.testing.assert_close(q[top + h :], q[top + h - 1 : top + h].expand(64 - top - h, -1), rtol=0, atol=0)
+    torch.testing.assert_close(q[:, :left], q[:, left : left + 1].expand(-1, left), rtol=0, atol=0)
+    torch.testing.assert_close(q[:, left + w :], q[:, left + w - 1 : left + w].expand(-1, 64 - left - w), rtol=0,
+                               atol=0)
+    # and the colour comes from the photo's own place in the square, stretched over the photo
+    expected = F.interpolate(ramp_ab(64)[:, :, top : top + h, left : left + w], size=shape, mode="bilinear",
+                             align_corners=False)[0]
+    got = torch.from_numpy(rgb2lab(np.asarray(out) / 255.0)[..., 1:] / 110.0).permute(2, 0, 1).float()
+    torch.testing.assert_close(got, expected, atol=0.012, rtol=0)
 
 
 # ------------------------------------------------------------- input kinds
@@ -301,6 +356,52 @@ def test_out_of_memory_at_every_size_fails_that_photo_only(tiny_ckpt: Path, monk
     results = c.colorize_batch([bright, dark])
     assert results[0].image is None and "out of memory at every size" in results[0].error
     assert results[1].image is not None
+
+
+class AcceleratorThatRunsOut(nn.Module):
+    """The generator on a stand-in accelerator (the ``meta`` device: no memory at all): every call made there runs
+    out of memory, as a full GPU's would; on the CPU it is the real generator."""
+
+    def __init__(self, generator: nn.Module) -> None:
+        super().__init__()
+        self.generator = generator
+        self.divisor = generator.divisor
+        self.calls: list[str] = []
+
+    def forward(self, x: Tensor) -> Tensor:
+        self.calls.append(x.device.type)
+        if x.device.type != "cpu":
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return self.generator(x)
+
+
+def test_out_of_accelerator_memory_falls_back_to_the_cpu(tiny_ckpt: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Simulated on the CPU: the generator and the full-resolution join both run out of memory on the device; the
+    photo is still colorized, on the CPU, exactly as a CPU colorizer does it, and the notes say so."""
+    from colorgan.inference import colorizer as colorizer_module
+
+    cpu = Colorizer.from_checkpoint(tiny_ckpt, device="cpu")
+    photos = [gray_photo(30, 40), gray_photo(50, 20, seed=1)]
+    expected = [np.asarray(r.image) for r in cpu.colorize_batch(photos)]
+
+    rigged = AcceleratorThatRunsOut(cpu.generator)
+    c = Colorizer(rigged, cpu.image_size, device="cpu")
+    c.device = torch.device("meta")  # "the GPU", set after the weights were loaded on the CPU
+    join = colorizer_module.join_full_resolution
+
+    def join_out_of_memory(pixels, alpha, ab, device):
+        if device.type != "cpu":
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 1.00 GiB")
+        return join(pixels, alpha, ab, device)
+
+    monkeypatch.setattr(colorizer_module, "join_full_resolution", join_out_of_memory)
+    results = c.colorize_batch(photos)
+    for result, want in zip(results, expected):
+        assert result.error is None
+        np.testing.assert_array_equal(np.asarray(result.image), want)
+        assert any("out of GPU memory" in n and "on the CPU instead" in n for n in result.notes), result.notes
+        assert any("joining the colours at full size; did that on the CPU" in n for n in result.notes)
+    assert rigged.calls == ["meta"] * 3  # on the device: the batch, then each photo alone; then the CPU's copy
 
 
 @pytest.mark.gpu

@@ -51,11 +51,25 @@ def test_real_discriminator_is_70x70_patchgan():
         assert d(torch.zeros(2, 3, 256, 256)).shape == (2, 1, 30, 30)
 
 
-def test_dropout_only_in_three_inner_decoder_blocks():
-    g = UNetGenerator(dropout=0.5)
-    with_dropout = [i for i, up in enumerate(g.ups) if any(isinstance(m, nn.Dropout) for m in up.modules())]
-    assert with_dropout == [1, 2, 3]
-    assert not any(isinstance(m, nn.Dropout) for m in UNetGenerator(dropout=0.0).modules())
+@pytest.mark.parametrize("num_downs", [5, 6, 7, 8, 9])
+def test_dropout_where_pix2pix_has_it_at_every_size(num_downs):
+    """Pix2Pix's UnetGenerator nests, from the bottleneck out: the innermost block (no dropout), ``num_downs - 5``
+    blocks at 8 ngf with dropout, then the 4ngf, 2ngf, ngf and outermost blocks (none). ``ups`` runs innermost first.
+    """
+    ngf = 4
+    g = UNetGenerator(ngf=ngf, num_downs=num_downs, dropout=0.5)
+    expected = [False] + [True] * (num_downs - 5) + [False] * 4
+    with_dropout = [any(isinstance(m, nn.Dropout) for m in up.modules()) for up in g.ups]
+    assert with_dropout == expected
+    for up, dropout in zip(g.ups, with_dropout):
+        if dropout:  # a decoder block at 8 ngf fed by another one and its skip: ConvTranspose2d(16 ngf -> 8 ngf)
+            conv = next(m for m in up.modules() if isinstance(m, nn.ConvTranspose2d))
+            assert (conv.in_channels, conv.out_channels) == (16 * ngf, 8 * ngf)
+            assert isinstance(up[-1], nn.Dropout) and up[-1].p == 0.5  # after the norm, as in Pix2Pix
+    assert not any(isinstance(m, nn.Dropout) for m in UNetGenerator(num_downs=num_downs, dropout=0.0).modules())
+    # dropout has no weights and comes last in its block: checkpoints load whatever the placement was
+    without = UNetGenerator(ngf=ngf, num_downs=num_downs, dropout=0.0)
+    assert {k: v.shape for k, v in g.state_dict().items()} == {k: v.shape for k, v in without.state_dict().items()}
 
 
 def test_weights_initialised_normal_002():

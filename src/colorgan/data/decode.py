@@ -30,8 +30,18 @@ class ImageDecodeError(ValueError):
     """A file that is not a readable photo. The message names the file and the reason."""
 
 
-def _to_uint8(arr: np.ndarray) -> np.ndarray:
-    """Any numeric array -> uint8: float in [0, 1] scaled, bool to 0/255, integers over 255 taken as 16-bit."""
+# Pillow's modes of 16-bit gray files; "I" (32-bit) is the container Pillow also uses for 16-bit samples
+_SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+
+
+def _to_uint8(arr: np.ndarray, bits: int | None = None) -> np.ndarray:
+    """Any numeric array -> uint8, scaled by its bit depth ``bits`` (whatever its largest value).
+
+    16-bit samples keep their high byte (``v >> 8``), as torchvision decodes a 16-bit PNG, so a photo reads the
+    same for training and for colorize. Without ``bits`` the dtype says it: uint16 and int16 are 16-bit; other
+    integer dtypes (an array typed by hand, which has no bit depth) are taken as 8-bit unless a value is over 255.
+    Float is taken as [0, 1]; bool as 0/255.
+    """
     if arr.dtype == np.uint8:
         return arr
     if arr.dtype == np.bool_:
@@ -40,18 +50,21 @@ def _to_uint8(arr: np.ndarray) -> np.ndarray:
         return (np.clip(arr, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
     if arr.dtype.kind not in "iu":
         raise TypeError(f"cannot read pixels of dtype {arr.dtype} as a photo")
-    arr = np.clip(arr, 0, None)
-    return (arr.astype(np.uint32) >> 8 if arr.max(initial=0) > 255 else arr).astype(np.uint8)
+    if bits is None:
+        bits = 16 if arr.dtype.itemsize == 2 or arr.max(initial=0) > 255 else 8
+    arr = np.clip(arr, 0, 2**bits - 1).astype(np.uint32)
+    return (arr >> (bits - 8)).astype(np.uint8)
 
 
-def _sixteen_bit_to_uint8(img: Image.Image) -> Image.Image:
-    return Image.fromarray(_to_uint8(np.asarray(img)), mode="L")
+def _gray_to_uint8(img: Image.Image) -> np.ndarray:
+    """A gray Pillow image of any depth (1, L, 16-bit, 32-bit integer, float) -> uint8 ``(H, W)``."""
+    return _to_uint8(np.asarray(img), bits=16 if img.mode in _SIXTEEN_BIT_MODES else None)
 
 
 def _pil_to_rgb(img: Image.Image) -> Image.Image:
     """Any Pillow mode -> RGB (alpha dropped; 16-bit and float gray scaled to 8 bits)."""
-    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
-        img = _sixteen_bit_to_uint8(img)
+    if img.mode in (*_SIXTEEN_BIT_MODES, "F"):
+        img = Image.fromarray(_gray_to_uint8(img), mode="L")
     if img.mode == "P" and "transparency" in img.info:
         img = img.convert("RGBA")
     return img.convert("RGB") if img.mode != "RGB" else img
@@ -125,7 +138,7 @@ def load_rgb(
         try:
             data = torch.frombuffer(bytearray(path.read_bytes()), dtype=torch.uint8)
             out = decode_image(data, mode=ImageReadMode.RGB, apply_exif_orientation=True)
-            if out.dtype != torch.uint8:
+            if out.dtype != torch.uint8:  # 16-bit: the high byte (v >> 8), the rule of _to_uint8 too
                 out = TF.to_dtype(out, torch.uint8, scale=True)
             return out
         except RuntimeError:
@@ -149,7 +162,7 @@ def resize_square(img: Tensor, size: int) -> Tensor:
 
 
 
-_GRAY_MODES = ("1", "L", "I", "I;16", "I;16B", "I;16L", "I;16N", "F")
+_GRAY_MODES = ("1", "L", *_SIXTEEN_BIT_MODES, "F")
 
 
 def _channels_first(arr: np.ndarray) -> Tensor:
@@ -161,26 +174,41 @@ def _channels_first(arr: np.ndarray) -> Tensor:
     return t.unsqueeze(0) if t.dim() == 2 else t.permute(2, 0, 1).contiguous()
 
 
+def has_alpha(img: Image.Image) -> bool:
+    """Whether colorization keeps an alpha channel for ``img`` (and so writes a PNG). Needs only the header."""
+    return "A" in img.getbands() or img.mode in ("RGBa", "La") or (img.mode == "P" and "transparency" in img.info)
+
+
+def file_has_alpha(path: str | Path) -> bool:
+    """:func:`has_alpha` of a file, from its header alone; ``False`` for a file that cannot be opened."""
+    try:
+        with Image.open(path) as img:
+            return has_alpha(img)
+    except Exception:  # noqa: BLE001 - such a file fails later, when it is decoded, with a message that names it
+        return False
+
+
 def photo_channels(img: Image.Image) -> tuple[Tensor, Tensor | None]:
     """Split a Pillow image of any mode into the pixels colorization needs and its alpha channel.
 
     Returns:
         ``(pixels, alpha)``. ``pixels`` is uint8 ``(1, H, W)`` for gray modes (``1``, ``L``, ``LA``, 16-bit and
-        32-bit integer or float gray, scaled to 8 bits) and uint8 ``(3, H, W)`` RGB for every colour mode (``RGB``,
-        palette, ``CMYK``, ``YCbCr``, ...). ``alpha`` is uint8 ``(1, H, W)`` when the image has transparency
-        (``RGBA``, ``LA``, ``PA``, a palette with a transparent entry), else ``None``. No EXIF handling here: see
-        :func:`load_pil`.
+        32-bit integer gray scaled by their bit depth as :func:`load_rgb` does, float gray in [0, 1]) and uint8
+        ``(3, H, W)`` RGB for every colour mode (``RGB``, palette, ``CMYK``, ``YCbCr``, ...). ``alpha`` is uint8
+        ``(1, H, W)`` when the image has transparency (``RGBA``, ``LA``, ``PA``, a palette with a transparent
+        entry), else ``None``. No EXIF handling here: see :func:`load_pil`.
     """
+    transparent = has_alpha(img)
     if img.mode in ("RGBa", "La"):  # premultiplied alpha
         img = img.convert(img.mode[:-1] + "A")
     if img.mode == "PA" or (img.mode == "P" and "transparency" in img.info):
         img = img.convert("RGBA")
     alpha = None
-    if "A" in img.getbands():
+    if transparent:
         alpha = _channels_first(np.asarray(img.getchannel("A")))
         img = img.convert("L" if img.mode == "LA" else "RGB")
     if img.mode in _GRAY_MODES:
-        pixels = _to_uint8(np.asarray(img))
+        pixels = _gray_to_uint8(img)
     else:
         pixels = np.asarray(img if img.mode == "RGB" else img.convert("RGB"))
     return _channels_first(pixels), alpha

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,44 +27,125 @@ class Job:
     compare: Path | None = None
 
 
-def output_suffix(source: Path, fmt: str | None) -> str:
-    """``.jpg`` or ``.png``: the asked format, else jpg for JPEG inputs and png for everything else."""
+def output_suffix(source: Path, fmt: str | None, transparent: bool = False) -> str:
+    """``.jpg`` or ``.png``: ``.png`` for a photo with transparency (JPEG cannot hold it), else the asked format,
+    else jpg for JPEG inputs and png for everything else."""
+    if transparent:
+        return ".png"
     if fmt is not None:
         return FORMATS[fmt]
     return ".jpg" if source.suffix.lower() in JPEG_SUFFIXES else ".png"
 
 
-def plan_jobs(pairs: Sequence[tuple[Path, Path]], output_dir: Path, fmt: str | None, compare: bool) -> list[Job]:
+def plan_jobs(
+    pairs: Sequence[tuple[Path, Path]],
+    output_dir: Path,
+    fmt: str | None,
+    compare: bool,
+    transparent: Callable[[Path], bool] | None = None,
+) -> list[Job]:
     """Give every photo an output path under ``output_dir`` that no other photo and no input file has.
 
-    ``holiday/beach.jpg`` becomes ``<output_dir>/holiday/beach.jpg``. When two photos would get the same name
-    (``a.jpg`` and ``a.png`` with ``--format png``, or the same name in two INPUT folders), the later one gets its
-    own extension or a number added (``a_jpg.png``, ``a_2.png``). An output is never an input file.
+    One rule, whatever the output folder (the inputs' own or another): ``holiday/beach.jpg`` becomes
+    ``<output_dir>/holiday/beach.jpg``, in the output format (``.png`` for photos with transparency, which
+    ``transparent(path)`` tells from the file's header). Where that name (or its ``_compare`` twin) is an input
+    file, or more than one photo would get it, none of those photos gets it: each gets its own extension added
+    (``photo.jpg`` and ``photo.png`` with ``--format png`` give ``photo_jpg.png`` and ``photo_png.png``), and where
+    that still is not unique or free, a number (``photo_1.jpg``, ``photo_2.jpg`` for ``a/photo.jpg`` and
+    ``b/photo.jpg``). So whether a photo keeps its plain name never depends on the output folder or on which photo
+    came first, and an output is never an input.
     """
-    taken = {p.resolve() for p, _ in pairs}
-    jobs = []
-    for source, relative in pairs:
+    if transparent is None:
+        from colorgan.data.decode import file_has_alpha
+
+        transparent = file_has_alpha
+    suffixes = []
+    for source, _ in pairs:
         suffix = output_suffix(source, fmt)
-        folder = output_dir / relative.parent
-        stem = relative.stem
-        candidates = [stem, f"{stem}_{source.suffix.lstrip('.').lower()}"] + [f"{stem}_{n}" for n in range(2, 10_000)]
-        for name in candidates:
-            out = folder / f"{name}{suffix}"
-            cmp = folder / f"{name}{COMPARE_SUFFIX}{suffix}" if compare else None
-            if out.resolve() not in taken and (cmp is None or cmp.resolve() not in taken):
-                break
-        taken.add(out.resolve())
-        if cmp is not None:
-            taken.add(cmp.resolve())
-        jobs.append(Job(source, relative, out, cmp))
-    return jobs
+        # only a photo bound for JPEG needs its header read: every other output is a PNG anyway
+        suffixes.append(output_suffix(source, fmt, transparent(source)) if suffix == ".jpg" else suffix)
+
+    def paths(i: int, name: str) -> tuple[Path, ...]:
+        folder, suffix = output_dir / pairs[i][1].parent, suffixes[i]
+        out = folder / f"{name}{suffix}"
+        return (out, folder / f"{name}{COMPARE_SUFFIX}{suffix}") if compare else (out,)
+
+    resolved: dict[Path, Path] = {}
+
+    def key(path: Path) -> Path:  # resolved once each: a folder of thousands of photos asks many times
+        if path not in resolved:
+            resolved[path] = path.resolve()
+        return resolved[path]
+
+    taken = {key(p) for p, _ in pairs}
+    chosen: dict[int, tuple[Path, ...]] = {}
+
+    def assign(candidates: dict[int, tuple[Path, ...]]) -> None:
+        """Give each photo its candidate where no other photo of ``candidates`` wants it and nothing has it."""
+        wanted = Counter(key(p) for names in candidates.values() for p in names)
+        for i, names in candidates.items():
+            if all(wanted[key(p)] == 1 and key(p) not in taken for p in names):
+                chosen[i] = names
+        for i in candidates:
+            if i in chosen:
+                taken.update(key(p) for p in chosen[i])
+
+    stems = [relative.stem for _, relative in pairs]
+    assign({i: paths(i, stems[i]) for i in range(len(pairs))})
+    assign({i: paths(i, f"{stems[i]}_{pairs[i][0].suffix.lstrip('.').lower()}") for i in range(len(pairs))
+            if i not in chosen})
+    for i in range(len(pairs)):
+        n = 1
+        while i not in chosen:
+            names = paths(i, f"{stems[i]}_{n}")
+            if not any(key(p) in taken for p in names):
+                chosen[i] = names
+                taken.update(key(p) for p in names)
+            n += 1
+    return [
+        Job(source, relative, chosen[i][0], chosen[i][1] if compare else None)
+        for i, (source, relative) in enumerate(pairs)
+    ]
 
 
-def save_image(image: Image.Image, path: Path, quality: int = JPEG_QUALITY) -> None:
+class InputFiles:
+    """The input photos, for the last check before a write: a path that is one of them (by name, through a link,
+    or as the same file under another name) is never written."""
+
+    def __init__(self, paths: Iterable[Path]) -> None:
+        self._names: set[Path] = set()
+        self._files: set[tuple[int, int]] = set()
+        for path in paths:
+            self._names.add(Path(path).resolve())
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue
+            self._files.add((st.st_dev, st.st_ino))
+
+    def __contains__(self, path: Path) -> bool:
+        if Path(path).resolve() in self._names:
+            return True
+        try:
+            st = os.stat(path)
+        except OSError:
+            return False
+        return (st.st_dev, st.st_ino) in self._files
+
+
+def save_image(
+    image: Image.Image, path: Path, quality: int = JPEG_QUALITY, protect: InputFiles | None = None
+) -> None:
     """Write ``image`` to ``path`` (format from its suffix) through a temporary file, so that an interrupted run
-    never leaves a half-written photo that a rerun would take for a finished one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    never leaves a half-written photo that a rerun would take for a finished one.
+
+    Raises:
+        FileExistsError: ``path`` is one of the ``protect`` files (an input photo); nothing is written.
+    """
     tmp = path.with_name(f".{path.name}.part")
+    if protect is not None and (path in protect or tmp in protect):
+        raise FileExistsError(f"{path} is an input photo; colorize never writes over an input")
+    path.parent.mkdir(parents=True, exist_ok=True)
     try:
         if path.suffix == ".jpg":
             image.convert("RGB").save(tmp, format="JPEG", quality=quality)
@@ -72,13 +154,3 @@ def save_image(image: Image.Image, path: Path, quality: int = JPEG_QUALITY) -> N
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def with_png(job: Job, taken: set[Path]) -> Job:
-    """The same job writing PNG files (for a photo with transparency, which JPEG cannot hold), under a name that
-    is not in ``taken`` (inputs and other outputs)."""
-    out = job.output.with_suffix(".png")
-    if out.resolve() in taken:
-        out = out.with_name(f"{out.stem}_alpha.png")
-    cmp = out.with_name(f"{out.stem}{COMPARE_SUFFIX}.png") if job.compare is not None else None
-    return Job(job.source, job.relative, out, cmp)

@@ -14,8 +14,9 @@ class UNetGenerator(nn.Module):
     ``num_downs`` stride-2 4x4 conv blocks halve the image each time; at 256 px with ``num_downs=8`` the bottleneck
     is 1x1. Encoder widths are ``ngf, 2ngf, 4ngf, 8ngf, 8ngf, ...``; every block but the first and the innermost
     has a norm; LeakyReLU(0.2) between them. The decoder mirrors it with ReLU + 4x4 stride-2 ConvTranspose blocks
-    whose input is the previous output concatenated with the matching encoder output; the three decoder blocks
-    after the bottleneck use dropout; the last block ends in ``tanh``.
+    whose input is the previous output concatenated with the matching encoder output; the last block ends in
+    ``tanh``. As in Pix2Pix, dropout follows the decoder blocks at ``8ngf`` other than the innermost one:
+    ``num_downs - 5`` of them at every size (3 at 256 px, 2 at 128 px, none at 32 px).
 
     Args:
         in_channels: 1 (normalised L).
@@ -23,7 +24,7 @@ class UNetGenerator(nn.Module):
         ngf: width of the first layer (64 in Pix2Pix).
         num_downs: number of down blocks; the input side must be divisible by ``2**num_downs``.
         norm: ``"batch"`` | ``"instance"`` | ``"none"``.
-        dropout: dropout probability in the innermost decoder blocks (0 to disable).
+        dropout: dropout probability in the inner decoder blocks at ``8ngf`` (0 to disable).
 
     Shapes: ``(B, in_channels, H, W)`` in [-1, 1] -> ``(B, out_channels, H, W)`` in [-1, 1].
     """
@@ -63,7 +64,8 @@ class UNetGenerator(nn.Module):
                 nn.ConvTranspose2d(in_ch, widths[i - 1], 4, 2, 1, bias=bias),
                 norm_cls(widths[i - 1]),
             ]
-            if dropout > 0 and num_downs - 4 <= i <= num_downs - 2:
+            # Pix2Pix's dropout blocks: 8 ngf in and out, the innermost one excepted (num_downs - 5 of them)
+            if dropout > 0 and widths[i - 1] == 8 * ngf and i < num_downs - 1:
                 layers.append(nn.Dropout(dropout))
             ups.append(nn.Sequential(*layers))
         ups.append(
