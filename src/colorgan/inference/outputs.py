@@ -27,7 +27,12 @@ class Job:
 
 
 def output_suffix(source: Path, fmt: str | None) -> str:
-    """``.jpg`` or ``.png``: the asked format, else jpg for JPEG inputs and png for everything else."""
+    """``.jpg`` or ``.png``: the asked format, else jpg for JPEG inputs and png for everything else. A video keeps
+    its own suffix (lower case), whatever ``fmt`` says."""
+    from colorgan.data.files import is_video_file
+
+    if is_video_file(source):
+        return source.suffix.lower()
     if fmt is not None:
         return FORMATS[fmt]
     return ".jpg" if source.suffix.lower() in JPEG_SUFFIXES else ".png"
