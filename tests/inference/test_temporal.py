@@ -37,9 +37,21 @@ def test_still_pixels_are_blended_and_moving_ones_keep_their_own_colour() -> Non
 def test_the_blend_fades_out_with_the_change_of_lightness() -> None:
     smoother = TemporalSmoother(Smoothing(strength=0.8, tolerance=4.0))
     smoother(scene(), colour(0.5, 0.5))
-    # L changes by 2 L* units (0.04 normalised): half the tolerance, so half the strength
-    out = smoother(scene(shift=0.04), colour(0.0, 0.0))
-    torch.testing.assert_close(out, colour(0.2, 0.2), rtol=0, atol=1e-5)
+    # the top quarter of the picture gets 2 L* units (0.04 normalised) lighter: half the tolerance, half the strength
+    L = scene()
+    L[:, :4] += 0.04
+    out = smoother(L, colour(0.0, 0.0))
+    torch.testing.assert_close(out[:, :4], colour(0.2, 0.2)[:, :4], rtol=0, atol=1e-5)
+    torch.testing.assert_close(out[:, 4:], colour(0.4, 0.4)[:, 4:], rtol=0, atol=1e-5)
+
+
+def test_a_change_of_the_whole_frames_brightness_is_not_motion() -> None:
+    """Old film's exposure flicker (or a fade) lightens every pixel alike: the colour stays steady."""
+    smoother = TemporalSmoother(Smoothing(strength=0.8, tolerance=4.0))
+    smoother(scene(), colour(0.5, 0.5))
+    out = smoother(scene(shift=0.1), colour(0.0, 0.0))  # 5 L* units lighter everywhere
+    torch.testing.assert_close(out, colour(0.4, 0.4), rtol=0, atol=1e-5)
+    assert smoother.cuts == 0
 
 
 def test_a_cut_starts_afresh_even_where_lightness_did_not_change() -> None:

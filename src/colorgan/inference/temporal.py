@@ -8,7 +8,9 @@ there:
 * where ``L`` is the same as in the previous frame (a still background, a face that does not move), the colour is
   an exponential moving average over the last few frames, so the flicker averages out;
 * where ``L`` changed by ``tolerance`` or more (anything that moves, an edge passing by), the frame's own
-  prediction is used as it is, so motion is never smeared;
+  prediction is used as it is, so motion is never smeared. The change is counted after taking away the change of
+  the whole frame (its median), so old film's exposure flicker or a fade, which lighten every pixel alike, do not
+  count as motion;
 * at a scene cut (the histogram of ``L`` changes by more than ``cut_threshold``), the average starts afresh, so no
   colour of the previous shot leaks into the next one, even in the pixels whose lightness happens to match.
 
@@ -126,7 +128,9 @@ class TemporalSmoother:
         if prev_ok and self._hist is not None and histogram_distance(self._hist, hist) > s.cut_threshold:
             self.cuts += 1
         elif prev_ok and s.enabled:
-            change = (L.float() - self._L).abs_().mul_(L_SCALE)  # in L* units
+            diff = L.float() - self._L
+            # a change of the whole frame's brightness (old film's exposure flicker, a fade) is not motion
+            change = (diff - diff.median()).abs_().mul_(L_SCALE)  # in L* units
             weight = (1.0 - change / s.tolerance).clamp_(0.0, 1.0).mul_(s.strength)
             out = torch.lerp(out, self._ab, weight.expand_as(out))
         self._L, self._ab, self._hist = L.float().clone(), out, hist
