@@ -1,8 +1,10 @@
-"""Colorize photos: ``colorgan-colorize INPUT... --ckpt PATH --output DIR`` (also ``python -m colorgan.colorize``).
+"""Colorize photos and videos: ``colorgan-colorize INPUT... --ckpt PATH --output DIR`` (also ``python -m
+colorgan.colorize``).
 
-INPUT is any mix of files, folders (searched recursively) and globs (quote them: ``"scans/**/*.tif"``). Each
-output keeps its input's relative path and stem under DIR, at the input's own width and height. Unreadable files
-are reported and skipped; the exit code is 1 if any photo failed, 2 if nothing could start (bad checkpoint or
+INPUT is any mix of files, folders (searched recursively) and globs (quote them: ``"scans/**/*.tif"``); videos
+need the ``video`` extra. Each output keeps its input's relative path and stem under DIR, at the input's own width
+and height; a video keeps its frame rate, frame count and sound. Unreadable files are reported and skipped; the
+exit code is 1 if any input failed, 2 if nothing could start (bad checkpoint or
 arguments). Existing outputs are left alone unless ``--overwrite`` is given, so rerunning a command finishes an
 interrupted job.
 """
@@ -16,7 +18,20 @@ from pathlib import Path
 
 from colorgan.host_memory import keep_freed_memory
 from colorgan.inference.inputs import collect_inputs
-from colorgan.inference.outputs import COMPARE_SUFFIX, FORMATS, JPEG_QUALITY, InputFiles, plan_jobs, save_image
+from colorgan.inference.outputs import (
+    COMPARE_SUFFIX,
+    FORMATS,
+    JPEG_QUALITY,
+    InputFiles,
+    Job,
+    plan_jobs,
+    save_image,
+)
+
+# The video settings' defaults (colorgan.inference.video and .temporal hold the same; kept here so that --help
+# does not import PyTorch).
+VIDEO_CRF, VIDEO_PRESET = 18, "medium"
+SMOOTHING, SMOOTHING_TOLERANCE, CUT_THRESHOLD = 0.8, 4.0, 0.3
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,11 +39,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="colorgan-colorize",
-        description="Colorize black-and-white photos with a trained colorgan model. Each output has the input's "
-        "size and lightness; colour photos are made gray first, so you can test on them.",
-        epilog="example: colorgan-colorize old_photos/ --ckpt last.ckpt --output coloured/ --compare",
+        description="Colorize black-and-white photos and films with a trained colorgan model. Each output has the "
+        "input's size and lightness (a film also its frame rate, frame count and sound); colour inputs are made gray "
+        "first, so you can test on them.",
+        epilog="example: colorgan-colorize old_photos/ family_film.mp4 --ckpt last.ckpt --output coloured/",
     )
-    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="photo files, folders (recursive) or globs")
+    parser.add_argument(
+        "inputs", nargs="+", metavar="INPUT",
+        help="photo or video files, folders (recursive) or globs; videos (.mp4 .mov .mkv .avi .webm .m4v) need "
+        'pip install "colorgan[video]"',
+    )
     parser.add_argument(
         "--ckpt", required=True, metavar="PATH",
         help="a training checkpoint (.ckpt from colorgan-train) or a generator from colorgan-export --format weights",
@@ -40,8 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
         "multiple of 2**num_downs). Larger can show more detail but leaves what the model learned.",
     )
     parser.add_argument("--device", default="auto", help="auto (a GPU when there is one) | cpu | cuda | cuda:N")
-    parser.add_argument("--batch-size", type=int, default=4, metavar="N", help="photos per generator run (default 4)")
-    parser.add_argument("--compare", action="store_true", help=f"also write <name>{COMPARE_SUFFIX}: input | colorized")
+    parser.add_argument(
+        "--batch-size", type=int, default=4, metavar="N", help="photos or video frames per generator run (default 4)"
+    )
+    parser.add_argument(
+        "--compare", action="store_true", help=f"also write <name>{COMPARE_SUFFIX}: input | colorized (photos only)"
+    )
     parser.add_argument(
         "--format", choices=sorted(FORMATS), default=None,
         help="output format (default: jpg for JPEG inputs, png for the rest); photos with transparency are "
@@ -54,6 +78,31 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"refuse photos larger than this many pixels, a guard against decompression bombs (default "
         f"{DEFAULT_MAX_PIXELS:,}; 0 = no limit)",
     )
+    video = parser.add_argument_group("videos")
+    video.add_argument(
+        "--video-crf", type=int, default=VIDEO_CRF, metavar="N",
+        help=f"H.264 quality, 0-51, lower is better and larger (default {VIDEO_CRF}: looks like the input; 23 is "
+        "FFmpeg's default); .webm outputs (VP9) use it on VP9's 0-63 scale",
+    )
+    video.add_argument(
+        "--video-preset", default=VIDEO_PRESET, metavar="NAME",
+        help=f"libx264 speed/size trade-off: ultrafast ... veryslow (default {VIDEO_PRESET})",
+    )
+    video.add_argument(
+        "--smoothing", type=float, default=SMOOTHING, metavar="S",
+        help=f"how much of the previous frame's colour a still pixel keeps, 0 to <1; 0 colorizes frame by frame "
+        f"(default {SMOOTHING})",
+    )
+    video.add_argument(
+        "--smoothing-tolerance", type=float, default=SMOOTHING_TOLERANCE, metavar="L",
+        help=f"change of lightness (L*, 0-100) from one frame to the next at which a pixel counts as moving and "
+        f"keeps its own colour (default {SMOOTHING_TOLERANCE})",
+    )
+    video.add_argument(
+        "--cut-threshold", type=float, default=CUT_THRESHOLD, metavar="T",
+        help=f"change of the lightness histogram (0-1) that starts a new shot, where the smoothing starts afresh "
+        f"(default {CUT_THRESHOLD})",
+    )
     return parser
 
 
@@ -63,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from colorgan.checkpoints.reading import CheckpointError
+    from colorgan.data.files import is_video_file
     from colorgan.grid import side_by_side
     from colorgan.inference.colorizer import Colorizer
 
@@ -85,6 +135,8 @@ def run(args: argparse.Namespace) -> int:
     if not jobs:
         print("colorgan-colorize: nothing to colorize", file=sys.stderr)
         return 1
+    videos = [j for j in todo if is_video_file(j.source)]
+    todo = [j for j in todo if not is_video_file(j.source)]
 
     try:
         colorizer = Colorizer.from_checkpoint(
@@ -94,15 +146,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"colorgan-colorize: error: {err}", file=sys.stderr)
         return 2
 
+    what = f"{len(todo)} photo(s)" + (f" and {len(videos)} video(s)" if videos else "")
     print(
-        f"Colorizing {len(todo)} photo(s) with {args.ckpt} at {colorizer.size} px on {colorizer.device}"
+        f"Colorizing {what} with {args.ckpt} at {colorizer.size} px on {colorizer.device}"
         + (f" ({existing} already done)" if existing else ""),
         file=sys.stderr,
     )
     failed: list[str] = []
     done = 0
     batch_size = max(1, args.batch_size)
-    with tqdm(total=len(todo), unit="photo", desc="Colorizing", dynamic_ncols=True, disable=None) as bar:
+    bar = tqdm(total=len(todo), unit="photo", desc="Colorizing", dynamic_ncols=True, disable=None if todo else True)
+    with bar:
         for start in range(0, len(todo), batch_size):
             batch = todo[start : start + batch_size]
             results = colorizer.colorize_batch([j.source for j in batch], keep_input=args.compare)
@@ -129,7 +183,9 @@ def run(args: argparse.Namespace) -> int:
                     continue
                 done += 1
 
-    summary = f"Colorized {done} photo(s) into {output_dir}"
+    videos_done = _colorize_videos(colorizer, videos, args, failed, inputs)
+
+    summary = f"Colorized {done} photo(s)" + (f" and {videos_done} video(s)" if videos else "") + f" into {output_dir}"
     if existing:
         summary += f"; left {existing} existing output(s) alone (--overwrite redoes them)"
     print(summary)
@@ -141,6 +197,52 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _colorize_videos(
+    colorizer: object, jobs: Sequence[Job], args: argparse.Namespace, failed: list[str], inputs: InputFiles
+) -> int:
+    """Colorize the video ``jobs`` one after the other, each with its own progress bar of frames; append what
+    failed to ``failed``. An input file is never written. Returns how many were written."""
+    if not jobs:
+        return 0
+    from colorgan.inference.temporal import Smoothing
+    from colorgan.inference.video import VideoColorizer, VideoError
+
+    if args.compare:
+        print("note: --compare is for photos; videos get no comparison file", file=sys.stderr)
+    smoothing = Smoothing(args.smoothing, args.smoothing_tolerance, args.cut_threshold)
+    video = VideoColorizer(
+        colorizer,  # type: ignore[arg-type]
+        smoothing=smoothing, crf=args.video_crf, preset=args.video_preset, batch_size=max(1, args.batch_size),
+    )
+    done = 0
+    for job in jobs:
+        if job.output in inputs:  # the plan never does this; the last check before a write, as for photos
+            failed.append(f"{job.output}: is an input file; not written")
+            print(f"FAILED {failed[-1]}", file=sys.stderr)
+            continue
+        try:
+            result = video.colorize(job.source, job.output)
+        except (VideoError, ImportError, OSError) as err:
+            failed.append(str(err) if str(job.source) in str(err) else f"{job.source}: {err}")
+            print(f"FAILED {failed[-1]}", file=sys.stderr)
+            continue
+        except (RuntimeError, MemoryError) as err:
+            failed.append(f"{job.source}: {type(err).__name__}: {err}")
+            print(f"FAILED {failed[-1]}", file=sys.stderr)
+            continue
+        for note in result.notes:
+            print(f"note: {note}", file=sys.stderr)
+        rate = f"{float(result.rate):.3g} fps" if result.rate else "unknown frame rate"
+        sound = f"{result.audio_streams} audio stream(s) copied" if result.audio_streams else "no sound"
+        print(
+            f"{job.source} -> {job.output}: {result.frames} frames {result.width}x{result.height} at {rate}, "
+            f"{result.codec}, {sound}, {result.cuts} cut(s)",
+            file=sys.stderr,
+        )
+        done += 1
+    return done
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point (``colorgan-colorize``)."""
     keep_freed_memory()
@@ -149,6 +251,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         build_parser().error("--batch-size must be at least 1")
     if args.size is not None and args.size < 1:
         build_parser().error("--size must be positive")
+    if not 0 <= args.video_crf <= 51:
+        build_parser().error("--video-crf must be in 0-51 (lower is better quality)")
+    if not 0 <= args.smoothing < 1:
+        build_parser().error("--smoothing must be at least 0 (off) and below 1")
+    if args.smoothing_tolerance <= 0:
+        build_parser().error("--smoothing-tolerance must be positive (a change of L*, 0-100)")
+    if not 0 < args.cut_threshold <= 1:
+        build_parser().error("--cut-threshold must be in (0, 1]")
     return run(args)
 
 

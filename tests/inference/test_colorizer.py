@@ -387,14 +387,14 @@ def test_out_of_accelerator_memory_falls_back_to_the_cpu(tiny_ckpt: Path, monkey
     rigged = AcceleratorThatRunsOut(cpu.generator)
     c = Colorizer(rigged, cpu.image_size, device="cpu")
     c.device = torch.device("meta")  # "the GPU", set after the weights were loaded on the CPU
-    join = colorizer_module.join_full_resolution
+    join = colorizer_module.join_full_resolution_array
 
-    def join_out_of_memory(pixels, alpha, ab, device):
+    def join_out_of_memory(pixels, ab, device, alpha=None):
         if device.type != "cpu":
             raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 1.00 GiB")
-        return join(pixels, alpha, ab, device)
+        return join(pixels, ab, device, alpha)
 
-    monkeypatch.setattr(colorizer_module, "join_full_resolution", join_out_of_memory)
+    monkeypatch.setattr(colorizer_module, "join_full_resolution_array", join_out_of_memory)
     results = c.colorize_batch(photos)
     for result, want in zip(results, expected):
         assert result.error is None

@@ -1,4 +1,4 @@
-"""Finding photos on disk and splitting them into train / val / test."""
+"""Finding photos on disk and splitting them into train / val / test (colorize also finds videos with it)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+# Videos colorize finds in folders (with the video extra); training uses photos only.
+VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v")
 
 # Folder names that mark a pre-made split (the sports data set's layout), in order of preference.
 TRAIN_DIRS = ("train",)
@@ -18,12 +20,17 @@ class NoImagesError(FileNotFoundError):
     """A folder that should hold photos holds none that colorgan can read."""
 
 
-def is_image_file(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".")
+def is_image_file(path: Path, extensions: tuple[str, ...] = IMAGE_EXTENSIONS) -> bool:
+    return path.suffix.lower() in extensions and not path.name.startswith(".")
 
 
-def find_images(root: str | Path) -> list[Path]:
-    """All photos below ``root``, recursively, in a deterministic order.
+def is_video_file(path: Path) -> bool:
+    """Whether ``path``'s suffix is one of :data:`VIDEO_EXTENSIONS`, in any case."""
+    return path.suffix.lower() in VIDEO_EXTENSIONS
+
+
+def find_images(root: str | Path, extensions: tuple[str, ...] = IMAGE_EXTENSIONS) -> list[Path]:
+    """All photos (files with one of ``extensions``) below ``root``, recursively, in a deterministic order.
 
     Extensions are matched in any case (``.JPG``, ``.Png``). Class subfolders are simply walked through.
     Hidden files and folders (a leading dot, e.g. macOS ``._IMG.jpg`` resource forks) are skipped.
@@ -34,13 +41,13 @@ def find_images(root: str | Path) -> list[Path]:
             f"data.root '{root}' does not exist. Point it at a folder of photos: data.root=/path/to/photos"
         )
     if root.is_file():
-        return [root] if is_image_file(root) else []
+        return [root] if is_image_file(root, extensions) else []
     found = []
     for path in root.rglob("*"):
         rel = path.relative_to(root)
         if any(part.startswith(".") for part in rel.parts):
             continue
-        if path.is_file() and is_image_file(path):
+        if path.is_file() and is_image_file(path, extensions):
             found.append(path)
     return sorted(found, key=lambda p: p.relative_to(root).as_posix())
 

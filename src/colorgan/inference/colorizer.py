@@ -29,6 +29,7 @@ import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -39,8 +40,12 @@ from torchvision.transforms.v2 import functional as TF
 
 from colorgan.checkpoints.reading import load_generator
 from colorgan.data.decode import DEFAULT_MAX_PIXELS, array_channels, load_photo, photo_channels
-from colorgan.inference.fullres import join_full_resolution, luminance
+from colorgan.inference.fullres import join_full_resolution_array, luminance
 from colorgan.inference.letterbox import Box, crop, letterbox, letterbox_box
+
+if TYPE_CHECKING:
+    from colorgan.inference.temporal import Smoothing
+    from colorgan.inference.video import ColorizedVideo
 
 log = logging.getLogger(__name__)
 
@@ -196,8 +201,8 @@ class Colorizer:
         readable = [(i, p) for i, p in enumerate(photos) if isinstance(p, _Photo)]
         if not readable:
             return results
-        squares, boxes = zip(*(self._model_input(p.pixels) for _, p in readable))
-        predictions = self._predict(torch.stack(squares), [p.name for _, p in readable])
+        squares, boxes = zip(*(self.model_input(p.pixels) for _, p in readable))
+        predictions = self.predict_squares(torch.stack(squares), [p.name for _, p in readable])
         for (i, photo), box, (ab, notes) in zip(readable, boxes, predictions):
             results[i].notes.extend(notes)
             if ab is None:
@@ -211,6 +216,33 @@ class Colorizer:
             except (RuntimeError, MemoryError) as err:
                 results[i].error = f"{photo.name}: {type(err).__name__}: {err}"
         return results
+
+    def colorize_video(
+        self,
+        src: str | os.PathLike,
+        dst: str | os.PathLike,
+        *,
+        smoothing: Smoothing | None = None,
+        crf: int = 18,
+        preset: str = "medium",
+        batch_size: int = 8,
+        progress: bool | None = None,
+    ) -> ColorizedVideo:
+        """Colorize the video file ``src`` into ``dst``: same size, frame rate, frame count and sound.
+
+        Needs PyAV (``pip install "colorgan[video]"``). Every frame keeps its own full-resolution lightness; the
+        colour is smoothed over time (``smoothing``, default :class:`~colorgan.inference.temporal.Smoothing`;
+        ``Smoothing(strength=0)`` for frame by frame). ``dst`` is written through a hidden temporary file next to
+        it and replaced if it exists. See :class:`~colorgan.inference.video.VideoColorizer` for the settings.
+
+        Raises:
+            VideoError: not a video, no video stream, a damaged or truncated file (the message names it).
+            ImportError: PyAV is not installed.
+        """
+        from colorgan.inference.video import VideoColorizer
+
+        video = VideoColorizer(self, smoothing=smoothing, crf=crf, preset=preset, batch_size=batch_size)
+        return video.colorize(src, dst, progress=progress)
 
     def predict_ab(self, L: Tensor) -> Tensor:
         """The generator's ``ab`` for a batch of square lightness images, at their own size.
@@ -244,8 +276,12 @@ class Colorizer:
             f"cannot colorize a {type(image).__name__}: pass a path, a PIL image, a NumPy array or a tensor"
         )
 
-    def _model_input(self, pixels: Tensor) -> tuple[Tensor, Box]:
-        """The photo letterboxed into ``(1, size, size)`` normalised L (edge pixels repeated), and its place there.
+    def model_input(self, pixels: Tensor) -> tuple[Tensor, Box]:
+        """A photo or frame letterboxed into ``(1, size, size)`` normalised L (edge pixels repeated), and its place.
+
+        Args:
+            pixels: uint8 gray ``(1, H, W)`` or RGB ``(3, H, W)``, at full resolution; or a batch ``(B, 1 | 3, H, W)``
+                of frames of one size (then the result is ``(B, 1, size, size)``).
 
         Like the training photos, it is resized as uint8 (antialiased) before its L is computed.
         """
@@ -274,8 +310,18 @@ class Colorizer:
         if self.device.type == "cuda":
             torch.cuda.empty_cache()
 
-    def _predict(self, L_small: Tensor, names: list[str]) -> list[tuple[Tensor | None, list[str]]]:
-        """ab ``(2, S, S)`` and notes for each photo; out of GPU memory, retry one by one, smaller, then on CPU."""
+    def predict_squares(self, L_small: Tensor, names: Sequence[str]) -> list[tuple[Tensor | None, list[str]]]:
+        """The generator's ab for letterboxed squares, with the out-of-memory fallbacks.
+
+        Args:
+            L_small: ``(B, 1, size, size)`` normalised L in [-1, 1] (from :meth:`model_input`).
+            names: one name per square, for the notes (a file name, or a video's name and frame number).
+
+        Returns:
+            For each square, ``(ab, notes)``: ab ``(2, size, size)`` float32 in [-1, 1] on the CPU, or ``None``
+            when it failed even alone, at smaller sizes and on the CPU (its last note then says why). Out of GPU
+            memory, the squares are retried one by one, then smaller, then on the CPU; the notes say so.
+        """
         try:
             ab = self._forward(L_small, self.device, self.size).cpu()
             return [(ab[i], []) for i in range(len(names))]
@@ -309,13 +355,30 @@ class Colorizer:
         return None, [f"{name}: out of memory at every size tried ({'; '.join(tried)})"]
 
     def _finish(self, photo: _Photo, ab: Tensor, notes: list[str]) -> Image.Image:
+        out = self.join(photo.pixels, ab, photo.name, notes, photo.alpha)
+        return Image.fromarray(out.numpy(), mode="RGB" if photo.alpha is None else "RGBA")
+
+    def join(
+        self, pixels: Tensor, ab: Tensor, name: str, notes: list[str], alpha: Tensor | None = None
+    ) -> Tensor:
+        """Join ``ab`` ``(2, h, w)`` (the photo's part of the square) with the full-resolution L of ``pixels``.
+
+        Args:
+            pixels: uint8 gray ``(1, H, W)`` or RGB ``(3, H, W)`` on the CPU.
+            ab: normalised ab in [-1, 1], upsampled bilinearly to ``H x W``.
+            name: for the note, if the GPU runs out of memory and the join is redone on the CPU.
+            notes: where that note goes.
+            alpha: uint8 ``(1, H, W)`` kept as a fourth channel, or ``None``.
+
+        Returns:
+            uint8 ``(H, W, 3 | 4)`` sRGB (plus alpha) on the CPU, with the lightness of ``pixels``.
+        """
         try:
-            return join_full_resolution(photo.pixels, photo.alpha, ab, self.device)
+            return join_full_resolution_array(pixels, ab, self.device, alpha)
         except torch.cuda.OutOfMemoryError:
             self._release_cuda()
-            notes.append(f"{photo.name}: out of GPU memory joining the colours at full size; did that on the CPU")
-            return join_full_resolution(photo.pixels, photo.alpha, ab, torch.device("cpu"))
-
+            notes.append(f"{name}: out of GPU memory joining the colours at full size; did that on the CPU")
+            return join_full_resolution_array(pixels, ab, torch.device("cpu"), alpha)
 
 
 def _input_image(pixels: Tensor) -> Image.Image:

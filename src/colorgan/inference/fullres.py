@@ -31,8 +31,9 @@ _L_TABLE = _gray_L_table()
 
 
 def luminance(pixels: Tensor) -> Tensor:
-    """uint8 gray ``(1, h, w)`` or RGB ``(3, h, w)`` -> normalised L ``(1, h, w)`` float32, on pixels' device."""
-    if pixels.shape[0] == 1:
+    """uint8 gray ``([B,] 1, h, w)`` or RGB ``([B,] 3, h, w)`` -> normalised L ``([B,] 1, h, w)`` float32, on
+    pixels' device."""
+    if pixels.shape[-3] == 1:
         table = _L_TABLE.to(pixels.device)
         return table.index_select(0, pixels.flatten().int()).view(pixels.shape)
     return rgb_to_model_lab(pixels)[0]
@@ -42,6 +43,21 @@ def join_full_resolution(pixels: Tensor, alpha: Tensor | None, ab: Tensor, devic
     """Upsample ``ab`` ``(2, h, w)`` to the size of ``pixels`` (uint8 ``(1 | 3, H, W)``) and join it with their L.
 
     Returns the colour photo at ``H x W``: ``RGB``, or ``RGBA`` with ``alpha`` (uint8 ``(1, H, W)``).
+    """
+    out = join_full_resolution_array(pixels, ab, device, alpha)
+    return Image.fromarray(out.numpy(), mode="RGB" if alpha is None else "RGBA")
+
+
+def join_full_resolution_array(
+    pixels: Tensor, ab: Tensor, device: torch.device, alpha: Tensor | None = None
+) -> Tensor:
+    """:func:`join_full_resolution` as a uint8 ``(H, W, 3 | 4)`` tensor on the CPU (the layout video frames use).
+
+    Args:
+        pixels: uint8 gray ``(1, H, W)`` or RGB ``(3, H, W)``, on the CPU; its L is kept.
+        ab: ``(2, h, w)`` normalised ab in [-1, 1], any ``h x w`` (upsampled bilinearly to ``H x W``).
+        device: where the LAB maths runs.
+        alpha: uint8 ``(1, H, W)`` added as a fourth channel, or ``None``.
     """
     _, H, W = pixels.shape
     channels = 3 if alpha is None else 4
@@ -59,7 +75,7 @@ def join_full_resolution(pixels: Tensor, alpha: Tensor | None, ab: Tensor, devic
         L_band = luminance(pixels[:, y0:y1].to(device))
         rgb = model_lab_to_rgb(L_band, ab_band, keep_lightness=True)
         out[y0:y1, :, :3] = rgb.mul_(255.0).add_(0.5).to(torch.uint8).permute(1, 2, 0).cpu()
-    return Image.fromarray(out.numpy(), mode="RGB" if alpha is None else "RGBA")
+    return out
 
 
 def _source_rows(out_size: int, in_size: int, device: torch.device) -> tuple[Tensor, Tensor, Tensor]:

@@ -1,4 +1,4 @@
-"""Which files to colorize: INPUT arguments (files, folders, globs) expanded into photos, each once."""
+"""Which files to colorize: INPUT arguments (files, folders, globs) expanded into photos and videos, each once."""
 
 from __future__ import annotations
 
@@ -30,13 +30,19 @@ def _inside(path: Path, folder: Path) -> bool:
 def collect_inputs(inputs: Sequence[str], exclude: Path | None = None) -> tuple[list[tuple[Path, Path]], list[str]]:
     """Expand INPUT arguments into ``(file, relative path)`` pairs, in order, each file once.
 
-    Folders are searched recursively for photos (any case of .jpg .jpeg .png .webp .bmp .tif .tiff), skipping
-    hidden files; folder scans and globs skip anything under ``exclude`` (the output folder, so that earlier
-    outputs are not colorized again). Returns the pairs and one message for each INPUT that matched nothing.
+    Folders are searched recursively for photos (any case of .jpg .jpeg .png .webp .bmp .tif .tiff) and, when
+    PyAV (the ``video`` extra) is installed, videos (.mp4 .mov .mkv .avi .webm .m4v), skipping hidden files;
+    without PyAV, a folder's videos are left out and a message says how to include them. Folder scans and globs
+    skip anything under ``exclude`` (the output folder, so that earlier outputs are not colorized again). Returns
+    the pairs and one message for each INPUT that matched nothing.
     """
     import glob
 
-    from colorgan.data.files import find_images
+    from colorgan.data.files import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, find_images
+    from colorgan.inference.video import VIDEO_EXTRA, video_support
+
+    videos = video_support()
+    extensions = IMAGE_EXTENSIONS + VIDEO_EXTENSIONS if videos else IMAGE_EXTENSIONS
 
     found: list[tuple[Path, Path]] = []
     seen: set[Path] = set()
@@ -49,17 +55,20 @@ def collect_inputs(inputs: Sequence[str], exclude: Path | None = None) -> tuple[
         seen.add(key)
         found.append((path, relative))
 
-    def add_folder(folder: Path) -> int:
-        files = find_images(folder)
+    def add_folder(folder: Path, raw: str) -> int:
+        files = find_images(folder, extensions)
         for f in files:
             add(f, f.relative_to(folder))
-        return len(files)
+        skipped = [] if videos else find_images(folder, VIDEO_EXTENSIONS)
+        if skipped:
+            problems.append(f"{raw}: left out {len(skipped)} video(s); to colorize videos: {VIDEO_EXTRA}")
+        return len(files) + len(skipped)
 
     for raw in inputs:
         path = Path(raw).expanduser()
         if path.is_dir():
-            if add_folder(path) == 0:
-                problems.append(f"{raw}: no photos in this folder")
+            if add_folder(path, raw) == 0:
+                problems.append(f"{raw}: no photos or videos in this folder")
         elif path.is_file():
             add(path, Path(path.name), scanned=False)
         elif _MAGIC & set(raw):
@@ -69,7 +78,7 @@ def collect_inputs(inputs: Sequence[str], exclude: Path | None = None) -> tuple[
                 problems.append(f"{raw}: no file matches this pattern")
             for m in matches:
                 if m.is_dir():
-                    add_folder(m)
+                    add_folder(m, str(m))
                 elif m.is_file():
                     add(m, m.relative_to(base) if _inside(m, base) else Path(m.name))
         else:

@@ -32,11 +32,14 @@ def letterbox_box(height: int, width: int, size: int) -> Box:
 
 
 def letterbox(L: Tensor, box: Box, size: int) -> Tensor:
-    """``L`` ``(C, box.height, box.width)`` placed in a ``(C, size, size)`` square at ``box``, edge pixels repeated."""
+    """``L`` ``([B,] C, box.height, box.width)`` placed in a ``([B,] C, size, size)`` square at ``box``, edge pixels
+    repeated."""
     pad = (box.left, size - box.left - box.width, box.top, size - box.top - box.height)
+    if L.dim() == 4:
+        return F.pad(L, pad, mode="replicate")
     return F.pad(L[None], pad, mode="replicate")[0]
 
 
 def crop(square: Tensor, box: Box) -> Tensor:
-    """The photo's part ``(C, box.height, box.width)`` of a ``(C, size, size)`` square."""
-    return square[:, box.top : box.top + box.height, box.left : box.left + box.width]
+    """The photo's part ``([B,] C, box.height, box.width)`` of a ``([B,] C, size, size)`` square."""
+    return square[..., box.top : box.top + box.height, box.left : box.left + box.width]

@@ -28,8 +28,13 @@ class Job:
 
 
 def output_suffix(source: Path, fmt: str | None, transparent: bool = False) -> str:
-    """``.jpg`` or ``.png``: ``.png`` for a photo with transparency (JPEG cannot hold it), else the asked format,
-    else jpg for JPEG inputs and png for everything else."""
+    """``.jpg`` or ``.png`` for a photo: ``.png`` for a photo with transparency (JPEG cannot hold it), else the
+    asked format, else jpg for JPEG inputs and png for everything else. A video keeps its own suffix (lower case),
+    whatever ``fmt`` says."""
+    from colorgan.data.files import is_video_file
+
+    if is_video_file(source):
+        return source.suffix.lower()
     if transparent:
         return ".png"
     if fmt is not None:

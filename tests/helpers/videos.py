@@ -1,0 +1,116 @@
+"""Small test videos written with PyAV, and what a test reads back from a video file.
+
+The clip of :func:`write_clip` has two shots. Shot A: a mid-gray left half and a dark right half with a bright
+bar moving across it. Shot B (from frame ``cut`` on): the same mid-gray left half and a bright right half with a
+dark bar moving. The left half is still for the whole clip and its lightness does not change across the cut, so
+only a cut detector can tell that the colour must start afresh there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+GRAY, DARK, BRIGHT = 128, 40, 215
+
+
+def clip_frame(i: int, width: int, height: int, cut: int) -> np.ndarray:
+    """Frame ``i`` of the test clip: uint8 RGB ``(height, width, 3)`` (gray)."""
+    img = np.empty((height, width), np.uint8)
+    half = width // 2
+    img[:, :half] = GRAY
+    scene_b = i >= cut
+    img[:, half:] = BRIGHT if scene_b else DARK
+    bar = half + (i * 3) % max(1, half - 6)
+    img[height // 4 : 3 * height // 4, bar : bar + 6] = DARK if scene_b else BRIGHT
+    return np.repeat(img[..., None], 3, axis=2)
+
+
+def write_clip(
+    path: Path,
+    *,
+    frames: int = 16,
+    cut: int = 8,
+    width: int = 64,
+    height: int = 48,
+    rate: int = 12,
+    audio: bool = True,
+    codec: str = "libx264",
+) -> Path:
+    """Write the two-shot clip (H.264, crf 10) with, if ``audio``, a 440 Hz AAC tone as long as the video."""
+    import av
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w") as out:
+        v = out.add_stream(codec, rate=rate)
+        v.width, v.height = width, height
+        v.pix_fmt = "yuv420p" if codec != "libx264" or (width % 2 == 0 and height % 2 == 0) else "yuv444p"
+        if codec == "libx264":
+            v.options = {"crf": "10"}
+        a = out.add_stream("aac", rate=22050) if audio else None
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray(clip_frame(i, width, height, cut), format="rgb24")
+            frame.pts = i
+            for packet in v.encode(frame):
+                out.mux(packet)
+        for packet in v.encode():
+            out.mux(packet)
+        if a is not None:
+            n = 22050 * frames // rate
+            tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(n) / 22050)).astype(np.float32)
+            layout = a.layout.name
+            samples = np.repeat(tone[None], a.layout.nb_channels, axis=0)
+            frame = av.AudioFrame.from_ndarray(samples, format="fltp", layout=layout)
+            frame.sample_rate, frame.pts = 22050, 0
+            for packet in a.encode(frame):
+                out.mux(packet)
+            for packet in a.encode():
+                out.mux(packet)
+    return path
+
+
+@dataclass
+class VideoInfo:
+    """What a test checks of a video file."""
+
+    frames: list[np.ndarray]  # uint8 RGB (H, W, 3), decoded as players would (the stream's colour matrix)
+    rate: Fraction | None
+    duration: float | None  # seconds, of the video stream
+    width: int
+    height: int
+    codec: str
+    pix_fmt: str
+    audio_codec: str | None
+    audio_samples: int  # decoded samples of the first audio stream
+    audio_packets: list[bytes]
+
+
+def read_video(path: Path) -> VideoInfo:
+    """Decode every frame and the first audio stream of ``path``."""
+    import av
+
+    from colorgan.inference.video import _SWS_MATRIX
+
+    with av.open(str(path)) as c:
+        v = c.streams.video[0]
+        cc = v.codec_context
+        space = cc.colorspace if cc.colorspace in _SWS_MATRIX else (1 if cc.height > 576 else 6)
+        matrix = getattr(av.video.reformatter.Colorspace, _SWS_MATRIX[space])
+        frames = [f.reformat(format="rgb24", src_colorspace=matrix).to_ndarray() for f in c.decode(v)]
+        duration = float(v.duration * v.time_base) if v.duration is not None else None
+        info = VideoInfo(
+            frames, v.average_rate, duration, cc.width, cc.height, cc.name, cc.pix_fmt, None, 0, []
+        )
+    with av.open(str(path)) as c:
+        if c.streams.audio:
+            a = c.streams.audio[0]
+            info.audio_codec = a.codec_context.name
+            for packet in c.demux(a):
+                if packet.size:
+                    info.audio_packets.append(bytes(packet))
+                for frame in packet.decode():
+                    info.audio_samples += frame.samples
+    return info

@@ -1,0 +1,242 @@
+"""Colorizing video files: frames, rate, size and sound kept, lightness kept per frame, smoothing that steadies
+still parts without crossing cuts, bad inputs reported, no half-written output."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import Tensor, nn
+
+from colorgan.color import AB_SCALE, L_SCALE, rgb_to_model_lab
+from colorgan.inference.colorizer import Colorizer
+from colorgan.inference.temporal import FlickerMeter, Smoothing
+from colorgan.inference.video import ColorizedVideo, VideoColorizer, VideoError, import_av
+
+from helpers.videos import read_video, write_clip
+
+pytest.importorskip("av")
+
+CUT = 8  # the first frame of the clip's second shot
+FRAME_BY_FRAME = Smoothing(strength=0.0)
+
+
+class SceneColour(nn.Module):
+    """A fake generator whose colour says which shot it sees, with flicker on top.
+
+    Shot A (dark right half) is red (a* +44), shot B (bright right half) is blue (b* -44); every frame gets a
+    colour shift of about ±16 a*/b* units, the same over the whole frame, drawn from the frame's own pixels (so
+    two runs over the same film predict the same colours, as a real generator would).
+    """
+
+    divisor = 1
+
+    def forward(self, L: Tensor) -> Tensor:
+        B, _, H, W = L.shape
+        shot_b = (L[..., W * 3 // 4 :].mean(dim=(1, 2, 3)) > 0).float().view(B, 1, 1, 1)
+        base = torch.cat([0.4 * (1 - shot_b), -0.4 * shot_b], dim=1)
+        ramp = torch.arange(H * W, dtype=torch.float32).view(1, 1, H, W)
+        seed = (L * ramp).sum(dim=(1, 2, 3)).view(B, 1, 1, 1)
+        jitter = 0.15 * torch.cat([torch.sin(seed * 12.9898), torch.sin(seed * 78.233)], dim=1)
+        return (base + jitter).expand(B, 2, H, W)
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """16 frames of 64x48 at 12 fps, a cut at frame 8, a 440 Hz AAC tone."""
+    return write_clip(tmp_path_factory.mktemp("clip") / "film.mp4", frames=16, cut=CUT)
+
+
+@pytest.fixture(scope="module")
+def colorizer() -> Colorizer:
+    return Colorizer(SceneColour(), 64, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def results(clip: Path, colorizer: Colorizer, tmp_path_factory: pytest.TempPathFactory) -> dict[str, ColorizedVideo]:
+    """The clip colorized frame by frame and smoothed (default settings), batches of 5 frames."""
+    out = tmp_path_factory.mktemp("coloured")
+    raw = VideoColorizer(colorizer, smoothing=FRAME_BY_FRAME, batch_size=5).colorize(clip, out / "raw.mp4")
+    smooth = colorizer.colorize_video(clip, out / "smooth.mp4", batch_size=5)
+    return {"raw": raw, "smooth": smooth}
+
+
+@pytest.fixture(scope="module")
+def outputs(results: dict[str, ColorizedVideo]) -> dict[str, Path]:
+    return {name: result.path for name, result in results.items()}
+
+
+def lab(frames: list[np.ndarray]) -> tuple[Tensor, Tensor]:
+    """Decoded frames -> L* ``(N, 1, H, W)`` in 0..100 and a*b* ``(N, 2, H, W)`` in CIE units."""
+    L, ab = rgb_to_model_lab(torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2))
+    return (L + 1) * L_SCALE, ab * AB_SCALE
+
+
+def test_frames_rate_size_duration_and_sound_are_kept(clip: Path, outputs: dict[str, Path]) -> None:
+    src = read_video(clip)
+    for path in outputs.values():
+        out = read_video(path)
+        assert len(out.frames) == len(src.frames) == 16
+        assert out.rate == src.rate == 12
+        assert out.duration == pytest.approx(src.duration)
+        assert (out.width, out.height) == (64, 48)
+        assert (out.codec, out.pix_fmt) == ("h264", "yuv420p")
+        # the sound is copied, not re-encoded: the same AAC packets, byte for byte, and the same samples
+        assert out.audio_codec == src.audio_codec == "aac"
+        assert out.audio_packets == src.audio_packets and len(out.audio_packets) > 5
+        assert out.audio_samples == src.audio_samples
+
+
+def test_every_frame_keeps_its_own_lightness_and_gets_colour(clip: Path, outputs: dict[str, Path]) -> None:
+    L_in, _ = lab(read_video(clip).frames)
+    L_out, ab_out = lab(read_video(outputs["smooth"]).frames)
+    # per frame (the bar moves 3 px a frame, so a frame shifted, dropped or repeated would fail here); the
+    # tolerance is H.264's and 4:2:0 chroma's at the colour edge of a 64x48 clip
+    per_frame = (L_in - L_out).abs().mean(dim=(1, 2, 3))
+    assert per_frame.max() < 1.0, per_frame
+    assert ab_out.square().sum(dim=1).sqrt().mean() > 25  # and it is in colour
+
+
+def test_smoothing_steadies_still_parts(outputs: dict[str, Path]) -> None:
+    figures = {}
+    for name, path in outputs.items():
+        meter = FlickerMeter()
+        for frame in read_video(path).frames:
+            meter.update(torch.from_numpy(frame[:, :28]).permute(2, 0, 1))  # the still left half
+        figures[name] = meter.compute()
+    assert figures["raw"] > 8  # the fake generator flickers by about ±16 a*/b* units
+    assert figures["smooth"] < 0.5 * figures["raw"], figures
+
+
+def test_the_cut_is_not_smeared(outputs: dict[str, Path], results: dict[str, ColorizedVideo]) -> None:
+    """The left half has the same lightness in both shots: only the cut detector keeps shot A's red out of B."""
+    _, raw = lab(read_video(outputs["raw"]).frames)
+    _, smooth = lab(read_video(outputs["smooth"]).frames)
+    left = (slice(None), slice(None), slice(0, 28))
+    for i in (CUT, CUT + 1):
+        a, b = smooth[i][left].mean(dim=(1, 2)).tolist()
+        assert a < 15 and b < -25, (i, a, b)  # shot B's blue, not shot A's red (a* +44)
+    # the first frame of shot B is that frame's own prediction, as frame by frame
+    assert (smooth[CUT][left] - raw[CUT][left]).abs().mean() < 2.0
+    # and before the cut, shot A is red
+    assert smooth[CUT - 1][left][0].mean() > 25
+    assert results["smooth"].cuts == results["raw"].cuts == 1
+
+
+def test_odd_sizes_are_kept(colorizer: Colorizer, tmp_path: Path) -> None:
+    src = write_clip(tmp_path / "odd.mp4", frames=6, width=65, height=49, audio=False)
+    result = VideoColorizer(colorizer).colorize(src, tmp_path / "out" / "odd.mp4")
+    out = read_video(result.path)
+    assert (out.width, out.height, len(out.frames)) == (65, 49, 6)
+    assert out.pix_fmt == "yuv444p" and any("odd" in n for n in result.notes)
+    assert out.audio_codec is None and result.audio_streams == 0
+
+
+def test_webm_is_written_as_vp9(colorizer: Colorizer, tmp_path: Path) -> None:
+    src = write_clip(tmp_path / "clip.webm", frames=6, audio=False, codec="libvpx-vp9")
+    result = VideoColorizer(colorizer, smoothing=FRAME_BY_FRAME).colorize(src, tmp_path / "out" / "clip.webm")
+    out = read_video(result.path)
+    assert (out.codec, len(out.frames), out.width, out.height) == ("vp9", 6, 64, 48)
+
+
+def _no_leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+@pytest.mark.parametrize("kind", ["not a video", "no video stream", "truncated"])
+def test_bad_inputs_are_reported_by_name_and_leave_nothing(
+    kind: str, clip: Path, colorizer: Colorizer, tmp_path: Path
+) -> None:
+    import av
+
+    src = tmp_path / f"{kind.replace(' ', '_')}.mp4"
+    if kind == "not a video":
+        src.write_text("these are holiday notes, not a film")
+        reason = "not a video"
+    elif kind == "no video stream":
+        with av.open(str(src), "w") as out:
+            stream = out.add_stream("aac", rate=22050)
+            frame = av.AudioFrame.from_ndarray(np.zeros((2, 4096), np.float32), format="fltp", layout="stereo")
+            frame.sample_rate, frame.pts = 22050, 0
+            for packet in [*stream.encode(frame), *stream.encode()]:
+                out.mux(packet)
+        reason = "no video stream"
+    else:
+        data = clip.read_bytes()
+        src.write_bytes(data[: len(data) * 2 // 3])
+        reason = "not a video"  # an MP4 cut short loses its index (written last): FFmpeg cannot read it
+    out_dir = tmp_path / "out"
+    with pytest.raises(VideoError, match=reason) as err:
+        VideoColorizer(colorizer).colorize(src, out_dir / "film.mp4")
+    assert str(src) in str(err.value)
+    assert _no_leftovers(out_dir) == []
+
+
+def test_a_film_cut_short_after_its_index_is_reported(colorizer: Colorizer, tmp_path: Path) -> None:
+    """An MP4 whose index comes first (faststart, as for streaming) but whose frames are cut short."""
+    import av
+
+    full = tmp_path / "full.mp4"
+    with av.open(str(full), "w", options={"movflags": "faststart"}) as out:
+        stream = out.add_stream("libx264", rate=12)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        rng = np.random.default_rng(0)
+        for i in range(24):
+            frame = av.VideoFrame.from_ndarray(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8), format="rgb24")
+            frame.pts = i
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    src = tmp_path / "cut_short.mp4"
+    src.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
+    with pytest.raises(VideoError, match="damaged or cut short") as err:
+        VideoColorizer(colorizer).colorize(src, tmp_path / "out" / "cut_short.mp4")
+    assert str(src) in str(err.value)
+    assert _no_leftovers(tmp_path / "out") == []
+
+
+def test_an_interrupted_run_leaves_no_half_written_film(
+    clip: Path, colorizer: Colorizer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dst = tmp_path / "out" / "film.mp4"
+    dst.parent.mkdir()
+    dst.write_bytes(b"an earlier, finished output")
+    calls = 0
+    join = Colorizer.join
+
+    def interrupted(self: Colorizer, *args, **kwargs):
+        nonlocal calls
+        calls += 1
+        if calls == 7:  # in the second batch, after the first was encoded and written
+            assert (dst.parent / ".film.mp4.part").exists()
+            raise KeyboardInterrupt
+        return join(self, *args, **kwargs)
+
+    monkeypatch.setattr(Colorizer, "join", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        VideoColorizer(colorizer, batch_size=4).colorize(clip, dst)
+    assert calls == 7
+    assert _no_leftovers(dst.parent) == ["film.mp4"]
+    assert dst.read_bytes() == b"an earlier, finished output"
+
+
+def test_unknown_output_suffix_is_refused(clip: Path, colorizer: Colorizer, tmp_path: Path) -> None:
+    with pytest.raises(VideoError, match=r"\.gif"):
+        VideoColorizer(colorizer).colorize(clip, tmp_path / "film.gif")
+
+
+def test_missing_pyav_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "av", None)  # import av now fails as if it were not installed
+    with pytest.raises(ImportError, match=r"colorgan\[video\]"):
+        import_av()
+
+
+def test_bad_settings_are_refused(colorizer: Colorizer) -> None:
+    with pytest.raises(ValueError, match="crf"):
+        VideoColorizer(colorizer, crf=60)
+    with pytest.raises(ValueError, match="batch size"):
+        VideoColorizer(colorizer, batch_size=0)

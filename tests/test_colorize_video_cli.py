@@ -1,0 +1,85 @@
+"""colorgan-colorize on films: folders that mix photos and videos, names, bad videos, reruns, without PyAV."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from colorgan.colorize import main
+
+from helpers.photos import write_photos
+from helpers.videos import read_video, write_clip
+
+pytest.importorskip("av")
+
+
+@pytest.fixture
+def shoebox(tmp_path: Path) -> Path:
+    """Photos and films together, one film in a subfolder with an upper-case suffix, one file that is no film."""
+    root = tmp_path / "shoebox"
+    write_photos(root, 2, size=(40, 30), ext="jpg", seed=3)  # photo_000.jpg, photo_001.jpg
+    write_clip(root / "film.mp4", frames=8, cut=4)
+    write_clip(root / "1960s" / "holiday.MOV", frames=6, cut=3, audio=False)
+    (root / "1960s" / "broken.mp4").write_text("not a film at all")
+    return root
+
+
+def files_under(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+def test_a_folder_of_photos_and_films(shoebox: Path, tiny_ckpt: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "out"
+    args = [str(shoebox), "--ckpt", str(tiny_ckpt), "--output", str(out), "--device", "cpu", "--format", "png"]
+    assert main(args) == 1  # broken.mp4 failed; the rest is done
+    # photos follow --format; films keep their container (suffix in lower case); nothing hidden is left behind
+    assert files_under(out) == ["1960s/holiday.mov", "film.mp4", "photo_000.png", "photo_001.png"]
+    captured = capsys.readouterr()
+    assert "broken.mp4" in captured.err and "not a video" in captured.err
+    assert "Colorized 2 photo(s) and 2 video(s)" in captured.out
+
+    film, src = read_video(out / "film.mp4"), read_video(shoebox / "film.mp4")
+    assert (len(film.frames), film.rate, film.width, film.height) == (8, 12, 64, 48)
+    assert film.audio_packets == src.audio_packets
+    assert len(read_video(out / "1960s" / "holiday.mov").frames) == 6
+    assert Image.open(out / "photo_000.png").size == (30, 40)
+
+    # a rerun leaves finished films alone, and redoes them with --overwrite
+    before = (out / "film.mp4").stat().st_mtime_ns
+    assert main(args) == 1
+    assert "left 4 existing output(s) alone" in capsys.readouterr().out
+    assert (out / "film.mp4").stat().st_mtime_ns == before
+    assert main([*args, "--overwrite", "--smoothing", "0", "--video-crf", "30"]) == 1
+    assert (out / "film.mp4").stat().st_mtime_ns != before
+    assert files_under(out) == ["1960s/holiday.mov", "film.mp4", "photo_000.png", "photo_001.png"]
+
+
+def test_films_without_pyav_are_reported_with_the_extra(
+    shoebox: Path, tiny_ckpt: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "av", None)  # as if PyAV were not installed
+    monkeypatch.setattr("colorgan.inference.video.video_support", lambda: False)
+    out = tmp_path / "out"
+    base = ["--ckpt", str(tiny_ckpt), "--output", str(out), "--device", "cpu"]
+    assert main([str(shoebox), *base]) == 1
+    assert files_under(out) == ["photo_000.jpg", "photo_001.jpg"]  # the photos are still done
+    err = capsys.readouterr().err
+    assert "left out 3 video(s)" in err and "colorgan[video]" in err
+    # a film named on the command line is tried, and fails with the same advice
+    assert main([str(shoebox / "film.mp4"), *base]) == 1
+    err = capsys.readouterr().err
+    assert "film.mp4" in err and "colorgan[video]" in err
+    assert files_under(out) == ["photo_000.jpg", "photo_001.jpg"]
+
+
+@pytest.mark.parametrize(
+    "option", [["--video-crf", "52"], ["--smoothing", "1"], ["--smoothing-tolerance", "0"], ["--cut-threshold", "0"]]
+)
+def test_bad_video_settings_stop_before_any_work(option: list[str], tmp_path: Path, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main([str(tmp_path), "--ckpt", "x.ckpt", "--output", str(tmp_path / "out"), *option])
+    assert exit_.value.code == 2
+    assert option[0] in capsys.readouterr().err
