@@ -41,6 +41,7 @@ class DataSchema:
     cache_dir: Optional[str] = MISSING
     cache_on_device: Any = MISSING  # true, false or "auto"
     compile_lab: bool = MISSING
+    min_colorfulness: Optional[float] = MISSING
 
 
 @dataclass

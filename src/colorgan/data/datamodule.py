@@ -18,6 +18,7 @@ from colorgan.data.cache import PhotoCache, TensorPhotos
 from colorgan.data.dataset import PhotoFolderDataset, collate_photos
 from colorgan.data.decode import DEFAULT_MAX_PIXELS
 from colorgan.data.files import Splits, split_files
+from colorgan.data.gray_filter import drop_gray
 from colorgan.data.workers import init_worker
 
 log = logging.getLogger(__name__)
@@ -114,6 +115,9 @@ class ColorizationDataModule(L.LightningDataModule):
             takes under half of the free memory), so batches are gathered on the GPU without CPU workers.
         compile_lab: run the uint8 -> LAB conversion as one ``torch.compile``-d kernel (same numbers as kornia's,
             ten times faster on a CPU; compiling takes seconds once per process).
+        min_colorfulness: drop training photos whose colourfulness (Hasler & Süsstrunk, 0-255) is under this;
+            validation and test photos are never dropped. Measured once per file and remembered under
+            ``cache_dir`` (:mod:`colorgan.data.gray_filter`). None: keep every photo.
     """
 
     def __init__(
@@ -136,10 +140,12 @@ class ColorizationDataModule(L.LightningDataModule):
         cache_dir: str | None = None,
         cache_on_device: bool | str = "auto",
         compile_lab: bool = False,
+        min_colorfulness: float | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters(logger=False)
         self.splits: Splits | None = None
+        self._train_files: list[Path] | None = None  # the train split without the photos min_colorfulness drops
         self.train_set: PhotoFolderDataset | TensorPhotos | None = None
         self.val_set: PhotoFolderDataset | TensorPhotos | None = None
         self.test_set: PhotoFolderDataset | TensorPhotos | None = None
@@ -182,12 +188,32 @@ class ColorizationDataModule(L.LightningDataModule):
                 desc=f"Caching {split} photos at {size} px",
             )
 
+    def _training_files(self) -> list[Path]:
+        """The train split, less the nearly gray photos when ``min_colorfulness`` is set (measured once)."""
+        if self._train_files is None:
+            files = self._split_files().train
+            threshold = self.hparams.min_colorfulness
+            if threshold is not None:
+                kept = drop_gray(files, float(threshold), self.cache_dir, int(self.hparams.num_workers),
+                                 self.hparams.max_pixels)
+                log.info("Dropped %d of %d training photos with colourfulness < %g (data.min_colorfulness)",
+                         len(files) - len(kept), len(files), threshold)
+                if not kept:
+                    raise ValueError(
+                        f"data.min_colorfulness={threshold:g} dropped all {len(files)} training photos under "
+                        f"{self.root}: lower it (BigColor uses 15), or set it to null to keep every photo"
+                    )
+                files = kept
+            self._train_files = files
+        return self._train_files
+
     def _split_lists(self, stage: str | None = None) -> list[tuple[str, list[Path]]]:
         """The (split, files) pairs that ``stage`` reads: fit reads train and val; test and predict only test."""
         splits = self._split_files()
-        every = {"train": splits.train, "val": splits.val, "test": splits.test}
         stage = getattr(stage, "value", stage)  # Lightning passes its TrainerFn enum
-        return [(split, every[split]) for split in _STAGE_SPLITS.get(str(stage), tuple(every))]
+        wanted = _STAGE_SPLITS.get(str(stage), ("train", "val", "test"))
+        every = {"val": splits.val, "test": splits.test}
+        return [(split, self._training_files() if split == "train" else every[split]) for split in wanted]
 
     def _trainer_stage(self) -> str | None:
         trainer = getattr(self, "trainer", None)
