@@ -26,7 +26,7 @@ from make_readme_figure import train_demo  # noqa: E402
 from helpers.app import start_app, stop_app  # noqa: E402
 from helpers.browser import chromium_page  # noqa: E402
 
-PHOTOS = {"camera.jpg": "photos/camera_bw.jpg", "astronaut.png": "demo/test/astronaut_7.jpg"}
+PHOTOS = {"camera.jpg": "photos/camera_bw.jpg", "hopper.png": "demo/test/hopper_0.jpg"}
 
 
 def main() -> None:

@@ -1,69 +1,79 @@
-"""Rebuild the demo photos shipped in src/colorgan/assets/ from public-domain / CC0 sample images.
+"""Rebuild the demo photos shipped in src/colorgan/assets/ from public-domain and CC0 photos.
 
-The sources ship inside two PyPI wheels (no download at run time):
-  scikit-image: astronaut (NASA, public domain), chelsea (CC0, Stefan van der Walt), coffee (CC0, Rachel
-                Michetti), rocket (SpaceX, public domain), hubble_deep_field (NASA, public domain),
-                camera (CC0, Lav Varshney; black-and-white)
-  matplotlib:   grace_hopper (U.S. Navy photo, public domain)
+    python scripts/make_demo_data.py            # needs apt-get (Debian's package lists) and pip; installs nothing
 
-    pip install scikit-image matplotlib && python scripts/make_demo_data.py
+The sources are fetched by ``public_photos.py``: photos inside the scikit-image and matplotlib wheels, and
+photos in Debian's palapeli-data (a jigsaw game) and lomiri-wallpapers-16.04 packages. Each source photo gives
+several square 160 px crops at different places and scales, and every crop of one source lands in the same split,
+so that validation and test photos show scenes the model never trained on:
 
-Each colour photo gives several square crops at different places and scales (160 px JPEGs): most go to
-demo/train/, one of each to demo/test/. Test crops overlap the photos the train crops come from, so demo
-metrics show that training works, not how well it generalises.
+    demo/train/  7 crops each of astronaut, chelsea, coffee, rocket, hubble, citrus   (42 photos)
+    demo/val/    3 crops each of bridge (night), seeding (dandelions)                  (6 photos)
+    demo/test/   3 crops each of hopper (a portrait), bee (on an aster)                 (6 photos)
+
+plus ``photos/camera_bw.jpg`` (a real black-and-white photo) and ``photos/chelsea_color.jpg``. The output is the
+same on every run with the pinned package versions and Pillow 13. Licences: src/colorgan/assets/LICENSE.md.
 """
 
 from __future__ import annotations
 
 import random
+import shutil
+import tempfile
 from pathlib import Path
 
-import matplotlib
-import numpy as np
-from PIL import Image
-from skimage import data as skdata
+from public_photos import Fetcher, Photo, square_crops
 
 OUT = Path(__file__).resolve().parents[1] / "src" / "colorgan" / "assets"
 SIZE = 160
-CROPS_PER_PHOTO = 8
+CROPS = {"train": 7, "val": 3, "test": 3}
 
-
-def sources() -> dict[str, np.ndarray]:
-    hopper = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
-    return {
-        "astronaut": skdata.astronaut(),
-        "chelsea": skdata.chelsea(),
-        "coffee": skdata.coffee(),
-        "rocket": skdata.rocket(),
-        "hubble": skdata.hubble_deep_field(),
-        "hopper": np.asarray(Image.open(hopper).convert("RGB")),
-    }
-
-
-def crops(img: Image.Image, n: int, rng: random.Random) -> list[Image.Image]:
-    w, h = img.size
-    out = []
-    for i in range(n):
-        side = int(min(w, h) * (1.0 if i == 0 else rng.uniform(0.45, 0.85)))
-        x, y = rng.randint(0, w - side), rng.randint(0, h - side)
-        out.append(img.crop((x, y, x + side, y + side)).resize((SIZE, SIZE), Image.Resampling.LANCZOS))
-    return out
+SKIMAGE_PD = "public domain"
+DEMO = {
+    "train": [
+        Photo("astronaut", "scikit-image", "skimage/data/astronaut.png", SKIMAGE_PD, "NASA"),
+        Photo("chelsea", "scikit-image", "skimage/data/chelsea.png", "CC0", "Stefan van der Walt"),
+        Photo("coffee", "scikit-image", "skimage/data/coffee.png", "CC0", "Rachel Michetti"),
+        Photo("rocket", "scikit-image", "skimage/data/rocket.jpg", SKIMAGE_PD, "SpaceX"),
+        Photo("hubble", "scikit-image", "skimage/data/hubble_deep_field.jpg", SKIMAGE_PD, "NASA"),
+        Photo("citrus", "palapeli-data", "usr/share/palapeli/collection/citrus-fruits.jpg", "public domain",
+              "US Department of Agriculture"),
+    ],
+    "val": [
+        Photo("bridge", "palapeli-data", "usr/share/palapeli/collection/cincinnati-bridge.jpg", "public domain",
+              "Derek Jensen"),
+        Photo("seeding", "lomiri-wallpapers-16.04", "usr/share/backgrounds/seeding_by_Clements_Engelhardt.jpg",
+              "CC0-1.0", "Clemens Engelhardt"),
+    ],
+    "test": [
+        Photo("hopper", "matplotlib", "matplotlib/mpl-data/sample_data/grace_hopper.jpg", "public domain",
+              "U.S. Navy"),
+        Photo("bee", "palapeli-data", "usr/share/palapeli/collection/european-honey-bee.jpg", "public domain",
+              "John Severns"),
+    ],
+}
+CAMERA = Photo("camera", "scikit-image", "skimage/data/camera.png", "CC0", "Lav Varshney")
 
 
 def main() -> None:
     rng = random.Random(0)
-    for split in ("train", "test"):
-        d = OUT / "demo" / split
-        d.mkdir(parents=True, exist_ok=True)
-        for old in d.glob("*.jpg"):
-            old.unlink()
-    for name, arr in sources().items():
-        for i, crop in enumerate(crops(Image.fromarray(arr).convert("RGB"), CROPS_PER_PHOTO, rng)):
-            split = "test" if i == CROPS_PER_PHOTO - 1 else "train"
-            crop.save(OUT / "demo" / split / f"{name}_{i}.jpg", quality=90)
-    (OUT / "photos").mkdir(exist_ok=True)
-    Image.fromarray(skdata.camera()).save(OUT / "photos" / "camera_bw.jpg", quality=92)
-    Image.fromarray(skdata.chelsea()).save(OUT / "photos" / "chelsea_color.jpg", quality=92)
+    work = Path(tempfile.mkdtemp(prefix="colorgan-demo-"))
+    try:
+        fetch = Fetcher(work)
+        for split in ("train", "val", "test"):
+            d = OUT / "demo" / split
+            if d.exists():
+                shutil.rmtree(d)
+            d.mkdir(parents=True)
+        for split, photos in DEMO.items():
+            for photo in photos:
+                for i, crop in enumerate(square_crops(fetch.open(photo), CROPS[split], SIZE, rng)):
+                    crop.save(OUT / "demo" / split / f"{photo.name}_{i}.jpg", quality=90)
+        (OUT / "photos").mkdir(exist_ok=True)
+        fetch.open(CAMERA).convert("L").save(OUT / "photos" / "camera_bw.jpg", quality=92)
+        fetch.open(DEMO["train"][1]).save(OUT / "photos" / "chelsea_color.jpg", quality=92)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     print("demo photos written to", OUT)
 
 

@@ -23,7 +23,7 @@ from colorgan.grid import labelled_grid
 from colorgan.inference.colorizer import Colorizer
 
 ROOT = Path(__file__).resolve().parents[1]
-PHOTOS = ("photos/camera_bw.jpg", "demo/test/astronaut_7.jpg", "demo/test/rocket_7.jpg")
+PHOTOS = ("photos/camera_bw.jpg", "demo/test/hopper_0.jpg", "demo/test/bee_0.jpg")
 
 
 def train_demo(epochs: int) -> Path:

@@ -23,10 +23,11 @@ from colorgan.config import config_dir  # noqa: E402
 
 @pytest.fixture(scope="session")
 def photo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A sports-style data root: train/ (16 photos in two class folders) and test/ (8 photos)."""
+    """A data root with split folders: train/ (16 photos in two class folders), val/ (4) and test/ (8)."""
     root = tmp_path_factory.mktemp("photos")
     write_photos(root / "train" / "football", 8, seed=1)
     write_photos(root / "train" / "tennis", 8, ext="jpg", seed=2)
+    write_photos(root / "val" / "tennis", 4, ext="jpg", seed=5)
     write_photos(root / "test" / "football", 8, seed=3)
     return root
 

@@ -150,7 +150,7 @@ def test_scores_match_an_independent_computation(compose_eval, tiny_ckpt: Path, 
 
 def test_split_all_takes_every_photo(compose_eval, tiny_ckpt: Path, photo_root: Path) -> None:
     result = evaluate(compose_eval(f"ckpt_path={tiny_ckpt}", f"data.root={photo_root}", "split=all", "fid=false"))
-    assert result["photos"] == 24
+    assert result["photos"] == 28  # train 16, val 4, test 8
     assert result["fid_note"] == "FID skipped: fid=false"
 
 

@@ -364,6 +364,7 @@ def test_bad_photos_are_skipped_and_reported_every_epoch(compose_cfg, tmp_path, 
     root = tmp_path / "photos"
     good = write_photos(root / "train", 11, ext="jpg")
     bad = write_bad_files(root / "train", good[0])
+    write_photos(root / "val", 2, seed=2)
     write_photos(root / "test", 4, seed=1)
     cfg = compose_cfg(f"data.root={root}", "trainer.max_epochs=2", "trainer.limit_train_batches=null",
                       *callback_overrides("vanish", DeleteFile, path=str(root / "train" / "vanishes.jpg")),
@@ -411,7 +412,8 @@ def test_photos_smaller_than_the_training_size_are_upscaled(compose_cfg, tmp_pat
     root = tmp_path / "photos"
     write_photos(root / "train", 4, size=(20, 24))
     write_photos(root / "train" / "strip", 4, size=(2, 90), seed=1)  # two pixels high
-    write_photos(root / "test", 2, size=(9, 7), seed=2)
+    write_photos(root / "val", 2, size=(9, 7), seed=2)
+    write_photos(root / "test", 2, size=(9, 7), seed=3)
     train(compose_cfg(f"data.root={root}", "data.image_size=64", "trainer.limit_train_batches=null",
                       experiment=None))
     ckpt = read_checkpoint(tmp_path / "run" / "checkpoints" / "last.ckpt")

@@ -27,6 +27,7 @@ def test_wheel_ships_configs_and_demo_photos_and_trains(tmp_path):
                      "colorgan/conf/experiment/sports.yaml", "colorgan/assets/LICENSE.md", "colorgan/train.py"):
         assert required in names, required
     assert sum(n.startswith("colorgan/assets/demo/train/") for n in names) >= 20
+    assert all(any(n.startswith(f"colorgan/assets/demo/{split}/") for n in names) for split in ("val", "test"))
 
     site = tmp_path / "site"
     subprocess.run(

@@ -192,7 +192,8 @@ def test_bad_photos_are_skipped_during_training(compose_cfg, tmp_path):
     write_photos(root / "test", 2, seed=4)
     (root / "train" / "zero.jpg").write_bytes(b"")
     (root / "train" / "junk.png").write_bytes(b"junk")
-    cfg = compose_cfg(f"data.root={root}", "trainer.limit_train_batches=3")
+    # val_fraction=0: no bad photo is carved out of train/ for validation
+    cfg = compose_cfg(f"data.root={root}", "trainer.limit_train_batches=3", "data.val_fraction=0")
     metrics = train(cfg)
     assert metrics["train/skipped_photos"] == 2
 

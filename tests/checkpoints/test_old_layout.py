@@ -39,6 +39,7 @@ def test_old_checkpoint_resumes(tmp_path: Path, compose_cfg) -> None:
     assert old["epoch"] == 1 and old["global_step"] == 4  # one finished epoch of two batches
     root = tmp_path / "photos"
     write_photos(root / "train", 8, size=(40, 48), seed=1)
+    write_photos(root / "val", 2, size=(40, 48), seed=2)
     write_photos(root / "test", 4, size=(40, 48), seed=3)
     ckpt = tmp_path / "old.ckpt"
     shutil.copyfile(FIXTURE, ckpt)

@@ -7,7 +7,7 @@ import warnings
 
 import torch
 
-from colorgan.data import ColorizationDataModule, PhotoFolderDataset, find_images
+from colorgan.data import ColorizationDataModule, PhotoFolderDataset, find_images, split_files
 from colorgan.data.cache import PhotoCache, TensorPhotos
 from colorgan.train import train
 
@@ -46,7 +46,7 @@ def test_datamodule_uses_the_cache(photo_root, tmp_path):
     dm = ColorizationDataModule(root=str(photo_root), image_size=32, batch_size=4, num_workers=0, cache=True,
                                 cache_dir=str(tmp_path / "cache"))
     dm.prepare_data()
-    assert len(list((tmp_path / "cache").glob("*.u8"))) == 2  # train and test (which is also val)
+    assert len(list((tmp_path / "cache").glob("*.u8"))) == 3  # no trainer, no stage: train, val and test
     dm.setup("fit")
     batch = next(iter(dm.train_dataloader()))
     assert batch["image"].shape == (4, 3, 32, 32) and batch["image"].dtype == torch.uint8
@@ -66,8 +66,12 @@ def test_training_with_the_cache(compose_cfg, photo_root, tmp_path):
     cfg.data.flip_p = 1.0  # every training batch is flipped in place: never in the cache itself
     cfg.trainer.limit_train_batches = 1  # (a second flip of the same photos would hide a first)
     metrics = train(cfg)
-    assert list((tmp_path / "cache").glob("*.u8")) and torch.isfinite(torch.tensor(metrics["val/l1_ab"]))
-    files = find_images(photo_root / "train")
+    assert torch.isfinite(torch.tensor(metrics["val/l1_ab"]))
+    splits = split_files(photo_root)
+    size = cfg.data.image_size
+    assert PhotoCache.exists(tmp_path / "cache", splits.val, size)
+    assert not PhotoCache.exists(tmp_path / "cache", splits.test, size)  # a training run leaves test/ alone
+    files = splits.train
     cached = PhotoCache.open(tmp_path / "cache", files, cfg.data.image_size)
     direct = PhotoFolderDataset(files, cfg.data.image_size)
     assert all(torch.equal(cached.images[i], direct.load(i)) for i in range(len(files)))

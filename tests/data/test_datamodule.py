@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,6 +28,8 @@ from colorgan.data import (
     resize_square,
     split_files,
 )
+from colorgan.data.files import Splits
+from colorgan.train import train
 
 from helpers.photos import synthetic_photo, write_photos
 
@@ -51,28 +55,116 @@ def test_find_images_recursive_any_case_sorted_hidden_skipped(tmp_path):
     ]
 
 
-def test_split_by_folders(photo_root):
-    splits = split_files(photo_root)
-    assert splits.source == "folders"
-    assert len(splits.train) == 16 and len(splits.val) == 8 and splits.test == splits.val
-    assert all("train" in p.parts for p in splits.train)
+def _touch(folder: Path, n: int, start: int = 0) -> list[Path]:
+    """``n`` empty ``.jpg`` files: splitting looks at names only, so no pixels are needed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / f"p{i:05d}.jpg" for i in range(start, start + n)]
+    for path in paths:
+        path.touch()
+    return paths
 
 
-def test_split_prefers_val_folder_for_validation(tmp_path):
+def _assert_disjoint(s) -> None:
+    """No file is in two splits (compared as resolved paths, so a file reached two ways would count)."""
+    names = {split: {p.resolve() for p in getattr(s, split)} for split in ("train", "val", "test")}
+    assert all(len(names[split]) == len(getattr(s, split)) for split in names)  # no file twice in one split
+    assert not names["train"] & names["val"]
+    assert not names["train"] & names["test"]
+    assert not names["val"] & names["test"]
+
+
+def test_split_by_train_and_test_folders_carves_validation_out_of_train(tmp_path):
+    _touch(tmp_path / "train" / "football", 30)
+    _touch(tmp_path / "train" / "tennis", 30)
+    _touch(tmp_path / "test", 8)
+    splits = split_files(tmp_path)
+    _assert_disjoint(splits)
+    assert splits.test == find_images(tmp_path / "test")  # test/ is the test split, all of it
+    assert splits.val and all("train" in p.parts for p in splits.val)  # validation comes out of train/
+    assert sorted(splits.train + splits.val) == find_images(tmp_path / "train")
+    assert "train/ and test/" in splits.source and "of train/ by file-path hash, seed 0" in splits.source
+
+
+def test_split_uses_all_three_folders_when_there_are(tmp_path):
     write_photos(tmp_path / "train", 4)
     write_photos(tmp_path / "valid", 2, seed=5)
     write_photos(tmp_path / "test", 3, seed=6)
     s = split_files(tmp_path)
     assert (len(s.train), len(s.val), len(s.test)) == (4, 2, 3)
     assert all("valid" in p.parts for p in s.val) and all("test" in p.parts for p in s.test)
+    _assert_disjoint(s)
 
 
-def test_split_by_seeded_fraction(tmp_path):
-    write_photos(tmp_path, 20)
-    a, b = split_files(tmp_path, 0.25, seed=3), split_files(tmp_path, 0.25, seed=3)
-    assert a == b and a.source == "fraction"
-    assert len(a.val) == 5 and len(a.train) == 15 and not set(a.train) & set(a.val)
-    assert split_files(tmp_path, 0.25, seed=4).val != a.val
+def test_a_val_folder_without_test_folder_is_the_test_split(tmp_path):
+    _touch(tmp_path / "train", 40)
+    held = _touch(tmp_path / "val", 5)
+    s = split_files(tmp_path, val_fraction=0.2)
+    assert s.test == held and s.val and all("train" in p.parts for p in s.val)
+    _assert_disjoint(s)
+    assert "val/ (as test)" in s.source
+
+
+def test_split_without_folders_holds_out_val_and_test_by_path_hash(tmp_path):
+    files = _touch(tmp_path / "a", 600) + _touch(tmp_path / "b" / "deeper", 400)
+    s = split_files(tmp_path, val_fraction=0.1, seed=3, test_fraction=0.2)
+    _assert_disjoint(s)
+    assert sorted(s.train + s.val + s.test) == sorted(files)  # every photo lands in exactly one split
+    assert 70 <= len(s.val) <= 130 and 160 <= len(s.test) <= 240  # the fractions, on average
+    assert s == split_files(tmp_path, val_fraction=0.1, seed=3, test_fraction=0.2)  # deterministic
+    other = split_files(tmp_path, val_fraction=0.1, seed=4, test_fraction=0.2)
+    assert other.val != s.val and other.test != s.test  # the seed matters
+    assert s.source == "file-path hash, seed 3: 10 % val, 20 % test"
+
+
+@pytest.mark.parametrize("layout", ["no folders", "train and test folders"])
+def test_adding_photos_moves_no_old_photo_to_another_split(tmp_path, layout):
+    where = tmp_path if layout == "no folders" else tmp_path / "train"
+    if layout != "no folders":
+        _touch(tmp_path / "test", 10)
+    _touch(where, 300)
+    before = split_files(tmp_path, val_fraction=0.15, seed=7, test_fraction=0.15)
+    _touch(where, 300, start=300)  # twice as many photos, the old ones untouched
+    _touch(tmp_path / "new_class", 50) if layout == "no folders" else None
+    after = split_files(tmp_path, val_fraction=0.15, seed=7, test_fraction=0.15)
+    _assert_disjoint(after)
+    for split in ("train", "val", "test"):
+        old = set(getattr(before, split))
+        assert old <= set(getattr(after, split)), split
+    assert len(after.val) > len(before.val)  # new photos were held out too
+
+
+def test_small_folders_still_get_one_photo_per_split(tmp_path):
+    files = _touch(tmp_path, 3)
+    s = split_files(tmp_path, val_fraction=0.1, test_fraction=0.1)
+    assert (len(s.train), len(s.val), len(s.test)) == (1, 1, 1)
+    _assert_disjoint(s)
+    assert sorted(s.train + s.val + s.test) == files
+
+
+def test_one_photo_trains_validates_and_tests_on_itself(tmp_path):
+    [photo] = _touch(tmp_path, 1)
+    assert split_files(tmp_path) == Splits([photo], [photo], [photo], split_files(tmp_path).source)
+    assert "val = the training photos" in split_files(tmp_path).source
+
+
+def test_fraction_zero_holds_nothing_out(tmp_path):
+    files = _touch(tmp_path, 50)
+    s = split_files(tmp_path, val_fraction=0.0, test_fraction=0.0)
+    assert s.train == s.val == s.test == files
+    s = split_files(tmp_path, val_fraction=0.2, test_fraction=0.0)
+    assert s.test == s.val and not set(s.val) & set(s.train)
+    _touch(tmp_path / "train", 5)
+    _touch(tmp_path / "test", 2)
+    s = split_files(tmp_path, val_fraction=0.0)
+    assert s.val == s.train and len(s.test) == 2  # never the test photos
+
+
+@pytest.mark.parametrize(("val", "test", "match"), [(1.0, 0.1, "data.val_fraction"), (0.1, -0.1, "data.test_fraction"),
+                                                    (0.6, 0.5, r"data.val_fraction \+ data.test_fraction")])
+def test_bad_fractions_name_the_setting(tmp_path, val, test, match):
+    _touch(tmp_path, 5)
+    with pytest.raises(ValueError, match=match):
+        split_files(tmp_path, val_fraction=val, test_fraction=test)
 
 
 def test_empty_folder_error_names_folder_and_extensions(tmp_path):
@@ -286,16 +378,18 @@ def test_datamodule_batches_on_device(photo_root):
 
 
 def test_datamodule_sample_images_are_fixed(photo_root):
-    dm = ColorizationDataModule(root=str(photo_root), image_size=32, batch_size=4, num_workers=0, num_sample_images=3)
+    dm = ColorizationDataModule(root=str(photo_root), image_size=32, batch_size=4, num_workers=0, num_sample_images=2)
     a, b = dm.sample_images(), dm.sample_images()
-    assert a.shape == (3, 3, 32, 32) and torch.equal(a, b)
+    assert a.shape == (2, 3, 32, 32) and torch.equal(a, b)
+    val = PhotoFolderDataset(split_files(photo_root).val, 32)
+    assert torch.equal(a, torch.stack([val.load(0), val.load(1)]))  # the validation photos, never test ones
 
 
 def test_datamodule_with_workers_skips_bad_photos(tmp_path):
     write_photos(tmp_path / "train", 6)
     write_photos(tmp_path / "test", 2, seed=9)
     (tmp_path / "train" / "broken.jpg").write_bytes(b"\xff\xd8\xffnot really a jpeg")
-    dm = ColorizationDataModule(root=str(tmp_path), image_size=32, batch_size=7, num_workers=2)
+    dm = ColorizationDataModule(root=str(tmp_path), image_size=32, batch_size=7, num_workers=2, val_fraction=0)
     dm.setup("fit")
     (batch,) = list(dm.train_dataloader())
     assert batch["image"].shape == (7, 3, 32, 32)  # the broken photo was replaced by a readable one
@@ -310,8 +404,8 @@ def test_compiled_lab_path_gives_the_same_batches(photo_root):
     fused = ColorizationDataModule(root=str(photo_root), image_size=32, batch_size=4, num_workers=0, flip_p=1.0,
                                    compile_lab=True)
     images = eager.sample_images(4)
-    for train in (True, False):
-        a, b = eager.to_lab_batch(images, train), fused.to_lab_batch(images, train)
+    for training in (True, False):
+        a, b = eager.to_lab_batch(images, training), fused.to_lab_batch(images, training)
         assert a.keys() == b.keys()
         for key in a:
             torch.testing.assert_close(a[key], b[key], atol=1e-5, rtol=1e-5)
@@ -363,3 +457,26 @@ def test_cpu_conversion_leaves_the_cores_to_decode_workers_and_restores_threads(
         assert torch.get_num_threads() == 3
     finally:
         torch.set_num_threads(original)
+
+
+def test_training_validates_on_val_and_reads_test_photos_only_for_test(compose_cfg, photo_root, monkeypatch, caplog):
+    read: list[Path] = []
+    load = PhotoFolderDataset.load
+
+    def spy(self, index):
+        read.append(self.files[index])
+        return load(self, index)
+
+    monkeypatch.setattr(PhotoFolderDataset, "load", spy)
+    caplog.set_level(logging.INFO, logger="colorgan.data.datamodule")
+    splits = split_files(photo_root)
+    cfg = compose_cfg(f"data.root={photo_root}", "trainer.limit_val_batches=null", "test=true")
+    train(cfg)
+    line = (f"Data: {len(splits.train)} train / {len(splits.val)} val / {len(splits.test)} test photos under "
+            f"{photo_root} (split by {splits.source})")
+    assert line in caplog.text
+    test = set(splits.test)
+    first_test = next(i for i, f in enumerate(read) if f in test)
+    fitting, testing = read[:first_test], read[first_test:]
+    assert set(splits.val) <= set(fitting) <= set(splits.train) | set(splits.val)  # validation: the val split
+    assert set(testing) == test  # trainer.test: the test split, and only after fitting

@@ -138,7 +138,7 @@ def bench_model(a: argparse.Namespace, device: torch.device, out: dict[str, Any]
 
 def _datamodule(a: argparse.Namespace, root: Path, cache: bool, batch_size: int) -> ColorizationDataModule:
     dm = ColorizationDataModule(root=str(root), image_size=a.image_size, batch_size=batch_size,
-                                num_workers=a.workers, val_fraction=0.05, cache=cache,
+                                num_workers=a.workers, val_fraction=0.05, test_fraction=0.0, cache=cache,
                                 cache_dir=str(a.work_dir / "cache"), channels_last=a.channels_last,
                                 compile_lab=a.compile_lab == "on")
     dm.prepare_data()

@@ -28,6 +28,7 @@ class DataSchema:
     batch_size: int = MISSING
     num_workers: int = MISSING
     val_fraction: float = MISSING
+    test_fraction: float = MISSING
     split_seed: int = MISSING
     flip_p: float = MISSING
     pin_memory: bool = MISSING
@@ -40,6 +41,7 @@ class DataSchema:
     cache_dir: Optional[str] = MISSING
     cache_on_device: Any = MISSING  # true, false or "auto"
     compile_lab: bool = MISSING
+    min_colorfulness: Optional[float] = MISSING
 
 
 @dataclass

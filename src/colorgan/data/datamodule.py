@@ -18,9 +18,13 @@ from colorgan.data.cache import PhotoCache, TensorPhotos
 from colorgan.data.dataset import PhotoFolderDataset, collate_photos
 from colorgan.data.decode import DEFAULT_MAX_PIXELS
 from colorgan.data.files import Splits, split_files
+from colorgan.data.gray_filter import drop_gray
 from colorgan.data.workers import init_worker
 
 log = logging.getLogger(__name__)
+
+# The splits each Lightning stage reads: a training run never opens the test photos.
+_STAGE_SPLITS = {"fit": ("train", "val"), "validate": ("val",), "test": ("test",), "predict": ("test",)}
 
 
 def random_hflip(images: Tensor, p: float = 0.5, inplace: bool = False) -> Tensor:
@@ -92,8 +96,14 @@ class ColorizationDataModule(L.LightningDataModule):
     [0, 1], "skipped": [...]}``.
 
     Args:
-        root: folder of photos (searched recursively). With ``train/`` and ``test/`` (or ``val/``) subfolders those
-            are the splits; otherwise ``val_fraction`` of the photos is held out with ``split_seed``.
+        root: folder of photos (searched recursively), split by :func:`colorgan.data.files.split_files`: its
+            ``train/``, ``val/`` and ``test/`` folders; a validation split carved out of ``train/`` when there is
+            no ``val/`` beside ``test/``; or, without such folders, ``val_fraction`` and ``test_fraction`` of all
+            photos held out by a hash of each file's path and ``split_seed``. Validation (and so the sample grid
+            and the best checkpoint) sees only the validation split; the test split only ``trainer.test`` and
+            ``colorgan.evaluate``.
+        val_fraction, test_fraction: the share of photos held out for validation and test (see ``root``).
+        split_seed: seeds the path hash that carves the held-out splits.
         image_size: side of the square training images.
         batch_size: photos per batch (per device under DDP).
         num_workers: CPU decode workers.
@@ -105,6 +115,9 @@ class ColorizationDataModule(L.LightningDataModule):
             takes under half of the free memory), so batches are gathered on the GPU without CPU workers.
         compile_lab: run the uint8 -> LAB conversion as one ``torch.compile``-d kernel (same numbers as kornia's,
             ten times faster on a CPU; compiling takes seconds once per process).
+        min_colorfulness: drop training photos whose colourfulness (Hasler & Süsstrunk, 0-255) is under this;
+            validation and test photos are never dropped. Measured once per file and remembered under
+            ``cache_dir`` (:mod:`colorgan.data.gray_filter`). None: keep every photo.
     """
 
     def __init__(
@@ -115,6 +128,7 @@ class ColorizationDataModule(L.LightningDataModule):
         num_workers: int = 4,
         val_fraction: float = 0.1,
         split_seed: int = 0,
+        test_fraction: float = 0.1,
         flip_p: float = 0.5,
         pin_memory: bool = True,
         persistent_workers: bool = True,
@@ -126,10 +140,12 @@ class ColorizationDataModule(L.LightningDataModule):
         cache_dir: str | None = None,
         cache_on_device: bool | str = "auto",
         compile_lab: bool = False,
+        min_colorfulness: float | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters(logger=False)
         self.splits: Splits | None = None
+        self._train_files: list[Path] | None = None  # the train split without the photos min_colorfulness drops
         self.train_set: PhotoFolderDataset | TensorPhotos | None = None
         self.val_set: PhotoFolderDataset | TensorPhotos | None = None
         self.test_set: PhotoFolderDataset | TensorPhotos | None = None
@@ -149,7 +165,9 @@ class ColorizationDataModule(L.LightningDataModule):
 
     def _split_files(self) -> Splits:
         if self.splits is None:
-            self.splits = split_files(self.root, self.hparams.val_fraction, self.hparams.split_seed)
+            self.splits = split_files(
+                self.root, self.hparams.val_fraction, self.hparams.split_seed, self.hparams.test_fraction
+            )
             log.info(
                 "Data: %d train / %d val / %d test photos under %s (split by %s)",
                 len(self.splits.train), len(self.splits.val), len(self.splits.test), self.root, self.splits.source,
@@ -170,14 +188,43 @@ class ColorizationDataModule(L.LightningDataModule):
                 desc=f"Caching {split} photos at {size} px",
             )
 
-    def _split_lists(self) -> list[tuple[str, list[Path]]]:
+    def _training_files(self) -> list[Path]:
+        """The train split, less the nearly gray photos when ``min_colorfulness`` is set (measured once)."""
+        if self._train_files is None:
+            files = self._split_files().train
+            threshold = self.hparams.min_colorfulness
+            if threshold is not None:
+                kept = drop_gray(files, float(threshold), self.cache_dir, int(self.hparams.num_workers),
+                                 self.hparams.max_pixels)
+                log.info("Dropped %d of %d training photos with colourfulness < %g (data.min_colorfulness)",
+                         len(files) - len(kept), len(files), threshold)
+                if not kept:
+                    raise ValueError(
+                        f"data.min_colorfulness={threshold:g} dropped all {len(files)} training photos under "
+                        f"{self.root}: lower it (BigColor uses 15), or set it to null to keep every photo"
+                    )
+                files = kept
+            self._train_files = files
+        return self._train_files
+
+    def _split_lists(self, stage: str | None = None) -> list[tuple[str, list[Path]]]:
+        """The (split, files) pairs that ``stage`` reads: fit reads train and val; test and predict only test."""
         splits = self._split_files()
-        return [("train", splits.train), ("val", splits.val), ("test", splits.test)]
+        stage = getattr(stage, "value", stage)  # Lightning passes its TrainerFn enum
+        wanted = _STAGE_SPLITS.get(str(stage), ("train", "val", "test"))
+        every = {"val": splits.val, "test": splits.test}
+        return [(split, self._training_files() if split == "train" else every[split]) for split in wanted]
+
+    def _trainer_stage(self) -> str | None:
+        trainer = getattr(self, "trainer", None)
+        fn = trainer.state.fn if trainer is not None else None
+        return None if fn is None else str(getattr(fn, "value", fn))
 
     def prepare_data(self) -> None:
-        """With ``cache=True``: build the decoded-photo caches once (local rank 0 of each node)."""
+        """With ``cache=True``: build the decoded-photo caches of the splits this run reads, once (local rank 0 of
+        each node). A training run does not decode the test photos; ``trainer.test`` does, when it comes."""
         if self.hparams.cache:
-            for split, files in self._split_lists():
+            for split, files in self._split_lists(self._trainer_stage()):
                 self._build_cache_if_missing(files, split)
 
     def _device_for_cache(self, nbytes: int) -> torch.device | None:
@@ -199,29 +246,33 @@ class ColorizationDataModule(L.LightningDataModule):
         return device
 
     def setup(self, stage: str | None = None) -> None:
-        splits = self._split_files()
+        """Make the datasets ``stage`` needs (``fit``: train and val; ``validate``: val; ``test``, ``predict``:
+        test; None: all three). Datasets of an earlier stage are kept."""
         size, guard = self.hparams.image_size, self.hparams.max_pixels
+        wanted = self._split_lists(stage)
         if not self.hparams.cache:
-            self.train_set = PhotoFolderDataset(splits.train, size, guard, replace_bad=True)
-            self.val_set = PhotoFolderDataset(splits.val, size, guard)
-            self.test_set = PhotoFolderDataset(splits.test, size, guard)
-            return
-        opened: dict[tuple[Path, ...], PhotoCache] = {}  # val and test are often the same photos: one copy
-        caches: dict[str, PhotoCache] = {}
-        for split, files in self._split_lists():
-            if tuple(files) not in opened:
-                self._build_cache_if_missing(files, split)
-                cache = opened[tuple(files)] = PhotoCache.open(self.cache_dir, files, size)
-                if cache.skipped:
-                    log.warning("%d unreadable %s photo(s) are not in the cache: %s", len(cache.skipped), split,
-                                "; ".join(cache.skipped[:10]))
-            caches[split] = opened[tuple(files)]
-        device = self._device_for_cache(sum(c.nbytes for c in opened.values()))
-        if device is not None:
-            log.info("Photo cache on %s: batches are gathered there, no CPU workers", device)
-        tensors = {id(c): c.images if device is None else c.images.to(device) for c in opened.values()}
-        sets = {split: TensorPhotos(tensors[id(c)]) for split, c in caches.items()}
-        self.train_set, self.val_set, self.test_set = sets["train"], sets["val"], sets["test"]
+            sets: dict[str, Any] = {
+                split: PhotoFolderDataset(files, size, guard, replace_bad=split == "train") for split, files in wanted
+            }
+        else:
+            opened: dict[tuple[Path, ...], PhotoCache] = {}  # splits may share their photos: one copy
+            caches: dict[str, PhotoCache] = {}
+            for split, files in wanted:
+                if tuple(files) not in opened:
+                    self._build_cache_if_missing(files, split)
+                    cache = opened[tuple(files)] = PhotoCache.open(self.cache_dir, files, size)
+                    if cache.skipped:
+                        log.warning("%d unreadable %s photo(s) are not in the cache: %s", len(cache.skipped), split,
+                                    "; ".join(cache.skipped[:10]))
+                caches[split] = opened[tuple(files)]
+            device = self._device_for_cache(sum(c.nbytes for c in opened.values()))
+            if device is not None:
+                log.info("Photo cache on %s: batches are gathered there, no CPU workers", device)
+            tensors = {id(c): c.images if device is None else c.images.to(device) for c in opened.values()}
+            sets = {split: TensorPhotos(tensors[id(c)]) for split, c in caches.items()}
+        self.train_set = sets.get("train", self.train_set)
+        self.val_set = sets.get("val", self.val_set)
+        self.test_set = sets.get("test", self.test_set)
 
     def _loader(self, dataset: Any, train: bool) -> DataLoader:
         workers = int(self.hparams.num_workers)

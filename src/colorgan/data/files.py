@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import random
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,7 +70,8 @@ def _first_existing(root: Path, names: tuple[str, ...]) -> Path | None:
 
 @dataclass(frozen=True)
 class Splits:
-    """File lists of one data root. ``source`` says how they were made ("folders" or "fraction")."""
+    """File lists of one data root. ``source`` says how they were made, for the log line "split by <source>"
+    (e.g. ``folders train/ and test/; val: 10 % of train/ by file-path hash, seed 0``)."""
 
     train: list[Path]
     val: list[Path]
@@ -78,40 +79,127 @@ class Splits:
     source: str
 
 
-def split_files(root: str | Path, val_fraction: float = 0.1, seed: int = 0) -> Splits:
-    """Split the photos under ``root``.
+def path_hash_unit(relative_path: str, seed: int) -> float:
+    """A number in [0, 1) that depends only on ``seed`` and the file's path relative to the data root.
 
-    * If ``root`` has a ``train/`` folder and a ``test/`` and/or ``val/`` (``valid/``) folder, those are the
-      splits. Validation uses ``val/`` when it exists, otherwise ``test/``; test uses ``test/`` when it exists,
-      otherwise ``val/``.
-    * Otherwise all photos are shuffled with ``seed`` and ``val_fraction`` of them (at least one) is held out
-      for validation and test.
+    Splits made by thresholding it are deterministic for a seed and stable when photos are added or removed: no
+    other file's number changes, so no old photo moves between splits.
+
+    >>> path_hash_unit("train/cat/001.jpg", 0) == path_hash_unit("train/cat/001.jpg", 0)
+    True
+    >>> 0.0 <= path_hash_unit("train/cat/001.jpg", 1) < 1.0
+    True
+    """
+    digest = hashlib.blake2b(f"{seed}\0{relative_path}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+def _check_fraction(name: str, value: float) -> float:
+    value = float(value)
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"data.{name} must be in [0, 1), got {value}")
+    return value
+
+
+def _carve(
+    files: list[Path], root: Path, fractions: dict[str, float], seed: int
+) -> tuple[list[Path], dict[str, list[Path]]]:
+    """Hold out ``fractions`` of ``files`` by path hash: ``(kept, {split: held-out files})``, each in file order.
+
+    The held-out splits take consecutive ranges of :func:`path_hash_unit` from 0 (the first split of
+    ``fractions`` the lowest). A split with a positive fraction that comes out empty (a small folder) takes the
+    kept file whose number lies nearest its range, as long as one file stays kept.
+    """
+    units = {f: path_hash_unit(f.relative_to(root).as_posix(), seed) for f in files}
+    held: dict[str, list[Path]] = {name: [] for name in fractions}
+    kept: list[Path] = []
+    for f in files:
+        low = 0.0
+        for name, fraction in fractions.items():
+            if low <= units[f] < low + fraction:
+                held[name].append(f)
+                break
+            low += fraction
+        else:
+            kept.append(f)
+    if not kept:  # only possible for a handful of photos: training needs at least one
+        donor = max((name for name in held if held[name]), key=lambda n: max(units[f] for f in held[n]))
+        last = max(held[donor], key=units.__getitem__)
+        held[donor].remove(last)
+        kept.append(last)
+    for name, fraction in fractions.items():
+        if fraction > 0 and not held[name] and len(kept) > 1:
+            nearest = min(kept, key=units.__getitem__)
+            kept.remove(nearest)
+            held[name].append(nearest)
+    order = {f: i for i, f in enumerate(files)}
+    return kept, {name: sorted(h, key=order.__getitem__) for name, h in held.items()}
+
+
+def _percent(fraction: float) -> str:
+    return f"{fraction * 100:g} %"
+
+
+def split_files(
+    root: str | Path, val_fraction: float = 0.1, seed: int = 0, test_fraction: float = 0.1
+) -> Splits:
+    """Split the photos under ``root`` into disjoint train, validation and test lists.
+
+    * ``train/``, ``val/`` (or ``valid/``, ``validation/``) and ``test/`` folders: those are the splits.
+    * ``train/`` and ``test/``: ``test/`` is the test split; the validation split is ``val_fraction`` of
+      ``train/``, the rest trains.
+    * ``train/`` and ``val/`` but no ``test/``: ``val/`` is held out as the test split (what ``colorgan.evaluate``
+      scores); the validation split is carved out of ``train/`` as above.
+    * No such folders: ``test_fraction`` of all photos is the test split and ``val_fraction`` the validation
+      split; the rest trains.
+
+    Photos are carved out by a hash of their path relative to ``root`` and ``seed`` (:func:`path_hash_unit`), so
+    a split is the same on every run and adding photos never moves an old one to another split; the fractions are
+    met on average, not to the photo. A split with a positive fraction gets at least one photo when there are
+    enough. A fraction of 0 holds nothing out: ``val_fraction=0`` validates on the training photos, and
+    ``test_fraction=0`` tests on the validation photos.
     """
     root = Path(root)
+    val_fraction = _check_fraction("val_fraction", val_fraction)
+    test_fraction = _check_fraction("test_fraction", test_fraction)
     train_dir = _first_existing(root, TRAIN_DIRS) if root.is_dir() else None
     val_dir = _first_existing(root, VAL_DIRS) if root.is_dir() else None
     test_dir = _first_existing(root, TEST_DIRS) if root.is_dir() else None
+    by_hash = f"file-path hash, seed {seed}"
     if train_dir is not None and (val_dir is not None or test_dir is not None):
         train = find_images(train_dir)
         if not train:
             raise _no_images(train_dir)
-        val = find_images(val_dir or test_dir)  # type: ignore[arg-type]
-        test = find_images(test_dir or val_dir)  # type: ignore[arg-type]
-        if not val:
-            raise _no_images(val_dir or test_dir)  # type: ignore[arg-type]
-        return Splits(train, val, test or val, "folders")
+        if val_dir is not None and test_dir is not None:
+            val, test = find_images(val_dir), find_images(test_dir)
+            for folder, photos in ((val_dir, val), (test_dir, test)):
+                if not photos:
+                    raise _no_images(folder)
+            return Splits(train, val, test, f"folders {train_dir.name}/, {val_dir.name}/, {test_dir.name}/")
+        held_dir = test_dir or val_dir
+        assert held_dir is not None
+        test = find_images(held_dir)
+        if not test:
+            raise _no_images(held_dir)
+        folders = f"folders {train_dir.name}/ and {held_dir.name}/" + (" (as test)" if held_dir is val_dir else "")
+        if val_fraction == 0:
+            return Splits(train, train, test, f"{folders}; val: the training photos (data.val_fraction=0)")
+        kept, held = _carve(train, root, {"val": val_fraction}, seed)
+        val = held["val"] or kept
+        how = f"{_percent(val_fraction)} of {train_dir.name}/ by {by_hash}" if held["val"] else "the training photos"
+        return Splits(kept, val, test, f"{folders}; val: {how}")
 
     files = find_images(root)
     if not files:
         raise _no_images(root)
-    if not 0.0 <= val_fraction < 1.0:
-        raise ValueError(f"data.val_fraction must be in [0, 1), got {val_fraction}")
-    if len(files) == 1:
-        return Splits(files, files, files, "fraction")
-    order = list(range(len(files)))
-    random.Random(seed).shuffle(order)
-    n_val = max(1, round(len(files) * val_fraction)) if val_fraction > 0 else 0
-    held = sorted(order[:n_val])
-    kept = sorted(order[n_val:])
-    val = [files[i] for i in held] or [files[i] for i in kept]
-    return Splits([files[i] for i in kept], val, val, "fraction")
+    if val_fraction + test_fraction >= 1.0:
+        raise ValueError(
+            f"data.val_fraction + data.test_fraction must be under 1 (leave photos to train on), got "
+            f"{val_fraction} + {test_fraction}"
+        )
+    kept, held = _carve(files, root, {"test": test_fraction, "val": val_fraction}, seed)
+    val = held["val"] or kept
+    test = held["test"] or val
+    parts = [f"{_percent(val_fraction)} val" if held["val"] else "val = the training photos"]
+    parts.append(f"{_percent(test_fraction)} test" if held["test"] else "test = the val photos")
+    return Splits(kept, val, test, f"{by_hash}: " + ", ".join(parts))
