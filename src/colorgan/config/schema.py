@@ -44,7 +44,16 @@ class DataSchema:
 
 @dataclass
 class GeneratorSchema:
-    """``model.generator``: arguments of :class:`colorgan.nn.UNetGenerator`."""
+    """``model.generator``: what every generator config has. ``conf/model/generator/<name>.yaml`` extends one of
+    the schemas below; ``name`` is the option of that group and tells :func:`colorgan.nn.build_generator` which
+    network to build."""
+
+    name: str = MISSING
+
+
+@dataclass
+class UNetGeneratorSchema(GeneratorSchema):
+    """``model/generator=unet``: arguments of :class:`colorgan.nn.UNetGenerator`."""
 
     in_channels: int = MISSING
     out_channels: int = MISSING
@@ -52,6 +61,16 @@ class GeneratorSchema:
     num_downs: int = MISSING
     norm: str = MISSING
     dropout: float = MISSING
+
+
+@dataclass
+class ResNetUNetGeneratorSchema(GeneratorSchema):
+    """``model/generator=resnet_unet``: arguments of :class:`colorgan.nn.ResNetUNetGenerator`."""
+
+    encoder: str = MISSING
+    out_channels: int = MISSING
+    ngf: int = MISSING
+    norm: str = MISSING
 
 
 @dataclass
@@ -142,13 +161,18 @@ class TrainerSchema:
 
 
 SCHEMAS = {"data": DataSchema, "model": ModelSchema, "trainer": TrainerSchema}
+# the options of the group conf/model/generator/, each with its own schema (a subclass of GeneratorSchema)
+GENERATOR_SCHEMAS = {"unet": UNetGeneratorSchema, "resnet_unet": ResNetUNetGeneratorSchema}
 
 
 def register_schemas() -> None:
-    """Store each schema as ``<group>/<group>_schema`` in Hydra's ConfigStore, where the YAML files find it."""
+    """Store each schema as ``<group>/<group>_schema`` in Hydra's ConfigStore, where the YAML files find it, and
+    each generator's as ``model/generator/<name>_schema``."""
     cs = ConfigStore.instance()
     for group, node in SCHEMAS.items():
         cs.store(group=group, name=f"{group}_schema", node=node)
+    for name, node in GENERATOR_SCHEMAS.items():
+        cs.store(group="model/generator", name=f"{name}_schema", node=node)
 
 
 register_schemas()

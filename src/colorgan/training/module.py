@@ -18,7 +18,7 @@ from colorgan import __version__
 from colorgan.checkpoints.reading import CHECKPOINT_FORMAT, CHECKPOINT_KEY
 from colorgan.color import model_lab_to_rgb
 from colorgan.metrics import ColorizationMetrics
-from colorgan.nn import GANLoss, PatchDiscriminator, UNetGenerator
+from colorgan.nn import GANLoss, PatchDiscriminator, build_generator
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +71,8 @@ class ColorGAN(L.LightningModule):
     batch** while the GAN loss is on, one per batch during the L1-only warm-up.
 
     Args:
-        generator: keyword arguments of :class:`~colorgan.nn.UNetGenerator` (``ngf``, ``num_downs``, ``norm``,
-            ``dropout``, ...).
+        generator: ``model.generator``: ``name`` (``unet``, the default, or ``resnet_unet``) and the keyword
+            arguments of that network (:func:`~colorgan.nn.build_generator`).
         discriminator: keyword arguments of :class:`~colorgan.nn.PatchDiscriminator` (``ndf``, ``n_layers``, ``norm``).
         optimizer_g, optimizer_d: a Hydra ``_partial_`` optimizer config (``{"_target_": "torch.optim.Adam",
             "_partial_": true, "lr": 2e-4, ...}``) or any callable ``params -> Optimizer``.
@@ -138,12 +138,13 @@ class ColorGAN(L.LightningModule):
                 "channels_last": bool(channels_last),
             }
         )
-        self.generator = UNetGenerator(**generator)
+        self.generator = build_generator(generator)
         self.discriminator = PatchDiscriminator(**discriminator)
         if image_size % self.generator.divisor:
+            what = "2**model.generator.num_downs" if "num_downs" in generator else "the generator's size multiple"
             raise ValueError(
-                f"data.image_size={image_size} is not divisible by 2**model.generator.num_downs = "
-                f"{self.generator.divisor}; pick a multiple of {self.generator.divisor} or lower num_downs"
+                f"data.image_size={image_size} is not divisible by {what} = {self.generator.divisor}; pick a "
+                f"multiple of {self.generator.divisor}" + (" or lower num_downs" if "num_downs" in generator else "")
             )
         self.gan_loss = GANLoss(gan_mode)
         self.val_metrics = ColorizationMetrics()
