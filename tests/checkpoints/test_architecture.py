@@ -32,5 +32,8 @@ def test_another_generator_is_named_once():
     ]
 
 
-def test_dropout_does_not_count():
+def test_dropout_and_pretrained_weights_do_not_count():
     assert architecture_mismatch(ckpt(UNET), {"generator": {**UNET, "dropout": 0.0}, "discriminator": D}) == []
+    # where a new run's encoder started: a resumed run takes its weights from the checkpoint
+    resnet = {"name": "resnet_unet", "encoder": "resnet18", "ngf": 8, "weights": "imagenet"}
+    assert architecture_mismatch(ckpt(resnet), {"generator": {**resnet, "weights": None}, "discriminator": D}) == []

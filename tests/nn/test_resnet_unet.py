@@ -116,4 +116,5 @@ def test_build_generator_picks_the_network_by_name():
 def test_generator_settings_fill_in_the_defaults():
     assert generator_settings({}) == {**generator_settings({"name": "unet"})}
     full = generator_settings({"name": "resnet_unet", "ngf": 8})
-    assert full == {"name": "resnet_unet", "encoder": "resnet34", "out_channels": 2, "ngf": 8, "norm": "batch"}
+    assert full == {"name": "resnet_unet", "encoder": "resnet34", "weights": None, "out_channels": 2, "ngf": 8,
+                    "norm": "batch"}

@@ -124,8 +124,9 @@ def read_colorgan_checkpoint(path: str | Path, map_location: str | torch.device 
     return ckpt
 
 
-# settings that do not change the weights' shapes: a checkpoint resumes under another value
-_SHAPE_NEUTRAL = ("dropout",)
+# settings that do not change the weights' shapes: a checkpoint resumes under another value (`weights` is where a
+# new run's encoder starts; a resumed run takes its weights from the checkpoint)
+_SHAPE_NEUTRAL = ("dropout", "weights")
 
 
 def _discriminator_settings(config: dict[str, Any]) -> dict[str, Any]:
@@ -229,7 +230,8 @@ def load_generator(path: str | Path, map_location: str | torch.device = "cpu") -
     """
     weights = read_generator(path, map_location)
     try:
-        generator = build_generator(weights.generator)
+        # the trained weights come from the file: a pretrained-weights setting is not read again
+        generator = build_generator(weights.generator, pretrained=False)
         generator.load_state_dict(weights.state_dict)
     except (TypeError, ValueError, RuntimeError) as err:
         raise CheckpointError(

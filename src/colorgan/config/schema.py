@@ -68,6 +68,7 @@ class ResNetUNetGeneratorSchema(GeneratorSchema):
     """``model/generator=resnet_unet``: arguments of :class:`colorgan.nn.ResNetUNetGenerator`."""
 
     encoder: str = MISSING
+    weights: Optional[str] = MISSING  # imagenet | null | a path
     out_channels: int = MISSING
     ngf: int = MISSING
     norm: str = MISSING

@@ -44,8 +44,11 @@ def generator_settings(config: Mapping[str, Any]) -> dict[str, Any]:
     return {**defaults, **dict(config), "name": name}
 
 
-def build_generator(config: Mapping[str, Any]) -> nn.Module:
+def build_generator(config: Mapping[str, Any], *, pretrained: bool = True) -> nn.Module:
     """The generator ``config`` describes (``model.generator``: ``name`` and the class's keyword arguments).
+
+    With ``pretrained=False`` a ``weights`` setting is not read (random weights): for a generator whose trained
+    weights are about to be loaded from a checkpoint, which must not need the pretrained file again.
 
     Raises:
         ValueError: an unknown ``name``, or a setting the named generator does not have (the message names it).
@@ -63,4 +66,6 @@ def build_generator(config: Mapping[str, Any]) -> nn.Module:
             f"settings: {', '.join(_parameters(cls))}). Switch generators with model/generator=NAME, which brings "
             "that generator's settings, rather than with model.generator.name"
         )
+    if not pretrained and "weights" in kwargs:
+        kwargs["weights"] = None
     return cls(**kwargs)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 import torch
 from torch import Tensor, nn
 from torchvision.models import get_model
 
 from colorgan.color import gray_rgb
 from colorgan.nn.norm import conv_bias, norm_layer
+from colorgan.nn.pretrained import load_weights, pretrained_state_dict
 
 ENCODERS = ("resnet18", "resnet34", "resnet50")
 
@@ -125,8 +128,14 @@ class ResNetUNetGenerator(nn.Module):
     inside out. A last PixelShuffle stage returns to full resolution, joins the input ``L`` itself, and a residual
     block and a 1x1 conv give ``ab`` through ``tanh``.
 
+    **Weights.** ``weights=None`` starts the encoder from random weights; ``"imagenet"`` from torchvision's ImageNet
+    weights (from the ``$TORCH_HOME/hub/checkpoints`` cache, downloaded there when missing); a path from a state
+    dict of the same torchvision ResNet (its ``fc`` classifier is ignored). See :mod:`colorgan.nn.pretrained`. The
+    decoder always starts from random weights (Kaiming; ICNR for the upsampling convs).
+
     Args:
         encoder: ``resnet18`` | ``resnet34`` | ``resnet50``.
+        weights: ``None`` | ``"imagenet"`` | a path: where the encoder's weights start.
         out_channels: 2 (normalised ab).
         ngf: decoder width of the outermost stage (the encoder's widths are torchvision's).
         norm: the decoder's norm: ``"batch"`` | ``"instance"`` | ``"none"`` (the encoder keeps its BatchNorm).
@@ -144,6 +153,7 @@ class ResNetUNetGenerator(nn.Module):
     def __init__(
         self,
         encoder: str = "resnet34",
+        weights: str | os.PathLike | None = None,
         out_channels: int = 2,
         ngf: int = 64,
         norm: str = "batch",
@@ -182,6 +192,19 @@ class ResNetUNetGenerator(nn.Module):
                     nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
                     if m.bias is not None:
                         nn.init.zeros_(m.bias)
+        if weights is not None:
+            self.load_encoder_weights(weights)
+
+    def load_encoder_weights(self, weights: str | os.PathLike) -> None:
+        """Load ``"imagenet"`` or a state-dict file into the encoder (see the class docstring).
+
+        Raises:
+            colorgan.nn.pretrained.PretrainedWeightsError: the weights cannot be had or do not fit; the message says
+                which file and what to do.
+        """
+        state = pretrained_state_dict(weights, self.encoder_name, "model.generator.weights")
+        load_weights(self.encoder, state, source=str(weights), setting="model.generator.weights",
+                     what=self.encoder_name, ignore=("fc.",))
 
     def encoder_input(self, L: Tensor) -> Tensor:
         """Normalised ``L`` ``(B, 1, H, W)`` -> the ImageNet-normalised gray sRGB picture ``(B, 3, H, W)``."""

@@ -72,7 +72,9 @@ class ColorGAN(L.LightningModule):
 
     Args:
         generator: ``model.generator``: ``name`` (``unet``, the default, or ``resnet_unet``) and the keyword
-            arguments of that network (:func:`~colorgan.nn.build_generator`).
+            arguments of that network (:func:`~colorgan.nn.build_generator`). Pretrained encoder ``weights`` are
+            read when a new fit starts (:meth:`load_pretrained_weights`), not when the module is built: a resumed
+            run, or a module loaded from a checkpoint, has them in its own weights and never needs the file again.
         discriminator: keyword arguments of :class:`~colorgan.nn.PatchDiscriminator` (``ndf``, ``n_layers``, ``norm``).
         optimizer_g, optimizer_d: a Hydra ``_partial_`` optimizer config (``{"_target_": "torch.optim.Adam",
             "_partial_": true, "lr": 2e-4, ...}``) or any callable ``params -> Optimizer``.
@@ -138,7 +140,8 @@ class ColorGAN(L.LightningModule):
                 "channels_last": bool(channels_last),
             }
         )
-        self.generator = build_generator(generator)
+        self.generator = build_generator(generator, pretrained=False)  # see on_fit_start
+        self._generator_weights_set = False  # True once pretrained or checkpointed weights are in the generator
         self.discriminator = PatchDiscriminator(**discriminator)
         if image_size % self.generator.divisor:
             what = "2**model.generator.num_downs" if "num_downs" in generator else "the generator's size multiple"
@@ -164,6 +167,20 @@ class ColorGAN(L.LightningModule):
             self.generator.compile()
             self.discriminator.compile()
             self._compiled = True
+
+    def load_pretrained_weights(self) -> None:
+        """Start the generator's encoder from ``model.generator.weights`` (``imagenet`` or a file): a new run's
+        first step. Does nothing without such a setting, or once the generator has pretrained or checkpointed
+        weights."""
+        weights = self.hparams.generator.get("weights")
+        if weights is not None and not self._generator_weights_set:
+            self.generator.load_encoder_weights(weights)
+            log.info("The generator's encoder starts from model.generator.weights=%s", weights)
+        self._generator_weights_set = True
+
+    def on_fit_start(self) -> None:
+        # colorgan.train calls it before the data is prepared; this covers fits started elsewhere
+        self.load_pretrained_weights()
 
     def configure_optimizers(self) -> tuple[list[torch.optim.Optimizer], list[Any]]:
         opt_g = _build(self._factories["optimizer_g"], self.generator.parameters())
@@ -368,5 +385,6 @@ class ColorGAN(L.LightningModule):
         }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self._generator_weights_set = True  # the checkpoint's weights, pretrained encoder included
         self.nonfinite_steps = int(checkpoint.get(CHECKPOINT_KEY, {}).get("nonfinite_steps", 0))
         self._nonfinite_total = torch.tensor(float(self.nonfinite_steps))
