@@ -82,6 +82,7 @@ class DiscriminatorSchema:
     ndf: int = MISSING
     n_layers: int = MISSING
     norm: str = MISSING
+    spectral_norm: bool = MISSING
 
 
 @dataclass

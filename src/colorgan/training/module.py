@@ -75,7 +75,8 @@ class ColorGAN(L.LightningModule):
             arguments of that network (:func:`~colorgan.nn.build_generator`). Pretrained encoder ``weights`` are
             read when a new fit starts (:meth:`load_pretrained_weights`), not when the module is built: a resumed
             run, or a module loaded from a checkpoint, has them in its own weights and never needs the file again.
-        discriminator: keyword arguments of :class:`~colorgan.nn.PatchDiscriminator` (``ndf``, ``n_layers``, ``norm``).
+        discriminator: keyword arguments of :class:`~colorgan.nn.PatchDiscriminator` (``ndf``, ``n_layers``, ``norm``,
+            ``spectral_norm``).
         optimizer_g, optimizer_d: a Hydra ``_partial_`` optimizer config (``{"_target_": "torch.optim.Adam",
             "_partial_": true, "lr": 2e-4, ...}``) or any callable ``params -> Optimizer``.
         scheduler_g, scheduler_d: optional ``_partial_`` LR scheduler configs (or callables ``optimizer ->
