@@ -15,12 +15,13 @@ from colorgan.config.schema import (
     DataSchema,
     DiscriminatorSchema,
     ModelSchema,
+    PerceptualSchema,
     ResNetUNetGeneratorSchema,
     TrainerSchema,
     UNetGeneratorSchema,
 )
 from colorgan.data import ColorizationDataModule
-from colorgan.nn import GENERATORS, PatchDiscriminator, ResNetUNetGenerator, UNetGenerator
+from colorgan.nn import GENERATORS, PatchDiscriminator, PerceptualLoss, ResNetUNetGenerator, UNetGenerator
 from colorgan.training.module import ColorGAN
 
 EXPERIMENTS = sorted(p.stem for p in (config_dir() / "experiment").glob("*.yaml"))
@@ -44,6 +45,7 @@ def parameters(target: type) -> dict[str, inspect.Parameter]:
         (ModelSchema, ColorGAN),
         (UNetGeneratorSchema, UNetGenerator),
         (ResNetUNetGeneratorSchema, ResNetUNetGenerator),
+        (PerceptualSchema, PerceptualLoss),
         (DiscriminatorSchema, PatchDiscriminator),
         (TrainerSchema, L.Trainer),
     ],

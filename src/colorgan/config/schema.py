@@ -86,6 +86,14 @@ class DiscriminatorSchema:
 
 
 @dataclass
+class PerceptualSchema:
+    """``model.perceptual``: arguments of :class:`colorgan.nn.PerceptualLoss`."""
+
+    network: str = MISSING
+    weights: Optional[str] = MISSING  # imagenet | null | a path
+
+
+@dataclass
 class ModelSchema:
     """``conf/model/*.yaml``: arguments of :class:`colorgan.training.module.ColorGAN`.
 
@@ -102,6 +110,8 @@ class ModelSchema:
     scheduler_g: Optional[Dict[str, Any]] = None
     scheduler_d: Optional[Dict[str, Any]] = None
     lambda_l1: float = MISSING
+    lambda_perceptual: float = MISSING
+    perceptual: PerceptualSchema = field(default_factory=PerceptualSchema)
     gan_mode: str = MISSING
     l1_warmup_epochs: int = MISSING
     gradient_clip_val: Optional[float] = MISSING

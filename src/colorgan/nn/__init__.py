@@ -1,10 +1,12 @@
-"""The networks and losses of colorization: the generators (Pix2Pix U-Net, ResNet U-Net), PatchGAN, GAN losses."""
+"""The networks and losses of colorization: the generators (Pix2Pix U-Net, ResNet U-Net), PatchGAN, GAN and
+perceptual losses."""
 
 from colorgan.nn.discriminator import PatchDiscriminator
 from colorgan.nn.factory import GENERATORS, build_generator, generator_settings
 from colorgan.nn.generator import UNetGenerator
 from colorgan.nn.losses import GAN_MODES, GANLoss
 from colorgan.nn.norm import init_weights
+from colorgan.nn.perceptual import PerceptualLoss
 from colorgan.nn.resnet_unet import ResNetUNetGenerator
 
 __all__ = [
@@ -12,6 +14,7 @@ __all__ = [
     "GENERATORS",
     "GANLoss",
     "PatchDiscriminator",
+    "PerceptualLoss",
     "ResNetUNetGenerator",
     "UNetGenerator",
     "build_generator",

@@ -18,7 +18,7 @@ from colorgan import __version__
 from colorgan.checkpoints.reading import CHECKPOINT_FORMAT, CHECKPOINT_KEY
 from colorgan.color import model_lab_to_rgb
 from colorgan.metrics import ColorizationMetrics
-from colorgan.nn import GANLoss, PatchDiscriminator, build_generator
+from colorgan.nn import GANLoss, PatchDiscriminator, PerceptualLoss, build_generator
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,9 @@ class ColorGAN(L.LightningModule):
         scheduler_g, scheduler_d: optional ``_partial_`` LR scheduler configs (or callables ``optimizer ->
             scheduler``), stepped once per epoch.
         lambda_l1: weight of the L1 term (100 in Pix2Pix).
+        lambda_perceptual: weight of a VGG perceptual term on G (:class:`~colorgan.nn.PerceptualLoss`); 0 (the
+            default) leaves it out and builds no VGG.
+        perceptual: keyword arguments of :class:`~colorgan.nn.PerceptualLoss` (``network``, ``weights``).
         gan_mode: ``vanilla`` (BCE with logits) | ``lsgan`` | ``hinge``.
         l1_warmup_epochs: epochs of L1-only training (no D, no GAN loss) before the GAN switches on.
         gradient_clip_val: clip each network's gradient norm to this value (``None``: no clipping).
@@ -101,6 +104,8 @@ class ColorGAN(L.LightningModule):
         scheduler_g: OptimizerSpec | None = None,
         scheduler_d: OptimizerSpec | None = None,
         lambda_l1: float = 100.0,
+        lambda_perceptual: float = 0.0,
+        perceptual: Mapping[str, Any] | None = None,
         gan_mode: str = "vanilla",
         l1_warmup_epochs: int = 0,
         gradient_clip_val: float | None = None,
@@ -114,6 +119,7 @@ class ColorGAN(L.LightningModule):
         self.automatic_optimization = False
         generator = dict(_plain(generator) or {})
         discriminator = dict(_plain(discriminator) or {})
+        perceptual = dict(_plain(perceptual) or {})
         optimizer_g = _plain(optimizer_g) if optimizer_g is not None else dict(DEFAULT_ADAM)
         optimizer_d = _plain(optimizer_d) if optimizer_d is not None else dict(DEFAULT_ADAM)
         scheduler_g, scheduler_d = _plain(scheduler_g), _plain(scheduler_d)
@@ -131,6 +137,8 @@ class ColorGAN(L.LightningModule):
                 "discriminator": discriminator,
                 **{k: v for k, v in self._factories.items() if k not in callables},
                 "lambda_l1": float(lambda_l1),
+                "lambda_perceptual": float(lambda_perceptual),
+                "perceptual": perceptual,
                 "gan_mode": str(gan_mode),
                 "l1_warmup_epochs": int(l1_warmup_epochs),
                 "gradient_clip_val": None if gradient_clip_val is None else float(gradient_clip_val),
@@ -151,6 +159,9 @@ class ColorGAN(L.LightningModule):
                 f"multiple of {self.generator.divisor}" + (" or lower num_downs" if "num_downs" in generator else "")
             )
         self.gan_loss = GANLoss(gan_mode)
+        # set past nn.Module's registration: the fixed VGG is no submodule, so it stays out of the checkpoint and
+        # of the optimizers (on_fit_start moves it to the device)
+        object.__setattr__(self, "_perceptual", PerceptualLoss(**perceptual) if lambda_perceptual > 0 else None)
         self.val_metrics = ColorizationMetrics()
         self.test_metrics = ColorizationMetrics()
         self.nonfinite_steps = 0  # skipped optimizer steps, as last read from the device counter
@@ -182,6 +193,8 @@ class ColorGAN(L.LightningModule):
     def on_fit_start(self) -> None:
         # colorgan.train calls it before the data is prepared; this covers fits started elsewhere
         self.load_pretrained_weights()
+        if self._perceptual is not None:
+            self._perceptual.to(self.device)
 
     def configure_optimizers(self) -> tuple[list[torch.optim.Optimizer], list[Any]]:
         opt_g = _build(self._factories["optimizer_g"], self.generator.parameters())
@@ -326,6 +339,10 @@ class ColorGAN(L.LightningModule):
             else:
                 g_gan = torch.zeros((), device=fake.device)
             g_loss = g_gan + self.hparams.lambda_l1 * g_l1
+            if self._perceptual is not None:
+                g_perceptual = self._perceptual(L_, fake, ab)
+                g_loss = g_loss + self.hparams.lambda_perceptual * g_perceptual
+                logs["train/g_perceptual"] = g_perceptual.detach()
             bad = bad + self._optimize(opt_g, g_loss)
         logs["train/g_loss"] = g_loss.detach()
         logs["train/g_gan"] = g_gan.detach()
