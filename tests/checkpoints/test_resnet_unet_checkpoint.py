@@ -87,11 +87,17 @@ def test_the_module_loads_from_the_checkpoint_without_the_weights_file(resnet_ru
     torch.testing.assert_close(model.generator.encoder.conv1.weight, state["generator.encoder.conv1.weight"])
 
 
-def test_a_new_run_reads_the_weights_before_anything_else(tmp_path: Path) -> None:
-    model = ColorGAN(generator={"name": "resnet_unet", "encoder": "resnet18", "ngf": 8,
-                                "weights": str(tmp_path / "gone.pth")}, image_size=64)
+def test_a_new_run_reads_the_weights_before_the_photos(compose_cfg, tmp_path: Path) -> None:
+    gone = tmp_path / "gone.pth"
+    model = ColorGAN(generator={"name": "resnet_unet", "encoder": "resnet18", "ngf": 8, "weights": str(gone)},
+                     image_size=64)  # building the module does not read them
     with pytest.raises(PretrainedWeightsError, match="gone.pth: there is no such file"):
         model.load_pretrained_weights()
+    # colorgan.train reads them first: a missing file is reported before the (here also missing) photos
+    cfg = compose_cfg(*TINY_RESNET, f"data.root={tmp_path / 'no_photos'}", f"model.generator.weights={gone}",
+                      experiment=None)
+    with pytest.raises(PretrainedWeightsError, match="gone.pth: there is no such file"):
+        train(cfg)
 
 
 def test_resnet_checkpoint_colorizes_photos_of_any_size(resnet_ckpt: Path, tmp_path: Path) -> None:

@@ -103,6 +103,13 @@ def test_sizes_not_a_multiple_of_32_are_refused():
         ResNetUNetGenerator("resnet101")
 
 
+def test_the_module_refuses_a_training_size_the_resnet_cannot_take():
+    from colorgan.training.module import ColorGAN
+
+    with pytest.raises(ValueError, match=r"data\.image_size=80 is not divisible by the generator's size multiple = 32"):
+        ColorGAN(generator={"name": "resnet_unet", "encoder": "resnet18", "ngf": 8}, image_size=80)
+
+
 def test_build_generator_picks_the_network_by_name():
     assert isinstance(build_generator({"name": "resnet_unet", "encoder": "resnet18", "ngf": 8}), ResNetUNetGenerator)
     assert isinstance(build_generator({"name": "unet", "ngf": 8, "num_downs": 5}), UNetGenerator)
