@@ -125,3 +125,13 @@ def test_generator_settings_fill_in_the_defaults():
     full = generator_settings({"name": "resnet_unet", "ngf": 8})
     assert full == {"name": "resnet_unet", "encoder": "resnet34", "weights": None, "out_channels": 2, "ngf": 8,
                     "norm": "batch"}
+
+
+def test_a_new_generator_starts_near_gray_not_saturated():
+    # a tanh output that starts saturated paints garish colours and passes back almost no gradient
+    torch.manual_seed(0)
+    for encoder in ("resnet18", "resnet50"):
+        g = ResNetUNetGenerator(encoder, ngf=32)
+        with torch.no_grad():
+            ab = g(torch.rand(4, 1, 64, 64) * 2 - 1)
+        assert ab.abs().mean() < 0.2 and (ab.abs() > 0.9).float().mean() < 0.01, encoder

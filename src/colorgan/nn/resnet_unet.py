@@ -131,7 +131,8 @@ class ResNetUNetGenerator(nn.Module):
     **Weights.** ``weights=None`` starts the encoder from random weights; ``"imagenet"`` from torchvision's ImageNet
     weights (from the ``$TORCH_HOME/hub/checkpoints`` cache, downloaded there when missing); a path from a state
     dict of the same torchvision ResNet (its ``fc`` classifier is ignored). See :mod:`colorgan.nn.pretrained`. The
-    decoder always starts from random weights (Kaiming; ICNR for the upsampling convs).
+    decoder always starts from random weights (Kaiming; ICNR for the upsampling convs; N(0, 0.02) for the output
+    conv, so that a new generator paints near-gray, unsaturated ab).
 
     Args:
         encoder: ``resnet18`` | ``resnet34`` | ``resnet50``.
@@ -192,6 +193,9 @@ class ResNetUNetGenerator(nn.Module):
                     nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
                     if m.bias is not None:
                         nn.init.zeros_(m.bias)
+        # The output conv starts small (Pix2Pix's N(0, 0.02)): ab begin near 0, gray, instead of a Kaiming-sized
+        # tanh input that starts saturated, painting garish colours and passing back almost no gradient.
+        nn.init.normal_(self.head[1].weight, 0.0, 0.02)
         if weights is not None:
             self.load_encoder_weights(weights)
 
