@@ -21,6 +21,19 @@ os.environ["PYTHONPATH"] = os.pathsep.join([str(SRC), *filter(None, [os.environ.
 from colorgan.config import config_dir  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _no_downloads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test downloads model weights: torch.hub's downloader, which torchvision's weights API uses, refuses."""
+    import urllib.error
+
+    import torch.hub
+
+    def refuse(url: str, dst: str, *args: object, **kwargs: object) -> None:
+        raise urllib.error.URLError(f"tests do not download ({url})")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", refuse)
+
+
 @pytest.fixture(scope="session")
 def photo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data root with split folders: train/ (16 photos in two class folders), val/ (4) and test/ (8)."""

@@ -25,13 +25,15 @@ EXPERIMENTS = sorted(p.stem for p in (config_dir() / "experiment").glob("*.yaml"
 
 
 def test_the_experiments_we_document_exist():
-    assert {"demo", "sports"} <= set(EXPERIMENTS)
+    assert {"demo", "sports", "sports_resnet"} <= set(EXPERIMENTS)
 
 
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
 def test_every_experiment_composes_and_trains(compose_cfg, photo_root, experiment):
     cfg = compose_cfg(f"data.root={photo_root}", experiment=experiment)
     assert cfg.experiment_name == experiment
+    if cfg.model.generator.get("weights") is not None:
+        cfg.model.generator.weights = None  # random encoder weights: no test downloads ImageNet weights
     metrics = train(cfg)
     out = Path(cfg.paths.output_dir)
     assert (out / "checkpoints" / "last.ckpt").is_file()
@@ -46,6 +48,14 @@ def test_sports_experiment_is_the_pix2pix_setup(compose_cfg):
     assert cfg.model.optimizer_d.lr == 2e-4 and list(cfg.model.optimizer_d.betas) == [0.5, 0.999]
     assert cfg.model.gan_mode == "vanilla" and cfg.model.lambda_l1 == 100
     assert cfg.trainer.accelerator == "auto"
+
+
+def test_sports_resnet_experiment_is_the_resnet_unet_recipe(compose_cfg):
+    cfg = compose_cfg(experiment="sports_resnet", tiny=False)
+    assert cfg.data.image_size == 256 and cfg.data.batch_size == 12 and cfg.data.flip_p == 0.5
+    g = cfg.model.generator
+    assert g.name == "resnet_unet" and g.encoder == "resnet34" and g.weights == "imagenet"
+    assert cfg.model.l1_warmup_epochs > 0 and cfg.model.discriminator.ndf == 64
 
 
 def test_demo_outputs_checkpoints_samples_and_config(compose_cfg):

@@ -57,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--size", type=int, default=None, metavar="N",
         help="side of the square the generator works at (default: the size it was trained at; rounded to a "
-        "multiple of 2**num_downs). Larger can show more detail but leaves what the model learned.",
+        "multiple of 2**num_downs for the U-Net, of 32 for the ResNet U-Net). Larger can show more detail but leaves "
+        "what the model learned.",
     )
     parser.add_argument("--device", default="auto", help="auto (a GPU when there is one) | cpu | cuda | cuda:N")
     parser.add_argument(

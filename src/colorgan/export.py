@@ -5,7 +5,8 @@ Formats:
 * ``weights``: a small file with the generator's settings, training size and weights (tensors and primitives only,
   so it loads with ``weights_only=True``). ``colorgan-colorize --ckpt`` and ``Colorizer.from_checkpoint`` take it.
 * ``onnx``: for ONNX Runtime and other runtimes (needs ``pip install 'colorgan[onnx]'``). Input ``L``
-  ``(B, 1, H, W)``, output ``ab`` ``(B, 2, H, W)``, batch, height and width free (multiples of ``2**num_downs``).
+  ``(B, 1, H, W)``, output ``ab`` ``(B, 2, H, W)``, batch, height and width free (multiples of the generator's
+  size multiple: ``2**num_downs`` for the U-Net, 32 for the ResNet U-Net; the metadata says which).
 * ``torchscript``: for C++ (libtorch) and other programs without colorgan. PyTorch has deprecated TorchScript in
   favour of ``torch.export``; prefer ONNX for new deployments.
 

@@ -41,6 +41,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
     model = instantiate(cfg.model, _recursive_=False)
     ckpt_path, output_dir = resolve_ckpt_path(cfg.get("ckpt_path"), cfg.paths.output_dir, dict(model.hparams))
+    if ckpt_path is None:  # a new run: read pretrained weights now, before the data is prepared (resumes need none)
+        model.load_pretrained_weights()
     if str(output_dir) != str(cfg.paths.output_dir):
         if launched_as_rank_zero() and Path(cfg.paths.output_dir).is_dir():
             # Hydra already made this command's own folder (its .hydra/ record and log): say where the run went

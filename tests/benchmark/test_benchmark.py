@@ -42,3 +42,12 @@ def test_window_throughput_from_edge_times():
     # edges every 2 steps of 4 images: 8 images in 1 s, then in 2 s
     t = windows_from_marks([10.0, 11.0, 13.0], items_per_step=4, steps_per_window=2)
     assert t.per_window == [8.0, 4.0] and t.median == 6.0
+
+
+def test_benchmark_builds_either_generator_through_the_factory():
+    from colorgan.benchmark.models import make_model
+    from colorgan.nn import ResNetUNetGenerator, UNetGenerator
+
+    assert isinstance(make_model(64, 8, 8, False, False).generator, UNetGenerator)
+    model = make_model(64, 8, 8, False, False, generator="resnet_unet", encoder="resnet18")
+    assert isinstance(model.generator, ResNetUNetGenerator) and model.generator.encoder_name == "resnet18"

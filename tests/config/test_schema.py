@@ -7,11 +7,21 @@ import inspect
 
 import lightning as L
 import pytest
+from omegaconf import OmegaConf
 
 from colorgan.config import config_dir
-from colorgan.config.schema import DataSchema, DiscriminatorSchema, GeneratorSchema, ModelSchema, TrainerSchema
+from colorgan.config.schema import (
+    GENERATOR_SCHEMAS,
+    DataSchema,
+    DiscriminatorSchema,
+    ModelSchema,
+    PerceptualSchema,
+    ResNetUNetGeneratorSchema,
+    TrainerSchema,
+    UNetGeneratorSchema,
+)
 from colorgan.data import ColorizationDataModule
-from colorgan.nn import PatchDiscriminator, UNetGenerator
+from colorgan.nn import GENERATORS, PatchDiscriminator, PerceptualLoss, ResNetUNetGenerator, UNetGenerator
 from colorgan.training.module import ColorGAN
 
 EXPERIMENTS = sorted(p.stem for p in (config_dir() / "experiment").glob("*.yaml"))
@@ -20,7 +30,8 @@ DEBUGS = sorted(p.stem for p in (config_dir() / "debug").glob("*.yaml"))
 
 
 def fields(schema: type) -> dict[str, dataclasses.Field]:
-    return {f.name: f for f in dataclasses.fields(schema) if f.name != "_target_"}
+    # `name` picks the generator (colorgan.nn.build_generator) rather than being one of its arguments
+    return {f.name: f for f in dataclasses.fields(schema) if f.name not in ("_target_", "name")}
 
 
 def parameters(target: type) -> dict[str, inspect.Parameter]:
@@ -32,7 +43,9 @@ def parameters(target: type) -> dict[str, inspect.Parameter]:
     [
         (DataSchema, ColorizationDataModule),
         (ModelSchema, ColorGAN),
-        (GeneratorSchema, UNetGenerator),
+        (UNetGeneratorSchema, UNetGenerator),
+        (ResNetUNetGeneratorSchema, ResNetUNetGenerator),
+        (PerceptualSchema, PerceptualLoss),
         (DiscriminatorSchema, PatchDiscriminator),
         (TrainerSchema, L.Trainer),
     ],
@@ -45,6 +58,27 @@ def test_trainer_schema_defaults_are_lightnings():
     params = parameters(L.Trainer)
     for name, field in fields(TrainerSchema).items():
         assert field.default == params[name].default, name
+
+
+def test_every_generator_option_has_a_schema_and_a_network():
+    options = sorted(p.stem for p in (config_dir() / "model" / "generator").glob("*.yaml"))
+    assert options == sorted(GENERATOR_SCHEMAS) == sorted(GENERATORS)
+
+
+@pytest.mark.parametrize("generator", sorted(GENERATORS))
+def test_each_generator_composes_typed_and_names_itself(compose_cfg, generator):
+    cfg = compose_cfg(f"model/generator={generator}", "model.generator.ngf=16", experiment=None)
+    assert cfg.model.generator.name == generator and cfg.model.generator.ngf == 16
+    assert isinstance(OmegaConf.to_object(cfg.model.generator), GENERATOR_SCHEMAS[generator])
+    with pytest.raises(Exception, match="model.generator.ngf"):  # still type-checked after the switch
+        compose_cfg(f"model/generator={generator}", "model.generator.ngf=wide", experiment=None)
+
+
+def test_a_setting_of_the_other_generator_is_refused(compose_cfg):
+    with pytest.raises(Exception, match="num_downs"):
+        compose_cfg("model/generator=resnet_unet", "model.generator.num_downs=5", experiment=None)
+    with pytest.raises(Exception, match="encoder"):
+        compose_cfg("model.generator.encoder=resnet18", experiment=None)  # the default generator is the U-Net
 
 
 @pytest.mark.parametrize("trainer", TRAINERS)

@@ -42,3 +42,27 @@ def run_module(*args: str, cwd: Path, timeout: float = 600, env: dict | None = N
         timeout=timeout,
         env={**os.environ, **(env or {})},
     )
+
+
+# The ResNet U-Net at the TINY size: resnet18 encoder, random weights (no test downloads ImageNet weights).
+TINY_RESNET = ["model/generator=resnet_unet", "model.generator.encoder=resnet18"]
+
+
+def train_tiny(out: Path, *overrides: str) -> Path:
+    """Train the TINY model (plus ``overrides``) for one short epoch with outputs in ``out``; returns last.ckpt."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from colorgan.config import config_dir
+    from colorgan.train import train
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        cfg = compose(
+            "train", overrides=[*TINY, "logger=csv", f"paths.output_dir={out}", f"paths.root_dir={out}", *overrides]
+        )
+    GlobalHydra.instance().clear()
+    train(cfg)
+    ckpt = out / "checkpoints" / "last.ckpt"
+    assert ckpt.is_file(), f"training the tiny model wrote no {ckpt}"
+    return ckpt

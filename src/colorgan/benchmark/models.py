@@ -18,9 +18,20 @@ from colorgan.nn import GANLoss
 from colorgan.training.module import ColorGAN
 
 
-def make_model(image_size: int, ngf: int, ndf: int, compile: bool, channels_last: bool) -> ColorGAN:
+def generator_config(name: str, image_size: int, ngf: int, encoder: str = "resnet34") -> dict[str, Any]:
+    """``model.generator`` of the benchmarked generator: ``unet`` (as deep as ``image_size`` allows) or
+    ``resnet_unet`` on ``encoder``, random weights."""
+    if name == "resnet_unet":
+        return {"name": name, "encoder": encoder, "ngf": ngf}
+    return {"name": name, "ngf": ngf, "num_downs": unet_depth(image_size)}
+
+
+def make_model(
+    image_size: int, ngf: int, ndf: int, compile: bool, channels_last: bool, generator: str = "unet",
+    encoder: str = "resnet34",
+) -> ColorGAN:
     return ColorGAN(
-        generator={"ngf": ngf, "num_downs": unet_depth(image_size)},
+        generator=generator_config(generator, image_size, ngf, encoder),
         discriminator={"ndf": ndf},
         image_size=image_size,
         compile=compile,

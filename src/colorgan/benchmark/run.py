@@ -31,6 +31,7 @@ from colorgan.benchmark.data_path import classic_loader, colorgan_loader, lab_co
 from colorgan.benchmark.models import (
     PlainLoop,
     RepeatedBatch,
+    generator_config,
     lightning_fit,
     make_model,
     synthetic_batch,
@@ -52,6 +53,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--precision", default="auto", help="32-true | bf16-mixed | 16-mixed (auto: bf16 on a GPU)")
     p.add_argument("--batch-size", type=int, default=None, help="default: 16 on a GPU, 4 on a CPU")
     p.add_argument("--image-size", type=int, default=256)
+    p.add_argument("--generator", default="unet", choices=["unet", "resnet_unet"], help="the generator (default unet)")
+    p.add_argument("--encoder", default="resnet34", choices=["resnet18", "resnet34", "resnet50"],
+                   help="the ResNet of --generator resnet_unet (random weights)")
     p.add_argument("--ngf", type=int, default=64)
     p.add_argument("--ndf", type=int, default=64)
     p.add_argument("--compile", action="store_true", help="torch.compile G and D")
@@ -88,9 +92,8 @@ def _reset_peak(device: torch.device) -> None:
 
 def bench_colorize(a: argparse.Namespace, device: torch.device, out: dict[str, Any]) -> None:
     """Seconds to colorize a 12-megapixel photo (4000 x 3000, gray and colour JPEGs), model load excluded."""
-    from colorgan.config.resolvers import unet_depth
     from colorgan.inference.colorizer import Colorizer
-    from colorgan.nn import UNetGenerator
+    from colorgan.nn import build_generator
 
     folder = a.work_dir / "colorize"
     (photo,) = make_photos(folder, 1, 4000, 3000, seed=7)
@@ -100,7 +103,8 @@ def bench_colorize(a: argparse.Namespace, device: torch.device, out: dict[str, A
 
         Image.open(photo).convert("L").save(gray, quality=90)
     _reset_peak(device)
-    colorizer = Colorizer(UNetGenerator(ngf=a.ngf, num_downs=unet_depth(a.image_size)), a.image_size, device=device)
+    generator = build_generator(generator_config(a.generator, a.image_size, a.ngf, a.encoder))
+    colorizer = Colorizer(generator, a.image_size, device=device)
     for name, path in (("gray", gray), ("colour", photo)):
         t = time_iterations(lambda p=path: colorizer(p).width and 1, device, 1, a.windows, 1)
         out[f"colorize_12mp_{name}_s"] = 1.0 / t.median
@@ -113,7 +117,7 @@ def bench_model(a: argparse.Namespace, device: torch.device, out: dict[str, Any]
     steps_total = a.warmup + a.windows * a.steps
 
     def model() -> Any:
-        return make_model(a.image_size, a.ngf, a.ndf, a.compile, a.channels_last)
+        return make_model(a.image_size, a.ngf, a.ndf, a.compile, a.channels_last, a.generator, a.encoder)
 
     _reset_peak(device)
     lit = lightning_fit(model(), RepeatedBatch(batch, steps_total), accelerator=accelerator, precision=a.precision,
@@ -127,7 +131,7 @@ def bench_model(a: argparse.Namespace, device: torch.device, out: dict[str, Any]
     out["lightning_cost_pct"] = 100.0 * (plain.median / lit.median - 1.0)
     del loop
 
-    flops = training_flops_per_image(make_model(a.image_size, a.ngf, a.ndf, False, False),
+    flops = training_flops_per_image(make_model(a.image_size, a.ngf, a.ndf, False, False, a.generator, a.encoder),
                                      synthetic_batch(2, a.image_size, device, False), device)
     out["train_gflop_per_image"] = flops / 1e9
     out["achieved_tflops"] = flops * lit.median / 1e12
@@ -173,10 +177,14 @@ def bench_e2e(a: argparse.Namespace, device: torch.device, root: Path, out: dict
     accelerator = "gpu" if device.type == "cuda" else "cpu"
     for name, cache in (("files", False), ("cache", True)):
         dm = _datamodule(a, root, cache, a.batch_size)
-        model = make_model(a.image_size, a.ngf, a.ndf, a.compile, a.channels_last)
+        model = make_model(a.image_size, a.ngf, a.ndf, a.compile, a.channels_last, a.generator, a.encoder)
         t = lightning_fit(model, None, datamodule=dm, accelerator=accelerator, precision=a.precision,
                           batch_size=a.batch_size, warmup=a.warmup, windows=a.windows, steps_per_window=a.steps)
         out[f"train_end_to_end_{name}"] = t.as_dict()
+
+
+def _generator_label(a: argparse.Namespace) -> str:
+    return f"resnet_unet ({a.encoder})" if a.generator == "resnet_unet" else a.generator
 
 
 def _rows(res: dict[str, Any], a: argparse.Namespace) -> list[tuple[str, str]]:
@@ -188,7 +196,7 @@ def _rows(res: dict[str, Any], a: argparse.Namespace) -> list[tuple[str, str]]:
 
     rows = [
         ("setup", f"{res['machine'].get('gpu', res['machine']['cpu'])}, {a.precision}, batch {a.batch_size}, "
-                  f"{a.image_size} px, ngf {a.ngf}, compile {'on' if a.compile else 'off'}, "
+                  f"{a.image_size} px, {_generator_label(a)}, ngf {a.ngf}, compile {'on' if a.compile else 'off'}, "
                   f"channels_last {'on' if a.channels_last else 'off'}, compile_lab {a.compile_lab}, "
                   f"{a.workers} workers"),
     ]

@@ -7,6 +7,7 @@ primitives only. :func:`read_generator` reads either.
 
 from __future__ import annotations
 
+import inspect
 import pickle
 import re
 import zipfile
@@ -15,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
-from colorgan.nn import UNetGenerator
+from colorgan.nn import PatchDiscriminator, build_generator, generator_settings
 
 # The marker of a generator exported with `colorgan-export --format weights` (value of the "format" key).
 GENERATOR_FORMAT = "colorgan-generator"
@@ -122,20 +124,40 @@ def read_colorgan_checkpoint(path: str | Path, map_location: str | torch.device 
     return ckpt
 
 
+# settings that do not change the weights' shapes: a checkpoint resumes under another value (`weights` is where a
+# new run's encoder starts; a resumed run takes its weights from the checkpoint)
+_SHAPE_NEUTRAL = ("dropout", "weights")
+
+
+def _discriminator_settings(config: dict[str, Any]) -> dict[str, Any]:
+    params = inspect.signature(PatchDiscriminator.__init__).parameters.values()
+    return {**{p.name: p.default for p in params if p.default is not inspect.Parameter.empty}, **config}
+
+
 def architecture_mismatch(ckpt: dict[str, Any], hparams: dict[str, Any]) -> list[str]:
     """Settings of ``generator`` / ``discriminator`` that differ between a checkpoint and a model, as
-    ``model.generator.ngf: checkpoint 64, config 16`` lines."""
+    ``model.generator.ngf: checkpoint 64, config 16`` lines.
+
+    A setting one side leaves out counts as its default (``name: unet`` for checkpoints written before there was a
+    choice of generator), so older checkpoints still resume.
+    """
     saved = ckpt.get("hyper_parameters", {})
     lines = []
-    for part in ("generator", "discriminator"):
-        a, b = saved.get(part, {}) or {}, hparams.get(part, {}) or {}
+    for part, complete in (("generator", generator_settings), ("discriminator", _discriminator_settings)):
+        try:
+            a, b = complete(dict(saved.get(part) or {})), complete(dict(hparams.get(part) or {}))
+        except ValueError as err:  # an unknown generator name
+            lines.append(f"model.{part}: {err}")
+            continue
+        if part == "generator" and a["name"] != b["name"]:
+            lines.append(f"model.generator.name: checkpoint {a['name']!r}, config {b['name']!r}")
+            continue  # the other settings of two different networks are not comparable
         for key in sorted(set(a) | set(b)):
-            if key in ("dropout",):
-                continue  # does not change the weights' shapes
+            if key in _SHAPE_NEUTRAL:
+                continue
             if a.get(key) != b.get(key):
                 lines.append(f"model.{part}.{key}: checkpoint {a.get(key)!r}, config {b.get(key)!r}")
     return lines
-
 
 
 def is_generator_export(ckpt: dict[str, Any]) -> bool:
@@ -148,7 +170,7 @@ class GeneratorWeights:
     """Everything needed to rebuild a trained generator.
 
     Attributes:
-        generator: keyword arguments of :class:`~colorgan.nn.UNetGenerator`.
+        generator: the ``model.generator`` settings (:func:`~colorgan.nn.build_generator`; no ``name``: the U-Net).
         image_size: the side of the square photos it was trained on.
         state_dict: the generator's own weights (no ``generator.`` prefix).
         source: ``"checkpoint"`` (a Lightning training checkpoint) or ``"export"`` (a ``weights`` export).
@@ -200,17 +222,16 @@ def read_generator(path: str | Path, map_location: str | torch.device = "cpu") -
     )
 
 
-def load_generator(
-    path: str | Path, map_location: str | torch.device = "cpu"
-) -> tuple[UNetGenerator, GeneratorWeights]:
-    """:func:`read_generator`, then the :class:`~colorgan.nn.UNetGenerator` rebuilt with its weights, in eval mode.
+def load_generator(path: str | Path, map_location: str | torch.device = "cpu") -> tuple[nn.Module, GeneratorWeights]:
+    """:func:`read_generator`, then the generator rebuilt (whichever network it is) with its weights, in eval mode.
 
     Raises:
         CheckpointError: as :func:`read_generator`, or when the settings and the weights do not fit together.
     """
     weights = read_generator(path, map_location)
     try:
-        generator = UNetGenerator(**weights.generator)
+        # the trained weights come from the file: a pretrained-weights setting is not read again
+        generator = build_generator(weights.generator, pretrained=False)
         generator.load_state_dict(weights.state_dict)
     except (TypeError, ValueError, RuntimeError) as err:
         raise CheckpointError(

@@ -46,7 +46,16 @@ class DataSchema:
 
 @dataclass
 class GeneratorSchema:
-    """``model.generator``: arguments of :class:`colorgan.nn.UNetGenerator`."""
+    """``model.generator``: what every generator config has. ``conf/model/generator/<name>.yaml`` extends one of
+    the schemas below; ``name`` is the option of that group and tells :func:`colorgan.nn.build_generator` which
+    network to build."""
+
+    name: str = MISSING
+
+
+@dataclass
+class UNetGeneratorSchema(GeneratorSchema):
+    """``model/generator=unet``: arguments of :class:`colorgan.nn.UNetGenerator`."""
 
     in_channels: int = MISSING
     out_channels: int = MISSING
@@ -57,6 +66,17 @@ class GeneratorSchema:
 
 
 @dataclass
+class ResNetUNetGeneratorSchema(GeneratorSchema):
+    """``model/generator=resnet_unet``: arguments of :class:`colorgan.nn.ResNetUNetGenerator`."""
+
+    encoder: str = MISSING
+    weights: Optional[str] = MISSING  # imagenet | null | a path
+    out_channels: int = MISSING
+    ngf: int = MISSING
+    norm: str = MISSING
+
+
+@dataclass
 class DiscriminatorSchema:
     """``model.discriminator``: arguments of :class:`colorgan.nn.PatchDiscriminator`."""
 
@@ -64,6 +84,15 @@ class DiscriminatorSchema:
     ndf: int = MISSING
     n_layers: int = MISSING
     norm: str = MISSING
+    spectral_norm: bool = MISSING
+
+
+@dataclass
+class PerceptualSchema:
+    """``model.perceptual``: arguments of :class:`colorgan.nn.PerceptualLoss`."""
+
+    network: str = MISSING
+    weights: Optional[str] = MISSING  # imagenet | null | a path
 
 
 @dataclass
@@ -83,6 +112,8 @@ class ModelSchema:
     scheduler_g: Optional[Dict[str, Any]] = None
     scheduler_d: Optional[Dict[str, Any]] = None
     lambda_l1: float = MISSING
+    lambda_perceptual: float = MISSING
+    perceptual: PerceptualSchema = field(default_factory=PerceptualSchema)
     gan_mode: str = MISSING
     l1_warmup_epochs: int = MISSING
     gradient_clip_val: Optional[float] = MISSING
@@ -144,13 +175,18 @@ class TrainerSchema:
 
 
 SCHEMAS = {"data": DataSchema, "model": ModelSchema, "trainer": TrainerSchema}
+# the options of the group conf/model/generator/, each with its own schema (a subclass of GeneratorSchema)
+GENERATOR_SCHEMAS = {"unet": UNetGeneratorSchema, "resnet_unet": ResNetUNetGeneratorSchema}
 
 
 def register_schemas() -> None:
-    """Store each schema as ``<group>/<group>_schema`` in Hydra's ConfigStore, where the YAML files find it."""
+    """Store each schema as ``<group>/<group>_schema`` in Hydra's ConfigStore, where the YAML files find it, and
+    each generator's as ``model/generator/<name>_schema``."""
     cs = ConfigStore.instance()
     for group, node in SCHEMAS.items():
         cs.store(group=group, name=f"{group}_schema", node=node)
+    for name, node in GENERATOR_SCHEMAS.items():
+        cs.store(group="model/generator", name=f"{name}_schema", node=node)
 
 
 register_schemas()

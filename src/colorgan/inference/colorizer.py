@@ -101,10 +101,12 @@ class Colorizer:
         colour.save("grandma_colour.png")
 
     Args:
-        generator: a :class:`~colorgan.nn.UNetGenerator` (or any module mapping ``L (B, 1, S, S)`` in [-1, 1] to
-            ``ab (B, 2, S, S)`` in [-1, 1]); it is put in eval mode and moved to ``device``.
+        generator: a colorgan generator (:func:`~colorgan.nn.build_generator`), or any module mapping
+            ``L (B, 1, S, S)`` in [-1, 1] to ``ab (B, 2, S, S)`` in [-1, 1]; it is put in eval mode and moved to
+            ``device``.
         image_size: the size it was trained at.
-        size: the size it runs at (default ``image_size``); rounded to a multiple of ``2**num_downs``.
+        size: the size it runs at (default ``image_size``); rounded to a multiple of the generator's ``divisor``
+            (``2**num_downs`` for the U-Net, 32 for the ResNet U-Net).
         device: ``auto`` | ``cpu`` | ``cuda`` | ``cuda:N``.
         max_pixels: decompression-bomb guard for files read from disk (``None``: no limit).
         source: where the weights came from, for messages.
@@ -130,7 +132,7 @@ class Colorizer:
         self.size = round_size(wanted, self.divisor)
         if self.size != wanted:
             log.warning(
-                "size %d is not a multiple of %d (2**num_downs of this generator); using %d", wanted, self.divisor,
+                "size %d is not a multiple of %d (the size multiple of this generator); using %d", wanted, self.divisor,
                 self.size,
             )
         self.max_pixels = max_pixels

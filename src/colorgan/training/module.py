@@ -18,7 +18,7 @@ from colorgan import __version__
 from colorgan.checkpoints.reading import CHECKPOINT_FORMAT, CHECKPOINT_KEY
 from colorgan.color import gray_rgb, model_lab_to_rgb
 from colorgan.metrics import ColorizationMetrics, fid_unavailable, frechet_inception_distance
-from colorgan.nn import GANLoss, PatchDiscriminator, UNetGenerator
+from colorgan.nn import GANLoss, PatchDiscriminator, PerceptualLoss, build_generator
 
 log = logging.getLogger(__name__)
 
@@ -71,14 +71,20 @@ class ColorGAN(L.LightningModule):
     batch** while the GAN loss is on, one per batch during the L1-only warm-up.
 
     Args:
-        generator: keyword arguments of :class:`~colorgan.nn.UNetGenerator` (``ngf``, ``num_downs``, ``norm``,
-            ``dropout``, ...).
-        discriminator: keyword arguments of :class:`~colorgan.nn.PatchDiscriminator` (``ndf``, ``n_layers``, ``norm``).
+        generator: ``model.generator``: ``name`` (``unet``, the default, or ``resnet_unet``) and the keyword
+            arguments of that network (:func:`~colorgan.nn.build_generator`). Pretrained encoder ``weights`` are
+            read when a new fit starts (:meth:`load_pretrained_weights`), not when the module is built: a resumed
+            run, or a module loaded from a checkpoint, has them in its own weights and never needs the file again.
+        discriminator: keyword arguments of :class:`~colorgan.nn.PatchDiscriminator` (``ndf``, ``n_layers``, ``norm``,
+            ``spectral_norm``).
         optimizer_g, optimizer_d: a Hydra ``_partial_`` optimizer config (``{"_target_": "torch.optim.Adam",
             "_partial_": true, "lr": 2e-4, ...}``) or any callable ``params -> Optimizer``.
         scheduler_g, scheduler_d: optional ``_partial_`` LR scheduler configs (or callables ``optimizer ->
             scheduler``), stepped once per epoch.
         lambda_l1: weight of the L1 term (100 in Pix2Pix).
+        lambda_perceptual: weight of a VGG perceptual term on G (:class:`~colorgan.nn.PerceptualLoss`); 0 (the
+            default) leaves it out and builds no VGG.
+        perceptual: keyword arguments of :class:`~colorgan.nn.PerceptualLoss` (``network``, ``weights``).
         gan_mode: ``vanilla`` (BCE with logits) | ``lsgan`` | ``hinge``.
         l1_warmup_epochs: epochs of L1-only training (no D, no GAN loss) before the GAN switches on.
         gradient_clip_val: clip each network's gradient norm to this value (``None``: no clipping).
@@ -98,6 +104,8 @@ class ColorGAN(L.LightningModule):
         scheduler_g: OptimizerSpec | None = None,
         scheduler_d: OptimizerSpec | None = None,
         lambda_l1: float = 100.0,
+        lambda_perceptual: float = 0.0,
+        perceptual: Mapping[str, Any] | None = None,
         gan_mode: str = "vanilla",
         l1_warmup_epochs: int = 0,
         gradient_clip_val: float | None = None,
@@ -111,6 +119,7 @@ class ColorGAN(L.LightningModule):
         self.automatic_optimization = False
         generator = dict(_plain(generator) or {})
         discriminator = dict(_plain(discriminator) or {})
+        perceptual = dict(_plain(perceptual) or {})
         optimizer_g = _plain(optimizer_g) if optimizer_g is not None else dict(DEFAULT_ADAM)
         optimizer_d = _plain(optimizer_d) if optimizer_d is not None else dict(DEFAULT_ADAM)
         scheduler_g, scheduler_d = _plain(scheduler_g), _plain(scheduler_d)
@@ -128,6 +137,8 @@ class ColorGAN(L.LightningModule):
                 "discriminator": discriminator,
                 **{k: v for k, v in self._factories.items() if k not in callables},
                 "lambda_l1": float(lambda_l1),
+                "lambda_perceptual": float(lambda_perceptual),
+                "perceptual": perceptual,
                 "gan_mode": str(gan_mode),
                 "l1_warmup_epochs": int(l1_warmup_epochs),
                 "gradient_clip_val": None if gradient_clip_val is None else float(gradient_clip_val),
@@ -138,14 +149,19 @@ class ColorGAN(L.LightningModule):
                 "channels_last": bool(channels_last),
             }
         )
-        self.generator = UNetGenerator(**generator)
+        self.generator = build_generator(generator, pretrained=False)  # see on_fit_start
+        self._generator_weights_set = False  # True once pretrained or checkpointed weights are in the generator
         self.discriminator = PatchDiscriminator(**discriminator)
         if image_size % self.generator.divisor:
+            what = "2**model.generator.num_downs" if "num_downs" in generator else "the generator's size multiple"
             raise ValueError(
-                f"data.image_size={image_size} is not divisible by 2**model.generator.num_downs = "
-                f"{self.generator.divisor}; pick a multiple of {self.generator.divisor} or lower num_downs"
+                f"data.image_size={image_size} is not divisible by {what} = {self.generator.divisor}; pick a "
+                f"multiple of {self.generator.divisor}" + (" or lower num_downs" if "num_downs" in generator else "")
             )
         self.gan_loss = GANLoss(gan_mode)
+        # set past nn.Module's registration: the fixed VGG is no submodule, so it stays out of the checkpoint and
+        # of the optimizers (on_fit_start moves it to the device)
+        object.__setattr__(self, "_perceptual", PerceptualLoss(**perceptual) if lambda_perceptual > 0 else None)
         self.val_metrics = ColorizationMetrics()
         self.test_metrics = ColorizationMetrics()
         self.test_gray_metrics = ColorizationMetrics()  # the gray baseline (ab = 0) on the same test photos
@@ -164,6 +180,22 @@ class ColorGAN(L.LightningModule):
             self.generator.compile()
             self.discriminator.compile()
             self._compiled = True
+
+    def load_pretrained_weights(self) -> None:
+        """Start the generator's encoder from ``model.generator.weights`` (``imagenet`` or a file): a new run's
+        first step. Does nothing without such a setting, or once the generator has pretrained or checkpointed
+        weights."""
+        weights = self.hparams.generator.get("weights")
+        if weights is not None and not self._generator_weights_set:
+            self.generator.load_encoder_weights(weights)
+            log.info("The generator's encoder starts from model.generator.weights=%s", weights)
+        self._generator_weights_set = True
+
+    def on_fit_start(self) -> None:
+        # colorgan.train calls it before the data is prepared; this covers fits started elsewhere
+        self.load_pretrained_weights()
+        if self._perceptual is not None:
+            self._perceptual.to(self.device)
 
     def configure_optimizers(self) -> tuple[list[torch.optim.Optimizer], list[Any]]:
         opt_g = _build(self._factories["optimizer_g"], self.generator.parameters())
@@ -308,6 +340,10 @@ class ColorGAN(L.LightningModule):
             else:
                 g_gan = torch.zeros((), device=fake.device)
             g_loss = g_gan + self.hparams.lambda_l1 * g_l1
+            if self._perceptual is not None:
+                g_perceptual = self._perceptual(L_, fake, ab)
+                g_loss = g_loss + self.hparams.lambda_perceptual * g_perceptual
+                logs["train/g_perceptual"] = g_perceptual.detach()
             bad = bad + self._optimize(opt_g, g_loss)
         logs["train/g_loss"] = g_loss.detach()
         logs["train/g_gan"] = g_gan.detach()
@@ -396,5 +432,6 @@ class ColorGAN(L.LightningModule):
         }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self._generator_weights_set = True  # the checkpoint's weights, pretrained encoder included
         self.nonfinite_steps = int(checkpoint.get(CHECKPOINT_KEY, {}).get("nonfinite_steps", 0))
         self._nonfinite_total = torch.tensor(float(self.nonfinite_steps))
