@@ -283,34 +283,17 @@ class ColorGAN(L.LightningModule):
         if L_.shape[0] == 0:  # every photo of this batch was unreadable
             return None
         opt_g, opt_d = self.optimizers()
-        gan_on = self.current_epoch >= self.hparams.l1_warmup_epochs
         guard = self.hparams.skip_nonfinite
         snapshot = self._snapshot_buffers() if guard else None
-        bad = torch.zeros((), device=L_.device)
+        # G runs forward once: the D step sees its output detached, the G step backpropagates through it
         fake = self.generator(L_)
-        logs: dict[str, Tensor] = {}
-
+        gan_on = self.current_epoch >= self.hparams.l1_warmup_epochs  # off during the L1 warm-up: no D step
         if gan_on:
-            with self.toggled_optimizer(opt_d):
-                real_logits = self.discriminator(torch.cat([L_, ab], dim=1))
-                fake_logits = self.discriminator(torch.cat([L_, fake.detach()], dim=1))
-                d_loss = self.gan_loss.discriminator(real_logits, fake_logits)
-                bad = bad + self._optimize(opt_d, d_loss)
-            logs["train/d_loss"] = d_loss.detach()
-            logs["train/d_real"] = self._d_output(real_logits.detach())
-            logs["train/d_fake"] = self._d_output(fake_logits.detach())
-
-        with self.toggled_optimizer(opt_g):
-            g_l1 = F.l1_loss(fake, ab)
-            if gan_on:
-                g_gan = self.gan_loss.generator(self.discriminator(torch.cat([L_, fake], dim=1)))
-            else:
-                g_gan = torch.zeros((), device=fake.device)
-            g_loss = g_gan + self.hparams.lambda_l1 * g_l1
-            bad = bad + self._optimize(opt_g, g_loss)
-        logs["train/g_loss"] = g_loss.detach()
-        logs["train/g_gan"] = g_gan.detach()
-        logs["train/g_l1"] = g_l1.detach()
+            d_bad, d_logs = self._discriminator_step(opt_d, L_, ab, fake)
+        else:
+            d_bad, d_logs = torch.zeros((), device=L_.device), {}
+        g_bad, g_logs = self._generator_step(opt_g, L_, ab, fake, gan_on)
+        bad, logs = d_bad + g_bad, {**d_logs, **g_logs}
 
         n = L_.shape[0]
         # sync_dist: under DDP the logged losses are means over all ranks, not rank 0's share of the batch.
@@ -320,6 +303,40 @@ class ColorGAN(L.LightningModule):
             self._track_nonfinite(bad)
             self.log("train/nonfinite_skipped", self._nonfinite_total, on_step=True, on_epoch=False, batch_size=n)
         return None
+
+    def _discriminator_step(self, opt_d: Any, L_: Tensor, ab: Tensor, fake: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        """One D update: real ``cat(L, ab)`` against ``cat(L, G(L))`` with G's output detached (G is not trained).
+
+        Returns 1.0 (a 0-dim device tensor) when the step was skipped as non-finite, else 0.0, and what to log.
+        """
+        with self.toggled_optimizer(opt_d):
+            real_logits = self.discriminator(torch.cat([L_, ab], dim=1))
+            fake_logits = self.discriminator(torch.cat([L_, fake.detach()], dim=1))
+            d_loss = self.gan_loss.discriminator(real_logits, fake_logits)
+            bad = self._optimize(opt_d, d_loss)
+        return bad, {
+            "train/d_loss": d_loss.detach(),
+            "train/d_real": self._d_output(real_logits.detach()),
+            "train/d_fake": self._d_output(fake_logits.detach()),
+        }
+
+    def _generator_step(
+        self, opt_g: Any, L_: Tensor, ab: Tensor, fake: Tensor, gan_on: bool
+    ) -> tuple[Tensor, dict[str, Tensor]]:
+        """One G update on ``GAN(D(cat(L, fake))) + lambda_l1 * L1(fake, ab)``, D's parameters frozen.
+
+        Without ``gan_on`` (L1 warm-up) D is not consulted and the GAN term is 0. Returns 1.0 (a 0-dim device
+        tensor) when the step was skipped as non-finite, else 0.0, and what to log.
+        """
+        with self.toggled_optimizer(opt_g):
+            g_l1 = F.l1_loss(fake, ab)
+            if gan_on:
+                g_gan = self.gan_loss.generator(self.discriminator(torch.cat([L_, fake], dim=1)))
+            else:
+                g_gan = torch.zeros((), device=fake.device)
+            g_loss = g_gan + self.hparams.lambda_l1 * g_l1
+            bad = self._optimize(opt_g, g_loss)
+        return bad, {"train/g_loss": g_loss.detach(), "train/g_gan": g_gan.detach(), "train/g_l1": g_l1.detach()}
 
     def on_train_epoch_end(self) -> None:
         schedulers = self.lr_schedulers()
