@@ -206,7 +206,7 @@ def test_nonfinite_step_is_skipped_without_poisoning_anything(tmp_path, photo_ro
 
 
 def test_too_many_nonfinite_batches_in_a_row_stop_the_run(tmp_path, photo_root):
-    from colorgan.training.module import NonFiniteLossError
+    from colorgan.training.nonfinite import NonFiniteLossError
 
     model = tiny_model(max_nonfinite_batches=2)
     trainer = tiny_trainer(tmp_path, limit_train_batches=4, callbacks=[InjectNaN(batches=[0, 1, 2, 3])])

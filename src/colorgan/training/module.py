@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 import lightning as L
@@ -19,6 +20,13 @@ from colorgan.checkpoints.reading import CHECKPOINT_FORMAT, CHECKPOINT_KEY
 from colorgan.color import model_lab_to_rgb
 from colorgan.metrics import ColorizationMetrics
 from colorgan.nn import GANLoss, PatchDiscriminator, UNetGenerator
+from colorgan.training.nonfinite import (
+    BufferRollback,
+    NonFiniteCounter,
+    gradients,
+    nonfinite,
+    step_unless,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +46,6 @@ DEFAULT_ADAM: dict[str, Any] = {
     "betas": [0.5, 0.999],
     "fused": True,
 }
-
-
-class NonFiniteLossError(RuntimeError):
-    """Too many training steps in a row had a NaN or infinite loss."""
 
 
 def _plain(value: Any) -> Any:
@@ -148,10 +152,14 @@ class ColorGAN(L.LightningModule):
         self.gan_loss = GANLoss(gan_mode)
         self.val_metrics = ColorizationMetrics()
         self.test_metrics = ColorizationMetrics()
-        self.nonfinite_steps = 0  # skipped optimizer steps, as last read from the device counter
-        self._nonfinite_total = torch.zeros(())
-        self._nonfinite_run = torch.zeros(())
+        self._buffers_before_step = BufferRollback(self)
+        self._nonfinite = NonFiniteCounter(max_nonfinite_batches)
         self._compiled = False
+
+    @property
+    def nonfinite_steps(self) -> int:
+        """Optimizer steps skipped for a NaN/inf loss or gradients so far, as last read from the device."""
+        return self._nonfinite.reported
 
     # ---------------------------------------------------------------- set-up
     def configure_model(self) -> None:
@@ -182,97 +190,25 @@ class ColorGAN(L.LightningModule):
         return self.generator(L_)
 
     # -------------------------------------------------------------- training
-    def _nonfinite(self, opt: Any, loss: Tensor) -> Tensor:
-        """1.0 (a 0-dim float tensor on the device) when ``loss`` or any gradient of ``opt`` is NaN/inf, else 0.0.
-
-        The gradients are checked after backward, so under DDP (where they are already all-reduced) every rank
-        reaches the same verdict on them without talking to the others, and without a host sync. The loss needs a
-        check of its own: a NaN loss can have finite gradients (L1's gradient at a NaN target is 0), and stepping
-        on those is stepping on a broken batch. Each rank has its own loss, so that verdict is summed over the
-        ranks (one small all-reduce, still no host sync).
-        """
-        bad_loss = (~torch.isfinite(loss.detach())).float()
-        if self.trainer.world_size > 1:
-            bad_loss = self.trainer.strategy.reduce(bad_loss, reduce_op="sum")
-        grads = [p.grad for group in opt.param_groups for p in group["params"] if p.grad is not None]
-        if not grads:
-            return (bad_loss > 0).float()
-        norms = torch.stack(torch._foreach_norm(grads))
-        return ((bad_loss > 0) | ~torch.isfinite(norms).all()).float()
-
     def _optimize(self, opt: Any, loss: Tensor) -> Tensor:
         """Backward and step. Returns 1.0 when the step was skipped for a non-finite loss or gradients, else 0.0.
 
-        A skipped step changes nothing: no parameter, no Adam moment, no per-parameter step count (Lightning's
-        ``global_step`` still counts it). With a fused optimizer (the default Adam) the skip happens on the device
-        through the optimizer's ``found_inf`` input, so the training step never waits for the GPU; other optimizers
-        fall back to a host-side check.
+        A skipped step changes nothing (see :mod:`colorgan.training.nonfinite`); Lightning's ``global_step`` still
+        counts it. The verdict stays on the device, so the training step never waits for the GPU.
         """
         opt.zero_grad(set_to_none=True)
         self.manual_backward(loss)
-        bad = self._nonfinite(opt, loss) if self.hparams.skip_nonfinite else None
+        bad = None
+        if self.hparams.skip_nonfinite:
+            sum_ranks = partial(self.trainer.strategy.reduce, reduce_op="sum") if self.trainer.world_size > 1 else None
+            bad = nonfinite(loss, gradients(opt), sum_ranks)
         if self.hparams.gradient_clip_val:
             self.clip_gradients(opt, gradient_clip_val=self.hparams.gradient_clip_val, gradient_clip_algorithm="norm")
-        inner = getattr(opt, "optimizer", opt)
         if bad is None or getattr(self.trainer.precision_plugin, "scaler", None) is not None:
             opt.step()  # 16-mixed: the GradScaler skips non-finite steps itself
-        elif getattr(inner, "_step_supports_amp_scaling", False):
-            inner.found_inf = bad
-            try:
-                opt.step()
-            finally:
-                del inner.found_inf
         else:
-            if bad.item():
-                opt.zero_grad(set_to_none=True)  # parameters without a gradient are left alone by the step
-            opt.step()
+            step_unless(opt, bad)
         return bad if bad is not None else torch.zeros((), device=self.device)
-
-    def _buffer_groups(self) -> dict[torch.dtype, list[Tensor]]:
-        groups: dict[torch.dtype, list[Tensor]] = {}
-        for b in self.buffers():
-            groups.setdefault(b.dtype, []).append(b)
-        return groups
-
-    def _snapshot_buffers(self) -> dict[torch.dtype, Tensor]:
-        """All buffers (BatchNorm running statistics and counters), one flat copy per dtype."""
-        return {dtype: torch.cat([b.reshape(-1) for b in bufs]) for dtype, bufs in self._buffer_groups().items()}
-
-    def _restore_buffers_if(self, bad: Tensor, snapshot: dict[torch.dtype, Tensor]) -> None:
-        """Undo this batch's running-statistics update when one of its steps was skipped (no host sync)."""
-        for dtype, buffers in self._buffer_groups().items():
-            current = torch.cat([b.reshape(-1) for b in buffers])
-            kept = torch.where(bad, snapshot[dtype], current).split([b.numel() for b in buffers])
-            torch._foreach_copy_(buffers, [k.view_as(b) for k, b in zip(kept, buffers)])
-
-    def _track_nonfinite(self, bad: Tensor) -> None:
-        """Count skipped steps; stop after ``max_nonfinite_batches`` batches in a row had one.
-
-        The counters live on the device; they are read every batch on CPU and every 20 batches on a GPU.
-        """
-        if self._nonfinite_total.device != bad.device:
-            self._nonfinite_total = self._nonfinite_total.to(bad.device)
-            self._nonfinite_run = self._nonfinite_run.to(bad.device)
-        self._nonfinite_total = self._nonfinite_total + bad
-        self._nonfinite_run = (self._nonfinite_run + 1) * (bad > 0)
-        batch_idx = self.trainer.fit_loop.epoch_loop.batch_idx
-        if bad.device.type != "cpu" and batch_idx % 20:
-            return
-        total, run = int(self._nonfinite_total.item()), int(self._nonfinite_run.item())
-        if total > self.nonfinite_steps:
-            log.warning(
-                "Skipped %d optimizer step(s) with a NaN/inf loss or gradients by epoch %d, batch %d (%d in total)",
-                total - self.nonfinite_steps, self.current_epoch, batch_idx, total,
-            )
-            self.nonfinite_steps = total
-        if run >= self.hparams.max_nonfinite_batches:
-            raise NonFiniteLossError(
-                f"{run} batches in a row had NaN/inf losses or gradients; stopping. Try a lower learning rate "
-                "(model.optimizer_g.lr / model.optimizer_d.lr), gradient clipping (model.gradient_clip_val=1.0), "
-                "trainer.precision=bf16-mixed or 32-true instead of 16-mixed, a smaller model.lambda_l1, or check "
-                "the photos for corrupt content. The last good checkpoint is in checkpoints/; resume from it with "
-                "ckpt_path=last."
-            )
 
     def _d_output(self, logits: Tensor) -> Tensor:
         """What D says on average: a probability for the BCE loss, the raw score otherwise."""
@@ -284,7 +220,8 @@ class ColorGAN(L.LightningModule):
             return None
         opt_g, opt_d = self.optimizers()
         guard = self.hparams.skip_nonfinite
-        snapshot = self._snapshot_buffers() if guard else None
+        if guard:
+            self._buffers_before_step.snapshot()
         # G runs forward once: the D step sees its output detached, the G step backpropagates through it
         fake = self.generator(L_)
         gan_on = self.current_epoch >= self.hparams.l1_warmup_epochs  # off during the L1 warm-up: no D step
@@ -299,9 +236,9 @@ class ColorGAN(L.LightningModule):
         # sync_dist: under DDP the logged losses are means over all ranks, not rank 0's share of the batch.
         self.log_dict(logs, on_step=True, on_epoch=True, batch_size=n, sync_dist=True)
         if guard:
-            self._restore_buffers_if(bad > 0, snapshot)
-            self._track_nonfinite(bad)
-            self.log("train/nonfinite_skipped", self._nonfinite_total, on_step=True, on_epoch=False, batch_size=n)
+            self._buffers_before_step.restore_if(bad > 0)
+            self._nonfinite.add(bad, epoch=self.current_epoch, batch_idx=self.trainer.fit_loop.epoch_loop.batch_idx)
+            self.log("train/nonfinite_skipped", self._nonfinite.total, on_step=True, on_epoch=False, batch_size=n)
         return None
 
     def _discriminator_step(self, opt_d: Any, L_: Tensor, ab: Tensor, fake: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
@@ -380,9 +317,8 @@ class ColorGAN(L.LightningModule):
         checkpoint[CHECKPOINT_KEY] = {
             "format": CHECKPOINT_FORMAT,
             "version": __version__,
-            "nonfinite_steps": int(self._nonfinite_total.item()),
+            "nonfinite_steps": self._nonfinite.read_total(),
         }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        self.nonfinite_steps = int(checkpoint.get(CHECKPOINT_KEY, {}).get("nonfinite_steps", 0))
-        self._nonfinite_total = torch.tensor(float(self.nonfinite_steps))
+        self._nonfinite.load(int(checkpoint.get(CHECKPOINT_KEY, {}).get("nonfinite_steps", 0)))
