@@ -205,6 +205,51 @@ def test_nonfinite_step_is_skipped_without_poisoning_anything(tmp_path, photo_ro
     assert float(trainer.callback_metrics["train/nonfinite_skipped"]) == 2
 
 
+class PoisonGradients(L.Callback):
+    """Makes one network's gradients NaN in one batch (every loss stays finite) and records, for every batch,
+    which of each network's parameters and buffers changed across it."""
+
+    def __init__(self, network: str, batch: int):
+        self.network, self.batch = network, batch
+        self.changed: dict[int, dict[str, dict[str, bool]]] = {}
+
+    @staticmethod
+    def _state(pl_module):
+        return {
+            net: (params(getattr(pl_module, net)), {k: v.clone() for k, v in getattr(pl_module, net).named_buffers()})
+            for net in ("generator", "discriminator")
+        }
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        self._before, self._hook = self._state(pl_module), None
+        if batch_idx == self.batch:
+            weight = next(getattr(pl_module, self.network).parameters())
+            self._hook = weight.register_hook(lambda grad: torch.full_like(grad, float("nan")))
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        if self._hook is not None:
+            self._hook.remove()
+        after = self._state(pl_module)
+        self.changed[batch_idx] = {
+            net: {"params": changed(self._before[net][0], after[net][0]),
+                  "buffers": changed(self._before[net][1], after[net][1])}
+            for net in after
+        }
+
+
+@pytest.mark.parametrize(("skipped", "stepped"), [("discriminator", "generator"), ("generator", "discriminator")])
+def test_a_skipped_step_restores_only_its_own_networks_statistics(tmp_path, photo_root, skipped, stepped):
+    """D's BatchNorm statistics go back when D's step was skipped, G's when G's was; the other network's good step
+    keeps the statistics its batch gave it."""
+    model = tiny_model()
+    probe = PoisonGradients(skipped, batch=1)
+    tiny_trainer(tmp_path, limit_train_batches=2, callbacks=[probe]).fit(model, datamodule=tiny_data(photo_root))
+    assert probe.changed[0][skipped] == probe.changed[0][stepped] == {"params": True, "buffers": True}
+    assert probe.changed[1][skipped] == {"params": False, "buffers": False}, "the skipped network left no trace"
+    assert probe.changed[1][stepped] == {"params": True, "buffers": True}, "the good step was kept whole"
+    assert model.nonfinite_steps == 1
+
+
 def test_too_many_nonfinite_batches_in_a_row_stop_the_run(tmp_path, photo_root):
     from colorgan.training.nonfinite import NonFiniteLossError
 

@@ -152,7 +152,8 @@ class ColorGAN(L.LightningModule):
         self.gan_loss = GANLoss(gan_mode)
         self.val_metrics = ColorizationMetrics()
         self.test_metrics = ColorizationMetrics()
-        self._buffers_before_step = BufferRollback(self)
+        # each network's BatchNorm statistics as they were before the batch, put back when its own step is skipped
+        self._g_buffers, self._d_buffers = BufferRollback(self.generator), BufferRollback(self.discriminator)
         self._nonfinite = NonFiniteCounter(max_nonfinite_batches)
         self._compiled = False
 
@@ -219,25 +220,32 @@ class ColorGAN(L.LightningModule):
         if L_.shape[0] == 0:  # every photo of this batch was unreadable
             return None
         opt_g, opt_d = self.optimizers()
+        gan_on = self.current_epoch >= self.hparams.l1_warmup_epochs  # off during the L1 warm-up: no D step
         guard = self.hparams.skip_nonfinite
         if guard:
-            self._buffers_before_step.snapshot()
+            self._g_buffers.snapshot()
+            if gan_on:
+                self._d_buffers.snapshot()
         # G runs forward once: the D step sees its output detached, the G step backpropagates through it
         fake = self.generator(L_)
-        gan_on = self.current_epoch >= self.hparams.l1_warmup_epochs  # off during the L1 warm-up: no D step
         if gan_on:
             d_bad, d_logs = self._discriminator_step(opt_d, L_, ab, fake)
         else:
             d_bad, d_logs = torch.zeros((), device=L_.device), {}
         g_bad, g_logs = self._generator_step(opt_g, L_, ab, fake, gan_on)
-        bad, logs = d_bad + g_bad, {**d_logs, **g_logs}
+        logs = {**d_logs, **g_logs}
 
         n = L_.shape[0]
         # sync_dist: under DDP the logged losses are means over all ranks, not rank 0's share of the batch.
         self.log_dict(logs, on_step=True, on_epoch=True, batch_size=n, sync_dist=True)
         if guard:
-            self._buffers_before_step.restore_if(bad > 0)
-            self._nonfinite.add(bad, epoch=self.current_epoch, batch_idx=self.trainer.fit_loop.epoch_loop.batch_idx)
+            # D's statistics also moved in the G step's pass through D: both are undone when D's step was skipped
+            self._g_buffers.restore_if(g_bad > 0)
+            if gan_on:
+                self._d_buffers.restore_if(d_bad > 0)
+            self._nonfinite.add(
+                d_bad + g_bad, epoch=self.current_epoch, batch_idx=self.trainer.fit_loop.epoch_loop.batch_idx
+            )
             self.log("train/nonfinite_skipped", self._nonfinite.total, on_step=True, on_epoch=False, batch_size=n)
         return None
 
