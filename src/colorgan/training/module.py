@@ -257,7 +257,7 @@ class ColorGAN(L.LightningModule):
         with self.toggled_optimizer(opt_d):
             real_logits = self.discriminator(torch.cat([L_, ab], dim=1))
             fake_logits = self.discriminator(torch.cat([L_, fake.detach()], dim=1))
-            d_loss = self.gan_loss.discriminator(real_logits, fake_logits)
+            d_loss = self.gan_loss.discriminator_loss(real_logits, fake_logits)
             bad = self._optimize(opt_d, d_loss)
         return bad, {
             "train/d_loss": d_loss.detach(),
@@ -276,7 +276,7 @@ class ColorGAN(L.LightningModule):
         with self.toggled_optimizer(opt_g):
             g_l1 = F.l1_loss(fake, ab)
             if gan_on:
-                g_gan = self.gan_loss.generator(self.discriminator(torch.cat([L_, fake], dim=1)))
+                g_gan = self.gan_loss.generator_loss(self.discriminator(torch.cat([L_, fake], dim=1)))
             else:
                 g_gan = torch.zeros((), device=fake.device)
             g_loss = g_gan + self.hparams.lambda_l1 * g_l1
