@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import copy
+
 import lightning as L
 import pytest
 import torch
+import torch.nn.functional as F
 
 from colorgan.data import ColorizationDataModule
 from colorgan.training.module import ColorGAN
@@ -106,18 +109,80 @@ def test_mixed_precision_trains_on_cpu_with_float32_lab(tmp_path, photo_root, pr
     assert all(torch.isfinite(v).all() for v in trainer.callback_metrics.values())
 
 
-def test_validation_logs_metrics(tmp_path, photo_root):
-    trainer = tiny_trainer(tmp_path, limit_val_batches=2)
+class RecomputeLosses(L.Callback):
+    """Recomputes every training loss outside the module, from the batch, copies of the networks as they were
+    (D at the start of the batch for its own step, after its step for G's) and the same dropout masks, and records
+    it next to what was logged for that batch."""
+
+    def __init__(self):
+        self.expected: list[dict[str, float]] = []
+        self.logged: list[dict[str, float]] = []
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        self._g, self._d = copy.deepcopy(pl_module.generator), copy.deepcopy(pl_module.discriminator)
+        self._rng = torch.get_rng_state()  # the step's first random draw is G's dropout
+        self._L, self._ab = batch["L"].clone(), batch["ab"].clone()
+
+    @torch.no_grad()
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        L_, ab, rng = self._L, self._ab, torch.get_rng_state()
+        torch.set_rng_state(self._rng)
+        fake = self._g(L_)
+        torch.set_rng_state(rng)
+        real_logits, fake_logits = self._d(torch.cat([L_, ab], 1)), self._d(torch.cat([L_, fake], 1))
+        g_logits = copy.deepcopy(pl_module.discriminator)(torch.cat([L_, fake], 1))
+        bce = F.binary_cross_entropy_with_logits
+        expected = {
+            "d_real": torch.sigmoid(real_logits).mean(),
+            "d_fake": torch.sigmoid(fake_logits).mean(),
+            "d_loss": 0.5 * (bce(real_logits, torch.ones_like(real_logits))
+                             + bce(fake_logits, torch.zeros_like(fake_logits))),
+            "g_gan": bce(g_logits, torch.ones_like(g_logits)),
+            "g_l1": F.l1_loss(fake, ab),
+        }
+        expected["g_loss"] = expected["g_gan"] + pl_module.hparams.lambda_l1 * expected["g_l1"]
+        self.expected.append({k: float(v) for k, v in expected.items()})
+        self.logged.append({k: float(trainer.callback_metrics[f"train/{k}_step"]) for k in expected})
+
+
+def test_logged_training_losses_are_the_networks_own(tmp_path, photo_root):
+    """train/d_real is D's mean probability on the real photos of the batch, train/g_l1 G's L1 on them, and so on,
+    per step and as the epoch mean."""
+    rec = RecomputeLosses()
+    trainer = tiny_trainer(tmp_path, limit_train_batches=2, log_every_n_steps=1, callbacks=[rec])
     trainer.fit(tiny_model(), datamodule=tiny_data(photo_root))
+    assert len(rec.expected) == 2
+    for expected, logged in zip(rec.expected, rec.logged):
+        assert logged == pytest.approx(expected, rel=1e-5, abs=1e-6)
+    for name in rec.expected[0]:
+        mean = (rec.expected[0][name] + rec.expected[1][name]) / 2  # two batches of 4 photos
+        assert float(trainer.callback_metrics[f"train/{name}_epoch"]) == pytest.approx(mean, rel=1e-5, abs=1e-6)
+
+
+def test_validation_logs_the_scores_of_the_pictures_it_scored(tmp_path, photo_root):
+    from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
+
+    model = tiny_model()
+    scored = []
+    update = model.val_metrics.update
+
+    def spy(pred_rgb, true_rgb, *args, **kwargs):
+        scored.append((pred_rgb.clone(), true_rgb.clone()))
+        return update(pred_rgb, true_rgb, *args, **kwargs)
+
+    model.val_metrics.update = spy
+    trainer = tiny_trainer(tmp_path, limit_val_batches=2, max_epochs=2)
+    trainer.fit(model, datamodule=tiny_data(photo_root))
     m = trainer.callback_metrics
-    for key in (
-        "val/psnr", "val/ssim", "val/l1_ab", "val/colorfulness", "val/colorfulness_true", "val/colorfulness_gap",
-        "train/d_loss_epoch", "train/g_loss_epoch", "train/g_l1_epoch", "train/g_gan_epoch",
-        "train/d_real_epoch", "train/d_fake_epoch",
-    ):
+    for key in ("val/psnr", "val/ssim", "val/l1_ab", "val/colorfulness", "val/colorfulness_true",
+                "val/colorfulness_gap"):
         assert key in m and torch.isfinite(m[key]), key
-    assert 0 < float(m["train/d_real_epoch"]) < 1  # vanilla: D's mean probability
-    assert 5 < float(m["val/psnr"]) < 60 and -1 <= float(m["val/ssim"]) <= 1
+    assert len(scored) == 4  # two batches in each of two validations; the logged scores are the last one's
+    pred, true = torch.cat([p for p, _ in scored[2:]]), torch.cat([t for _, t in scored[2:]])
+    assert pred.shape == true.shape and pred.shape[1] == 3
+    assert float(m["val/ssim"]) == pytest.approx(float(structural_similarity_index_measure(pred, true, data_range=1.0)),
+                                                 rel=1e-5)
+    assert float(m["val/psnr"]) == pytest.approx(float(peak_signal_noise_ratio(pred, true, data_range=1.0)), rel=1e-5)
 
 
 def test_schedulers_step_once_per_epoch(tmp_path, photo_root):
@@ -269,18 +334,23 @@ class LossRecorder(L.Callback):
 
 
 @pytest.mark.slow
-def test_compiled_networks_train_like_eager(tmp_path, photo_root):
-    """model.compile=true compiles G and D (not the LightningModule) and gives the eager losses, step by step."""
+def test_compiled_networks_train_like_eager(tmp_path, photo_root, monkeypatch):
+    """model.compile=true compiles G and D (not the LightningModule) and gives the eager losses, step by step, for
+    the real generator, dropout included. Inductor draws its own random numbers unless told to fall back to eager's
+    (fallback_random): with it, compiled and eager dropout draw the same masks from the same seed."""
+    monkeypatch.setattr(torch._inductor.config, "fallback_random", True)
     runs = {}
     for compile in (False, True):
         torch.manual_seed(0)
-        model = ColorGAN(generator={**TINY_G, "dropout": 0.0}, discriminator=TINY_D, image_size=64, compile=compile)
+        model = ColorGAN(generator=TINY_G, discriminator=TINY_D, image_size=64, compile=compile)
         rec = LossRecorder()
         torch.manual_seed(1)
-        tiny_trainer(tmp_path, limit_train_batches=3, callbacks=[rec]).fit(
+        tiny_trainer(tmp_path, limit_train_batches=3, log_every_n_steps=1, callbacks=[rec]).fit(
             model, datamodule=tiny_data(photo_root, flip_p=0.0)
         )
         runs[compile] = (rec.losses, model)
+    dropout = [m for m in runs[True][1].generator.modules() if isinstance(m, torch.nn.Dropout)]
+    assert dropout and all(m.p == 0.5 for m in dropout), "the real generator trains with dropout"
     assert len(runs[True][0]) == 3
     for eager, compiled in zip(runs[False][0], runs[True][0]):
         assert eager == pytest.approx(compiled, rel=1e-4, abs=1e-5)
