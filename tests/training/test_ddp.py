@@ -85,6 +85,12 @@ def test_two_cpu_processes_train_the_same_weights(tmp_path: Path) -> None:
     unchanged = [k for k in networks if torch.equal(start[0]["state_dict"][k], state[0][k])]
     assert not unchanged, f"not trained: {unchanged[:5]}"
 
+    # The logged losses are means over both ranks' photos: every rank logs the same numbers.
+    logged = [f"train/{name}_{when}" for name in ("d_loss", "d_real", "d_fake", "g_loss", "g_gan", "g_l1")
+              for when in ("step", "epoch")]
+    assert all(k in end[0]["metrics"] for k in logged), sorted(end[0]["metrics"])
+    assert {k: end[0]["metrics"][k] for k in logged} == {k: end[1]["metrics"][k] for k in logged}
+
 
 @pytest.mark.parametrize(
     ("accelerator", "cuda", "kept"),

@@ -159,6 +159,24 @@ def test_logged_training_losses_are_the_networks_own(tmp_path, photo_root):
         assert float(trainer.callback_metrics[f"train/{name}_epoch"]) == pytest.approx(mean, rel=1e-5, abs=1e-6)
 
 
+def test_losses_reach_the_logger_every_log_every_n_steps_and_once_per_epoch(tmp_path, photo_root):
+    """The step values go to the loggers on the steps Lightning writes (trainer.log_every_n_steps), with the names
+    Lightning's on_step/on_epoch logging gave them; the epoch means once per epoch."""
+    import csv
+
+    from lightning.pytorch.loggers import CSVLogger
+
+    trainer = tiny_trainer(tmp_path, limit_train_batches=4, max_epochs=2, log_every_n_steps=3,
+                           logger=CSVLogger(tmp_path, name="csv", version=""))
+    trainer.fit(tiny_model(), datamodule=tiny_data(photo_root))
+    rows = list(csv.DictReader((tmp_path / "csv" / "metrics.csv").open()))
+    steps_with = {key: [int(r["step"]) for r in rows if r.get(key)] for key in rows[0]}
+    for name in ("d_loss", "d_real", "d_fake", "g_loss", "g_gan", "g_l1"):
+        assert steps_with[f"train/{name}_step"] == [2, 5], name  # batches 3 and 6 of 8 (steps count from 0)
+        assert steps_with[f"train/{name}_epoch"] == [3, 7], name  # the last batch of each epoch
+    assert steps_with["train/nonfinite_skipped"] == [2, 5]
+
+
 def test_validation_logs_the_scores_of_the_pictures_it_scored(tmp_path, photo_root):
     from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
 
@@ -256,7 +274,7 @@ def test_nonfinite_step_is_skipped_without_poisoning_anything(tmp_path, photo_ro
     adam = {"_target_": "torch.optim.Adam", "_partial_": True, "lr": 2e-4, "betas": [0.5, 0.999], "fused": fused}
     model = tiny_model(optimizer_g=adam, optimizer_d=adam)
     probe = InjectNaN(batches=[1])
-    trainer = tiny_trainer(tmp_path, limit_train_batches=3, callbacks=[probe])
+    trainer = tiny_trainer(tmp_path, limit_train_batches=3, log_every_n_steps=1, callbacks=[probe])
     trainer.fit(model, datamodule=tiny_data(photo_root))
     before, poisoned, after = probe.states[0], probe.states[1], probe.states[2]
     assert same(before["params"], poisoned["params"]), "no parameter moved on the NaN batch"

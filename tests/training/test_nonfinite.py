@@ -48,13 +48,22 @@ def test_verdict_counts_the_loss_of_every_rank():
     """Under DDP every rank must skip when one rank's loss is NaN, although its own loss and gradients are fine."""
     seen = []
 
-    def other_rank_nan(flag):  # what a sum over two ranks gives when the other one had a NaN loss
+    def other_rank_nan(flag):  # a sum over two ranks, the other one with a NaN loss
         seen.append(flag.clone())
         return flag + 1.0
 
     assert nonfinite(torch.tensor(0.5), [torch.ones(2)], other_rank_nan).item() == 1.0
-    assert seen == [torch.tensor(0.0)]  # the rank's own verdict on its loss went into the sum
+    assert [float(f) for f in seen] == [0.0]  # this rank's own verdict went into the sum
     assert nonfinite(torch.tensor(0.5), [torch.ones(2)], lambda flag: flag * 2).item() == 0.0
+
+
+def test_verdict_leaves_the_gradients_as_they_were():
+    grads = [torch.tensor([1.5, -0.0, 3e38]), torch.tensor([[float("inf"), 2e-45]]), torch.tensor(NAN)]
+    before = [g.clone() for g in grads]
+    assert nonfinite(torch.tensor(0.5), grads).item() == 1.0
+    for g, b in zip(grads, before):
+        assert torch.equal(g.isnan(), b.isnan()) and torch.equal(g[~g.isnan()], b[~b.isnan()]), (g, b)
+        assert torch.equal(torch.signbit(g), torch.signbit(b))
 
 
 def _model_and_grads(bad_grad: bool) -> nn.Module:
@@ -127,7 +136,8 @@ def _buffers(m: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.clone() for k, v in m.named_buffers()}
 
 
-def test_rollback_puts_every_buffer_back_exactly():
+@pytest.mark.parametrize("how", ["restore_if", "restore_where"])
+def test_rollback_puts_every_buffer_back_exactly(how):
     net = _batchnorm_net()
     net(torch.randn(2, 1, 8, 8))
     rollback = BufferRollback(net)
@@ -137,21 +147,54 @@ def test_rollback_puts_every_buffer_back_exactly():
     poisoned[0, 0, 0, 0] = NAN
     net(poisoned)
     assert not torch.isfinite(net[1].running_mean).all() and int(net[1].num_batches_tracked) == 2
-    rollback.restore_if(torch.tensor(True))
+    getattr(rollback, how)(torch.tensor(1.0))
     after = _buffers(net)
     assert after.keys() == saved.keys()
     assert all(torch.equal(saved[k], after[k]) and saved[k].dtype == after[k].dtype for k in saved)
 
 
-def test_rollback_keeps_the_new_buffers_of_a_good_step():
+@pytest.mark.parametrize("how", ["restore_if", "restore_where"])
+def test_rollback_keeps_the_new_buffers_of_a_good_step(how):
     net = _batchnorm_net()
     rollback = BufferRollback(net)
     rollback.snapshot()
     net(torch.randn(2, 1, 8, 8))
     updated = _buffers(net)
-    rollback.restore_if(torch.tensor(False))
+    getattr(rollback, how)(torch.tensor(0.0))
     assert all(torch.equal(updated[k], v) for k, v in net.named_buffers())
     assert int(net[1].num_batches_tracked) == 1
+
+
+def test_rollback_on_the_device_never_reads_the_verdict_on_the_host(monkeypatch):
+    """What a GPU runs (restore_if picks it off the CPU): the choice is made by torch.where on the device."""
+    net = _batchnorm_net()
+    rollback = BufferRollback(net)
+    rollback.snapshot()
+    saved = _buffers(net)
+    net(torch.randn(2, 1, 8, 8))
+
+    def no_host_reads(*_):
+        raise AssertionError("the verdict was read on the host")
+
+    bad = torch.tensor(1.0)
+    monkeypatch.setattr(torch.Tensor, "item", no_host_reads)
+    monkeypatch.setattr(torch.Tensor, "__bool__", no_host_reads)
+    rollback.restore_where(bad)
+    monkeypatch.undo()
+    assert all(torch.equal(saved[k], v) for k, v in net.named_buffers())
+
+
+def test_rollback_follows_buffers_that_were_replaced():
+    """A move to another dtype or device replaces the buffers: the next snapshot must find the new ones."""
+    net = _batchnorm_net()
+    rollback = BufferRollback(net)
+    rollback.snapshot()
+    net.double()
+    rollback.snapshot()
+    saved = _buffers(net)
+    net(torch.randn(2, 1, 8, 8, dtype=torch.float64))
+    rollback.restore_if(torch.tensor(1.0))
+    assert all(torch.equal(saved[k], v) and v.dtype == saved[k].dtype for k, v in net.named_buffers())
 
 
 def test_counter_warns_and_stops_after_too_many_batches_in_a_row(caplog):

@@ -2,6 +2,7 @@
 
 - ``module``: :class:`~colorgan.training.module.ColorGAN` (G and D, manual optimization, metrics)
 - ``nonfinite``: steps with a NaN/inf loss or gradients are skipped on the device and counted
+- ``loss_log``: the training losses, summed on the device and handed to Lightning when it writes logs
 - ``sample_grid``: the fixed validation photos, colorized after every validation (PNG and W&B)
 - ``skipped_photos``: the end-of-epoch report of unreadable photos
 - ``loggers``: W&B (never prompts, keeps its run id on resume) and the CSV logger

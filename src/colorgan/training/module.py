@@ -20,6 +20,7 @@ from colorgan.checkpoints.reading import CHECKPOINT_FORMAT, CHECKPOINT_KEY
 from colorgan.color import model_lab_to_rgb
 from colorgan.metrics import ColorizationMetrics
 from colorgan.nn import GANLoss, PatchDiscriminator, UNetGenerator
+from colorgan.training.loss_log import LossLog, lightning_writes_logs
 from colorgan.training.nonfinite import (
     BufferRollback,
     NonFiniteCounter,
@@ -30,14 +31,21 @@ from colorgan.training.nonfinite import (
 
 log = logging.getLogger(__name__)
 
-# Under DDP the validation/test metrics (torchmetrics state) and the skipped-photo counts (strategy.reduce) are
-# already reduced across ranks when they are logged; Lightning's advice to sync them once more does not apply.
+# Under DDP the validation/test metrics (torchmetrics state), the epoch means of the training losses (LossLog) and
+# the skipped-photo counts (strategy.reduce) are already reduced across ranks when they are logged; Lightning's
+# advice to sync them once more does not apply.
 warnings.filterwarnings(
-    "ignore", message=r"It is recommended to use `self\.log\('((val|test)/[^']+|train/skipped_photos)'"
+    "ignore",
+    message=r"It is recommended to use `self\.log\('((val|test)/[^']+|train/[^']+_epoch|train/skipped_photos)'",
 )
 
 
 OptimizerSpec = Mapping[str, Any] | Callable[..., torch.optim.Optimizer]
+
+# What each step logs (as train/<name>_step and train/<name>_epoch): the D step's loss and D's mean output on the
+# real and the fake photos (a probability for the vanilla GAN loss), the G step's total loss and its two terms.
+D_LOSSES = ("d_loss", "d_real", "d_fake")
+G_LOSSES = ("g_loss", "g_gan", "g_l1")
 
 DEFAULT_ADAM: dict[str, Any] = {
     "_target_": "torch.optim.Adam",
@@ -155,6 +163,7 @@ class ColorGAN(L.LightningModule):
         # each network's BatchNorm statistics as they were before the batch, put back when its own step is skipped
         self._g_buffers, self._d_buffers = BufferRollback(self.generator), BufferRollback(self.discriminator)
         self._nonfinite = NonFiniteCounter(max_nonfinite_batches)
+        self._d_losses, self._g_losses = LossLog(D_LOSSES), LossLog(G_LOSSES)
         self._compiled = False
 
     @property
@@ -215,6 +224,11 @@ class ColorGAN(L.LightningModule):
         """What D says on average: a probability for the BCE loss, the raw score otherwise."""
         return torch.sigmoid(logits).mean() if self.gan_loss.mode == "vanilla" else logits.mean()
 
+    def on_train_start(self) -> None:
+        # Lightning's set-up may have moved the networks or replaced their BatchNorm layers (sync_batchnorm)
+        self._g_buffers.find_again()
+        self._d_buffers.find_again()
+
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         L_, ab = batch["L"], batch["ab"]
         if L_.shape[0] == 0:  # every photo of this batch was unreadable
@@ -228,50 +242,39 @@ class ColorGAN(L.LightningModule):
                 self._d_buffers.snapshot()
         # G runs forward once: the D step sees its output detached, the G step backpropagates through it
         fake = self.generator(L_)
-        if gan_on:
-            d_bad, d_logs = self._discriminator_step(opt_d, L_, ab, fake)
-        else:
-            d_bad, d_logs = torch.zeros((), device=L_.device), {}
-        g_bad, g_logs = self._generator_step(opt_g, L_, ab, fake, gan_on)
-        logs = {**d_logs, **g_logs}
-
-        n = L_.shape[0]
-        # sync_dist: under DDP the logged losses are means over all ranks, not rank 0's share of the batch.
-        self.log_dict(logs, on_step=True, on_epoch=True, batch_size=n, sync_dist=True)
+        d_bad, d_losses = self._discriminator_step(opt_d, L_, ab, fake) if gan_on else (None, None)
+        g_bad, g_losses = self._generator_step(opt_g, L_, ab, fake, gan_on)
         if guard:
             # D's statistics also moved in the G step's pass through D: both are undone when D's step was skipped
-            self._g_buffers.restore_if(g_bad > 0)
-            if gan_on:
-                self._d_buffers.restore_if(d_bad > 0)
-            self._nonfinite.add(
-                d_bad + g_bad, epoch=self.current_epoch, batch_idx=self.trainer.fit_loop.epoch_loop.batch_idx
-            )
-            self.log("train/nonfinite_skipped", self._nonfinite.total, on_step=True, on_epoch=False, batch_size=n)
+            self._g_buffers.restore_if(g_bad)
+            skipped = g_bad
+            if d_bad is not None:
+                self._d_buffers.restore_if(d_bad)
+                skipped = skipped + d_bad
+            self._nonfinite.add(skipped, epoch=self.current_epoch, batch_idx=self.trainer.fit_loop.epoch_loop.batch_idx)
+        self._log_losses(d_losses, g_losses, L_.shape[0])
         return None
 
-    def _discriminator_step(self, opt_d: Any, L_: Tensor, ab: Tensor, fake: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+    def _discriminator_step(self, opt_d: Any, L_: Tensor, ab: Tensor, fake: Tensor) -> tuple[Tensor, Tensor]:
         """One D update: real ``cat(L, ab)`` against ``cat(L, G(L))`` with G's output detached (G is not trained).
 
-        Returns 1.0 (a 0-dim device tensor) when the step was skipped as non-finite, else 0.0, and what to log.
+        Returns 1.0 (a 0-dim device tensor) when the step was skipped as non-finite, else 0.0, and the values of
+        :data:`D_LOSSES` (a ``(3,)`` float32 device tensor).
         """
-        with self.toggled_optimizer(opt_d):
-            real_logits = self.discriminator(torch.cat([L_, ab], dim=1))
-            fake_logits = self.discriminator(torch.cat([L_, fake.detach()], dim=1))
-            d_loss = self.gan_loss.discriminator_loss(real_logits, fake_logits)
-            bad = self._optimize(opt_d, d_loss)
-        return bad, {
-            "train/d_loss": d_loss.detach(),
-            "train/d_real": self._d_output(real_logits.detach()),
-            "train/d_fake": self._d_output(fake_logits.detach()),
-        }
+        # No toggled_optimizer here: with G's output detached, D's backward cannot reach G's parameters.
+        real_logits = self.discriminator(torch.cat([L_, ab], dim=1))
+        fake_logits = self.discriminator(torch.cat([L_, fake.detach()], dim=1))
+        d_loss = self.gan_loss.discriminator_loss(real_logits, fake_logits)
+        bad = self._optimize(opt_d, d_loss)
+        outputs = (self._d_output(logits.detach()).float() for logits in (real_logits, fake_logits))
+        return bad, torch.stack([d_loss.detach().float(), *outputs])
 
-    def _generator_step(
-        self, opt_g: Any, L_: Tensor, ab: Tensor, fake: Tensor, gan_on: bool
-    ) -> tuple[Tensor, dict[str, Tensor]]:
+    def _generator_step(self, opt_g: Any, L_: Tensor, ab: Tensor, fake: Tensor, gan_on: bool) -> tuple[Tensor, Tensor]:
         """One G update on ``GAN(D(cat(L, fake))) + lambda_l1 * L1(fake, ab)``, D's parameters frozen.
 
         Without ``gan_on`` (L1 warm-up) D is not consulted and the GAN term is 0. Returns 1.0 (a 0-dim device
-        tensor) when the step was skipped as non-finite, else 0.0, and what to log.
+        tensor) when the step was skipped as non-finite, else 0.0, and the values of :data:`G_LOSSES` (a ``(3,)``
+        float32 device tensor).
         """
         with self.toggled_optimizer(opt_g):
             g_l1 = F.l1_loss(fake, ab)
@@ -281,9 +284,43 @@ class ColorGAN(L.LightningModule):
                 g_gan = torch.zeros((), device=fake.device)
             g_loss = g_gan + self.hparams.lambda_l1 * g_l1
             bad = self._optimize(opt_g, g_loss)
-        return bad, {"train/g_loss": g_loss.detach(), "train/g_gan": g_gan.detach(), "train/g_l1": g_l1.detach()}
+        return bad, torch.stack([t.detach().float() for t in (g_loss, g_gan, g_l1)])
+
+    def _log_losses(self, d_losses: Tensor | None, g_losses: Tensor, n: int) -> None:
+        """Add this batch's losses to the epoch means; on the steps Lightning's loggers write, log their values.
+
+        The step values under DDP are means over all ranks (one all-reduce on those steps only), like the epoch
+        means; ``train/nonfinite_skipped`` is the same on every rank.
+        """
+        self._g_losses.add(g_losses, n)
+        if d_losses is not None:
+            self._d_losses.add(d_losses, n)
+        if not lightning_writes_logs(self.trainer):
+            return
+        names = [*(D_LOSSES if d_losses is not None else ()), *G_LOSSES]
+        values = [*([d_losses] if d_losses is not None else []), g_losses]
+        if self.hparams.skip_nonfinite:
+            names.append("nonfinite_skipped")
+            values.append(self._nonfinite.total.reshape(1).to(g_losses))
+        step = torch.cat(values)
+        if self.trainer.world_size > 1:
+            step = self.trainer.strategy.reduce(step, reduce_op="mean")
+        self.log_dict(
+            {f"train/{k}" if k == "nonfinite_skipped" else f"train/{k}_step": v for k, v in zip(names, step.unbind())},
+            on_step=True, on_epoch=False, batch_size=n, sync_dist=False,
+        )
+
+    def _log_epoch_losses(self) -> None:
+        """Log the epoch means of the losses (weighted by batch size, over all ranks) as ``train/<name>_epoch``."""
+        sum_ranks = partial(self.trainer.strategy.reduce, reduce_op="sum") if self.trainer.world_size > 1 else None
+        means = {**self._d_losses.epoch_means(self.device, sum_ranks),
+                 **self._g_losses.epoch_means(self.device, sum_ranks)}
+        if means:
+            self.log_dict({f"train/{k}_epoch": v for k, v in means.items()}, on_step=False, on_epoch=True,
+                          batch_size=1, sync_dist=False)
 
     def on_train_epoch_end(self) -> None:
+        self._log_epoch_losses()
         schedulers = self.lr_schedulers()
         if schedulers is None:
             return

@@ -30,8 +30,11 @@ def gradients(optimizer: Any) -> list[Tensor]:
     return [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
 
 
+_ONES: dict[torch.device, Tensor] = {}  # the unscale factor 1.0 that the check below takes, one per device
+
+
 def nonfinite(loss: Tensor, grads: Sequence[Tensor], reduce_sum: Callable[[Tensor], Tensor] | None = None) -> Tensor:
-    """1.0 (a 0-dim float tensor on the loss's device) when ``loss`` or any of ``grads`` is NaN/inf, else 0.0.
+    """1.0 (a 0-dim float32 tensor on the loss's device) when ``loss`` or any of ``grads`` is NaN/inf, else 0.0.
 
     Check the gradients after backward: under DDP they are already all-reduced, so every rank reaches the same
     verdict on them without talking to the others, and without a host sync. The loss needs a check of its own: a
@@ -39,16 +42,22 @@ def nonfinite(loss: Tensor, grads: Sequence[Tensor], reduce_sum: Callable[[Tenso
     broken batch. Each rank has its own loss: pass ``reduce_sum`` (a sum over the ranks, e.g. Lightning's
     ``strategy.reduce(t, reduce_op="sum")``) so that all ranks agree on it too.
 
+    The loss and the gradients are checked by the kernel PyTorch's GradScaler uses
+    (``_amp_foreach_non_finite_check_and_unscale_``, one launch for all of them), with an unscale factor of 1.0: it
+    writes every value back multiplied by 1, which leaves it exactly as it was.
+
     >>> nonfinite(torch.tensor(0.5), [torch.ones(3)]).item(), nonfinite(torch.tensor(float("nan")), []).item()
     (0.0, 1.0)
     """
-    bad_loss = (~torch.isfinite(loss.detach())).float()
+    found = torch.zeros(1, device=loss.device)
+    one = _ONES.get(found.device)
+    if one is None:
+        one = _ONES[found.device] = torch.ones(1, device=found.device)
+    # the loss (a float32 view of it) is checked with the gradients: multiplied by 1 too, it keeps its value
+    torch._amp_foreach_non_finite_check_and_unscale_([*grads, loss.detach().float().reshape(1)], found, one)
     if reduce_sum is not None:
-        bad_loss = reduce_sum(bad_loss)
-    if not grads:
-        return (bad_loss > 0).float()
-    norms = torch.stack(torch._foreach_norm(list(grads)))
-    return ((bad_loss > 0) | ~torch.isfinite(norms).all()).float()
+        found = (reduce_sum(found) > 0).float()
+    return found.reshape(())
 
 
 def step_unless(optimizer: Any, bad: Tensor) -> None:
@@ -75,29 +84,61 @@ def step_unless(optimizer: Any, bad: Tensor) -> None:
 class BufferRollback:
     """Keeps a copy of a module's buffers (BatchNorm running statistics and counters) to put back after a skip.
 
-    Both calls stay on the device: :meth:`restore_if` selects with ``torch.where`` instead of asking the host.
+    Neither call waits for a GPU: there :meth:`restore_if` selects with ``torch.where`` instead of asking the host. The
+    buffers are found once and kept as flat views, one group per dtype, so that a step costs a handful of device
+    operations and no walk through the module; a buffer replaced since (by a move to another device or dtype) is
+    noticed and the buffers found again.
     """
 
     def __init__(self, module: nn.Module) -> None:
         self.module = module
-        self._saved: dict[torch.dtype, Tensor] = {}
+        self._owners: list[tuple[dict[str, Any], str, Tensor]] = []  # (the owning module's _buffers, name, buffer)
+        self._groups: list[tuple[list[Tensor], list[int]]] = []  # per dtype: flat views of the buffers, their sizes
+        self._saved: list[Tensor] = []
+        self._found = False
 
-    def _groups(self) -> dict[torch.dtype, list[Tensor]]:
+    def _current(self) -> bool:
+        return self._found and all(buffers.get(name) is b for buffers, name, b in self._owners)
+
+    def _find_buffers(self) -> None:
+        self._owners = [
+            (owner._buffers, name, b) for owner in self.module.modules() for name, b in owner._buffers.items()
+            if b is not None
+        ]
+        self._found = True
         groups: dict[torch.dtype, list[Tensor]] = {}
-        for b in self.module.buffers():
+        for _, _, b in self._owners:
             groups.setdefault(b.dtype, []).append(b)
-        return groups
+        self._groups = [([b.view(-1) for b in bufs], [b.numel() for b in bufs]) for bufs in groups.values()]
+
+    def find_again(self) -> None:
+        """Look for the buffers again at the next :meth:`snapshot`: call it when the module's layers may have been
+        replaced (at the start of each fit, after Lightning's set-up converted or moved them)."""
+        self._found = False
 
     def snapshot(self) -> None:
         """Copy every buffer, one flat copy per dtype."""
-        self._saved = {dtype: torch.cat([b.reshape(-1) for b in bufs]) for dtype, bufs in self._groups().items()}
+        if not self._current():
+            self._find_buffers()
+        self._saved = [torch.cat(flat) for flat, _ in self._groups]
 
     def restore_if(self, bad: Tensor) -> None:
-        """Put the buffers back as they were at :meth:`snapshot` where ``bad`` (a 0-dim bool tensor) is true."""
-        for dtype, buffers in self._groups().items():
-            current = torch.cat([b.reshape(-1) for b in buffers])
-            kept = torch.where(bad, self._saved[dtype], current).split([b.numel() for b in buffers])
-            torch._foreach_copy_(buffers, [k.view_as(b) for k, b in zip(kept, buffers)])
+        """Put the buffers back as they were at :meth:`snapshot` when ``bad`` (a 0-dim tensor) is true or 1.0.
+
+        On a CPU reading ``bad`` costs nothing, and a good step (the usual case) costs nothing either; on other
+        devices :meth:`restore_where` decides on the device.
+        """
+        if bad.device.type != "cpu":
+            self.restore_where(bad)
+        elif bad.item():
+            for (flat, sizes), saved in zip(self._groups, self._saved):
+                torch._foreach_copy_(flat, saved.split(sizes))
+
+    def restore_where(self, bad: Tensor) -> None:
+        """:meth:`restore_if` without asking the host: every buffer is rewritten, with ``torch.where`` choosing."""
+        bad = bad.bool()
+        for (flat, sizes), saved in zip(self._groups, self._saved):
+            torch._foreach_copy_(flat, torch.where(bad, saved, torch.cat(flat)).split(sizes))
 
 
 class NonFiniteCounter:
