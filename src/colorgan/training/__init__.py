@@ -6,5 +6,5 @@
 - ``sample_grid``: the fixed validation photos, colorized after every validation (PNG and W&B)
 - ``skipped_photos``: the end-of-epoch report of unreadable photos
 - ``loggers``: W&B (never prompts, keeps its run id on resume) and the CSV logger
-- ``distributed``: which process is rank 0 before the Trainer exists, and DDP set-ups refused early
+- ``distributed``: which process is rank 0 before the Trainer exists, and the DDP set-ups adapted or refused early
 """
