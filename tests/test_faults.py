@@ -34,7 +34,7 @@ from colorgan.checkpoints.reading import CheckpointError, read_checkpoint
 from colorgan.checkpoints.writing import AtomicCheckpointIO, partial_files
 from colorgan.data.files import NoImagesError
 from colorgan.train import train
-from colorgan.training.module import NonFiniteLossError
+from colorgan.training.nonfinite import NonFiniteLossError
 
 from helpers.fault_injection import (
     DeleteFile,

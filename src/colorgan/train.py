@@ -22,7 +22,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from colorgan.checkpoints.resume import resolve_ckpt_path
 from colorgan.config import config_dir, in_multirun
 from colorgan.host_memory import keep_freed_memory
-from colorgan.training.distributed import check_ddp_setup, launched_as_rank_zero
+from colorgan.training.distributed import check_ddp_setup, launched_as_rank_zero, sync_batchnorm_where_it_runs
 from colorgan.training.loggers import build_loggers, finish_wandb
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         with open_dict(cfg):
             cfg.paths.output_dir = str(output_dir)  # everything that interpolates it now follows the resumed run
     output_dir.mkdir(parents=True, exist_ok=True)
+    sync_batchnorm_where_it_runs(cfg)
     if launched_as_rank_zero():
         OmegaConf.save(cfg, output_dir / "config.yaml", resolve=True)
 
@@ -57,9 +58,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     callbacks = _instantiate_callbacks(cfg.get("callbacks"))
     loggers = build_loggers(cfg.get("logger"), output_dir)
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
-    check_ddp_setup(
-        trainer, model, multirun=in_multirun(), sync_batchnorm=bool(cfg.trainer.get("sync_batchnorm", False))
-    )
+    check_ddp_setup(trainer, multirun=in_multirun())
     if trainer.world_size > 1 and launched_as_rank_zero():
         log.info(
             "DDP on %d processes: effective batch %d photos per optimizer step (data.batch_size=%d per process)",

@@ -17,7 +17,7 @@ def test_benchmark_reports_every_section(tmp_path, capsys):
         "--device", "cpu", "--image-size", "64", "--ngf", "8", "--ndf", "8", "--batch-size", "2",
         "--photos", "24", "--photo-size", "96x80", "--work-dir", str(tmp_path), "--output", str(out),
         "--warmup", "1", "--windows", "2", "--steps", "1", "--loader-batch-size", "4", "--loader-steps", "2",
-        "--workers", "0", "--compile-lab", "off",
+        "--workers", "0", "--compile-lab", "off", "--overhead-windows", "2", "--overhead-steps", "1",
     ])
     saved = json.loads(out.read_text())
     for key in ("train_model_only_lightning", "train_model_only_plain", "train_end_to_end_files",
@@ -32,8 +32,21 @@ def test_benchmark_reports_every_section(tmp_path, capsys):
     assert 0.01 < saved["train_gflop_per_image"] < 1.0
     assert saved["machine"]["torch"] and saved["share_of_peak_pct"] is None  # no known peak for a CPU
     assert "lab_ms_compiled" not in saved and isinstance(saved["machine"]["keep_freed_memory"], bool)
+    # host overhead: two window pairs each for colorgan's step and Lightning's floor, against the plain loop
+    overhead = saved["host_overhead"]
+    assert overhead["tiny_model"] == {"image_size": 64, "ngf": 8, "ndf": 8, "batch_size": 2, "windows": 2,
+                                      "steps_per_window": 1}
+    for key in ("host_overhead_ms", "lightning_floor_ms"):
+        pairs = overhead[key]
+        assert len(pairs["windows_ms"]) == len(pairs["cpu_windows_ms"]) == 2, key
+        assert all(f > 0 and p > 0 for f, p in zip(pairs["fit_ms_per_step"], pairs["plain_ms_per_step"])), key
+        assert pairs["windows_ms"] == pytest.approx([f - p for f, p in zip(pairs["fit_ms_per_step"],
+                                                                             pairs["plain_ms_per_step"])])
+    assert saved["host_overhead_ms_per_step"] == overhead["host_overhead_ms"]["median_ms"]
+    assert math.isfinite(saved["lightning_floor_ms_per_step"])
     printed = capsys.readouterr().out
     assert "| loader speed-up from cache (x classic)" in printed and res["table"] in printed
+    assert "| host overhead per step (ms), tiny model, over the plain loop" in printed
 
 
 def test_window_throughput_from_edge_times():

@@ -2,8 +2,8 @@
 
 Add it to a run with ``+callbacks.probe._target_=helpers.probes.StateProbe +callbacks.probe.dirpath=DIR`` (``tests/`` on
 ``PYTHONPATH``). It writes ``DIR/{start,end}_rank{R}.pt`` holding, on CPU: the LightningModule's ``state_dict``,
-the optimizers' ``state_dict``s, ``global_step``, ``current_epoch``, ``world_size`` and the device of the weights and
-of the optimizer state.
+the optimizers' ``state_dict``s, ``global_step``, ``current_epoch``, ``world_size``, the device of the weights and
+of the optimizer state, and the logged metrics (``trainer.callback_metrics``).
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ class StateProbe(L.Callback):
             "world_size": trainer.world_size,
             "weights_device": str(next(pl_module.generator.parameters()).device),
             "optimizer_devices": _optimizer_devices(trainer.optimizers),
+            "metrics": {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1},
         }
         torch.save(record, self.dirpath / f"{when}_rank{trainer.global_rank}.pt")
 

@@ -102,14 +102,14 @@ def test_generator_rejects_indivisible_sizes_and_shallow_depth():
 def test_gan_losses_reference_values():
     zeros, big = torch.zeros(2, 1, 4, 4), torch.full((2, 1, 4, 4), 10.0)
     vanilla = GANLoss("vanilla")
-    assert vanilla.discriminator(zeros, zeros).item() == pytest.approx(math.log(2), abs=1e-6)
-    assert vanilla.generator(big).item() == pytest.approx(math.log1p(math.exp(-10)), abs=1e-6)
+    assert vanilla.discriminator_loss(zeros, zeros).item() == pytest.approx(math.log(2), abs=1e-6)
+    assert vanilla.generator_loss(big).item() == pytest.approx(math.log1p(math.exp(-10)), abs=1e-6)
     ls = GANLoss("lsgan")
-    assert ls.discriminator(zeros, zeros).item() == pytest.approx(0.5)  # mean of (0-1)^2 and (0-0)^2
-    assert ls.generator(torch.ones(1, 1, 2, 2)).item() == pytest.approx(0.0)
+    assert ls.discriminator_loss(zeros, zeros).item() == pytest.approx(0.5)  # mean of (0-1)^2 and (0-0)^2
+    assert ls.generator_loss(torch.ones(1, 1, 2, 2)).item() == pytest.approx(0.0)
     hinge = GANLoss("hinge")
-    assert hinge.discriminator(big, -big).item() == pytest.approx(0.0)
-    assert hinge.discriminator(zeros, zeros).item() == pytest.approx(1.0)
-    assert hinge.generator(big).item() == pytest.approx(-10.0)
+    assert hinge.discriminator_loss(big, -big).item() == pytest.approx(0.0)
+    assert hinge.discriminator_loss(zeros, zeros).item() == pytest.approx(1.0)
+    assert hinge.generator_loss(big).item() == pytest.approx(-10.0)
     with pytest.raises(ValueError, match="gan_mode must be one of"):
         GANLoss("wgan")

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
 import lightning as L
 import pytest
 import torch
+from hydra.utils import instantiate
+from lightning.pytorch.accelerators import CPUAccelerator, CUDAAccelerator
 from lightning.pytorch.strategies import DDPStrategy
-from torch import nn
 
-from colorgan.training.distributed import check_ddp_setup, launched_as_rank_zero
+from colorgan.training.distributed import check_ddp_setup, launched_as_rank_zero, sync_batchnorm_where_it_runs
 
 from helpers.runs import SRC, TINY, run_module
 
@@ -38,10 +40,7 @@ def test_two_cpu_processes_train_the_same_weights(tmp_path: Path) -> None:
         *TINY,
         "trainer=ddp",
         "trainer.accelerator=cpu",
-        "trainer.devices=2",
-        # PyTorch's SyncBatchNorm runs on GPUs only: on CPU processes BatchNorm is replaced
-        "model.generator.norm=instance",
-        "model.discriminator.norm=instance",
+        "trainer.devices=2",  # the README's command: BatchNorm, trainer=ddp's sync_batchnorm=true turned off on CPU
         "logger=wandb",
         f"paths.root_dir={tmp_path}",
         "+callbacks.probe._target_=helpers.probes.StateProbe",
@@ -62,6 +61,9 @@ def test_two_cpu_processes_train_the_same_weights(tmp_path: Path) -> None:
     # Sample grids and W&B: rank 0 only.
     assert "Sample grid written" in (run / "train.log").read_text()
     assert "Sample grid written" not in rank1_log.read_text()
+    # SyncBatchNorm is off on CPU processes, and the log says so once
+    said = "trainer.sync_batchnorm=true is turned off"
+    assert (run / "train.log").read_text().count(said) == 1 and said not in rank1_log.read_text()
     assert len(list((run / "wandb").glob("offline-run-*"))) == 1
 
     start = {r: torch.load(probe / f"start_rank{r}.pt", weights_only=True) for r in (0, 1)}
@@ -70,31 +72,57 @@ def test_two_cpu_processes_train_the_same_weights(tmp_path: Path) -> None:
     # two optimizer steps per batch, two batches per rank
     assert end[0]["global_step"] == end[1]["global_step"] == 4
 
-    weights = [k for k in end[0]["state_dict"] if k.startswith(("generator.", "discriminator."))]
+    state = {r: end[r]["state_dict"] for r in (0, 1)}
+    networks = [k for k in state[0] if k.startswith(("generator.", "discriminator."))]
+    statistics = [k for k in networks if k.endswith(("running_mean", "running_var", "num_batches_tracked"))]
+    weights = [k for k in networks if k not in statistics]
+    assert statistics, "the networks must run BatchNorm"
     assert any(k.startswith("generator.") for k in weights) and any(k.startswith("discriminator.") for k in weights)
-    differ_between_ranks = [k for k in weights if not torch.equal(end[0]["state_dict"][k], end[1]["state_dict"][k])]
+    differ_between_ranks = [k for k in weights if not torch.equal(state[0][k], state[1][k])]
     assert not differ_between_ranks, f"ranks disagree after training on: {differ_between_ranks[:5]}"
-    unchanged = [k for k in weights if torch.equal(start[0]["state_dict"][k], end[0]["state_dict"][k])]
+    # Without SyncBatchNorm the running statistics are each process's own: DDP copies rank 0's to the other ranks at
+    # the start of every step (broadcast_buffers), and the checkpoint holds rank 0's.
+    unchanged = [k for k in networks if torch.equal(start[0]["state_dict"][k], state[0][k])]
     assert not unchanged, f"not trained: {unchanged[:5]}"
 
+    # The logged losses are means over both ranks' photos: every rank logs the same numbers.
+    logged = [f"train/{name}_{when}" for name in ("d_loss", "d_real", "d_fake", "g_loss", "g_gan", "g_l1")
+              for when in ("step", "epoch")]
+    assert all(k in end[0]["metrics"] for k in logged), sorted(end[0]["metrics"])
+    assert {k: end[0]["metrics"][k] for k in logged} == {k: end[1]["metrics"][k] for k in logged}
 
-def test_sync_batchnorm_on_cpu_processes_is_refused_with_the_fix(tmp_path: Path) -> None:
-    trainer = _ddp_trainer()
-    with pytest.raises(ValueError, match=r"trainer\.sync_batchnorm=false.*norm=instance"):
-        check_ddp_setup(trainer, nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2)), multirun=False,
-                        sync_batchnorm=True)
-    # fine without BatchNorm, or without syncing it
-    check_ddp_setup(trainer, nn.Sequential(nn.Conv2d(1, 2, 3), nn.InstanceNorm2d(2)), multirun=False,
-                    sync_batchnorm=True)
-    check_ddp_setup(trainer, nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2)), multirun=False,
-                    sync_batchnorm=False)
+
+@pytest.mark.parametrize(
+    ("accelerator", "cuda", "kept"),
+    [("cpu", True, False), ("cpu", False, False), ("auto", False, False), ("auto", True, True), ("gpu", True, True),
+     ("cuda", True, True)],
+)
+def test_sync_batchnorm_stays_on_only_where_it_runs(compose_cfg, monkeypatch, caplog, accelerator, cuda, kept):
+    """trainer=ddp asks for SyncBatchNorm, which runs on CUDA GPUs only: on CPU processes DDP runs without it."""
+    monkeypatch.setattr(CUDAAccelerator, "is_available", staticmethod(lambda: cuda))
+    cfg = compose_cfg("trainer=ddp", f"trainer.accelerator={accelerator}", "trainer.devices=2")
+    assert cfg.trainer.sync_batchnorm is True
+    with caplog.at_level(logging.INFO, logger="colorgan"):
+        sync_batchnorm_where_it_runs(cfg)
+    assert cfg.trainer.sync_batchnorm is kept
+    said = [r.getMessage() for r in caplog.records if "sync_batchnorm" in r.getMessage()]
+    if kept:
+        assert not said
+    else:
+        assert said == [
+            "trainer.sync_batchnorm=true is turned off: PyTorch's SyncBatchNorm runs on CUDA GPUs only, and this run "
+            f"uses trainer.accelerator={accelerator} on this machine. Each process normalises its BatchNorm layers "
+            "over its own data.batch_size photos."
+        ]
+        trainer = instantiate(cfg.trainer, logger=False)  # builds, and would train, as DDP on CPU processes
+        assert trainer.world_size == 2 and isinstance(trainer.accelerator, CPUAccelerator)
 
 
 def test_multirun_jobs_cannot_spawn_ddp_processes() -> None:
-    model = nn.Conv2d(1, 2, 3)
     with pytest.raises(ValueError, match=r"multirun.*trainer\.devices=2.*trainer\.devices=1"):
-        check_ddp_setup(_ddp_trainer(), model, multirun=True, sync_batchnorm=False)
-    check_ddp_setup(_ddp_trainer(devices=1), model, multirun=True, sync_batchnorm=True)
+        check_ddp_setup(_ddp_trainer(), multirun=True)
+    check_ddp_setup(_ddp_trainer(devices=1), multirun=True)
+    check_ddp_setup(_ddp_trainer(), multirun=False)
 
 
 @pytest.mark.parametrize(

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import copy
+
 import lightning as L
 import pytest
 import torch
+import torch.nn.functional as F
 
 from colorgan.data import ColorizationDataModule
 from colorgan.training.module import ColorGAN
@@ -106,18 +109,99 @@ def test_mixed_precision_trains_on_cpu_with_float32_lab(tmp_path, photo_root, pr
     assert all(torch.isfinite(v).all() for v in trainer.callback_metrics.values())
 
 
-def test_validation_logs_metrics(tmp_path, photo_root):
-    trainer = tiny_trainer(tmp_path, limit_val_batches=2)
+class RecomputeLosses(L.Callback):
+    """Recomputes every training loss outside the module, from the batch, copies of the networks as they were
+    (D at the start of the batch for its own step, after its step for G's) and the same dropout masks, and records
+    it next to what was logged for that batch."""
+
+    def __init__(self):
+        self.expected: list[dict[str, float]] = []
+        self.logged: list[dict[str, float]] = []
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        self._g, self._d = copy.deepcopy(pl_module.generator), copy.deepcopy(pl_module.discriminator)
+        self._rng = torch.get_rng_state()  # the step's first random draw is G's dropout
+        self._L, self._ab = batch["L"].clone(), batch["ab"].clone()
+
+    @torch.no_grad()
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        L_, ab, rng = self._L, self._ab, torch.get_rng_state()
+        torch.set_rng_state(self._rng)
+        fake = self._g(L_)
+        torch.set_rng_state(rng)
+        real_logits, fake_logits = self._d(torch.cat([L_, ab], 1)), self._d(torch.cat([L_, fake], 1))
+        g_logits = copy.deepcopy(pl_module.discriminator)(torch.cat([L_, fake], 1))
+        bce = F.binary_cross_entropy_with_logits
+        expected = {
+            "d_real": torch.sigmoid(real_logits).mean(),
+            "d_fake": torch.sigmoid(fake_logits).mean(),
+            "d_loss": 0.5 * (bce(real_logits, torch.ones_like(real_logits))
+                             + bce(fake_logits, torch.zeros_like(fake_logits))),
+            "g_gan": bce(g_logits, torch.ones_like(g_logits)),
+            "g_l1": F.l1_loss(fake, ab),
+        }
+        expected["g_loss"] = expected["g_gan"] + pl_module.hparams.lambda_l1 * expected["g_l1"]
+        self.expected.append({k: float(v) for k, v in expected.items()})
+        self.logged.append({k: float(trainer.callback_metrics[f"train/{k}_step"]) for k in expected})
+
+
+def test_logged_training_losses_are_the_networks_own(tmp_path, photo_root):
+    """train/d_real is D's mean probability on the real photos of the batch, train/g_l1 G's L1 on them, and so on,
+    per step and as the epoch mean."""
+    rec = RecomputeLosses()
+    trainer = tiny_trainer(tmp_path, limit_train_batches=2, log_every_n_steps=1, callbacks=[rec])
     trainer.fit(tiny_model(), datamodule=tiny_data(photo_root))
+    assert len(rec.expected) == 2
+    for expected, logged in zip(rec.expected, rec.logged):
+        assert logged == pytest.approx(expected, rel=1e-5, abs=1e-6)
+    for name in rec.expected[0]:
+        mean = (rec.expected[0][name] + rec.expected[1][name]) / 2  # two batches of 4 photos
+        assert float(trainer.callback_metrics[f"train/{name}_epoch"]) == pytest.approx(mean, rel=1e-5, abs=1e-6)
+
+
+def test_losses_reach_the_logger_every_log_every_n_steps_and_once_per_epoch(tmp_path, photo_root):
+    """The step values go to the loggers on the steps Lightning writes (trainer.log_every_n_steps), with the names
+    Lightning's on_step/on_epoch logging gave them; the epoch means once per epoch."""
+    import csv
+
+    from lightning.pytorch.loggers import CSVLogger
+
+    trainer = tiny_trainer(tmp_path, limit_train_batches=4, max_epochs=2, log_every_n_steps=3,
+                           logger=CSVLogger(tmp_path, name="csv", version=""))
+    trainer.fit(tiny_model(), datamodule=tiny_data(photo_root))
+    rows = list(csv.DictReader((tmp_path / "csv" / "metrics.csv").open()))
+    steps_with = {key: [int(r["step"]) for r in rows if r.get(key)] for key in rows[0]}
+    for name in ("d_loss", "d_real", "d_fake", "g_loss", "g_gan", "g_l1"):
+        assert steps_with[f"train/{name}_step"] == [2, 5], name  # batches 3 and 6 of 8 (steps count from 0)
+        assert steps_with[f"train/{name}_epoch"] == [3, 7], name  # the last batch of each epoch
+    assert steps_with["train/nonfinite_skipped"] == [2, 5]
+
+
+def test_validation_logs_the_scores_of_the_pictures_it_scored(tmp_path, photo_root):
+    from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
+
+    model = tiny_model()
+    scored = []
+    update = model.val_metrics.update
+
+    def spy(pred_rgb, true_rgb, *args, **kwargs):
+        scored.append((pred_rgb.clone(), true_rgb.clone()))
+        return update(pred_rgb, true_rgb, *args, **kwargs)
+
+    model.val_metrics.update = spy
+    trainer = tiny_trainer(tmp_path, limit_val_batches=2, max_epochs=2)
+    trainer.fit(model, datamodule=tiny_data(photo_root))
     m = trainer.callback_metrics
-    for key in (
-        "val/psnr", "val/ssim", "val/l1_ab", "val/colorfulness", "val/colorfulness_true", "val/colorfulness_gap",
-        "train/d_loss_epoch", "train/g_loss_epoch", "train/g_l1_epoch", "train/g_gan_epoch",
-        "train/d_real_epoch", "train/d_fake_epoch",
-    ):
+    for key in ("val/psnr", "val/ssim", "val/l1_ab", "val/colorfulness", "val/colorfulness_true",
+                "val/colorfulness_gap"):
         assert key in m and torch.isfinite(m[key]), key
-    assert 0 < float(m["train/d_real_epoch"]) < 1  # vanilla: D's mean probability
-    assert 5 < float(m["val/psnr"]) < 60 and -1 <= float(m["val/ssim"]) <= 1
+    n = int(trainer.num_val_batches[0])
+    assert n >= 1 and len(scored) == 2 * n  # n batches in each of two validations; the logged scores are the last one's
+    pred, true = torch.cat([p for p, _ in scored[n:]]), torch.cat([t for _, t in scored[n:]])
+    assert pred.shape == true.shape and pred.shape[1] == 3
+    assert float(m["val/ssim"]) == pytest.approx(float(structural_similarity_index_measure(pred, true, data_range=1.0)),
+                                                 rel=1e-5)
+    assert float(m["val/psnr"]) == pytest.approx(float(peak_signal_noise_ratio(pred, true, data_range=1.0)), rel=1e-5)
 
 
 def test_schedulers_step_once_per_epoch(tmp_path, photo_root):
@@ -191,7 +275,7 @@ def test_nonfinite_step_is_skipped_without_poisoning_anything(tmp_path, photo_ro
     adam = {"_target_": "torch.optim.Adam", "_partial_": True, "lr": 2e-4, "betas": [0.5, 0.999], "fused": fused}
     model = tiny_model(optimizer_g=adam, optimizer_d=adam)
     probe = InjectNaN(batches=[1])
-    trainer = tiny_trainer(tmp_path, limit_train_batches=3, callbacks=[probe])
+    trainer = tiny_trainer(tmp_path, limit_train_batches=3, log_every_n_steps=1, callbacks=[probe])
     trainer.fit(model, datamodule=tiny_data(photo_root))
     before, poisoned, after = probe.states[0], probe.states[1], probe.states[2]
     assert same(before["params"], poisoned["params"]), "no parameter moved on the NaN batch"
@@ -205,8 +289,53 @@ def test_nonfinite_step_is_skipped_without_poisoning_anything(tmp_path, photo_ro
     assert float(trainer.callback_metrics["train/nonfinite_skipped"]) == 2
 
 
+class PoisonGradients(L.Callback):
+    """Makes one network's gradients NaN in one batch (every loss stays finite) and records, for every batch,
+    which of each network's parameters and buffers changed across it."""
+
+    def __init__(self, network: str, batch: int):
+        self.network, self.batch = network, batch
+        self.changed: dict[int, dict[str, dict[str, bool]]] = {}
+
+    @staticmethod
+    def _state(pl_module):
+        return {
+            net: (params(getattr(pl_module, net)), {k: v.clone() for k, v in getattr(pl_module, net).named_buffers()})
+            for net in ("generator", "discriminator")
+        }
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        self._before, self._hook = self._state(pl_module), None
+        if batch_idx == self.batch:
+            weight = next(getattr(pl_module, self.network).parameters())
+            self._hook = weight.register_hook(lambda grad: torch.full_like(grad, float("nan")))
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        if self._hook is not None:
+            self._hook.remove()
+        after = self._state(pl_module)
+        self.changed[batch_idx] = {
+            net: {"params": changed(self._before[net][0], after[net][0]),
+                  "buffers": changed(self._before[net][1], after[net][1])}
+            for net in after
+        }
+
+
+@pytest.mark.parametrize(("skipped", "stepped"), [("discriminator", "generator"), ("generator", "discriminator")])
+def test_a_skipped_step_restores_only_its_own_networks_statistics(tmp_path, photo_root, skipped, stepped):
+    """D's BatchNorm statistics go back when D's step was skipped, G's when G's was; the other network's good step
+    keeps the statistics its batch gave it."""
+    model = tiny_model()
+    probe = PoisonGradients(skipped, batch=1)
+    tiny_trainer(tmp_path, limit_train_batches=2, callbacks=[probe]).fit(model, datamodule=tiny_data(photo_root))
+    assert probe.changed[0][skipped] == probe.changed[0][stepped] == {"params": True, "buffers": True}
+    assert probe.changed[1][skipped] == {"params": False, "buffers": False}, "the skipped network left no trace"
+    assert probe.changed[1][stepped] == {"params": True, "buffers": True}, "the good step was kept whole"
+    assert model.nonfinite_steps == 1
+
+
 def test_too_many_nonfinite_batches_in_a_row_stop_the_run(tmp_path, photo_root):
-    from colorgan.training.module import NonFiniteLossError
+    from colorgan.training.nonfinite import NonFiniteLossError
 
     model = tiny_model(max_nonfinite_batches=2)
     trainer = tiny_trainer(tmp_path, limit_train_batches=4, callbacks=[InjectNaN(batches=[0, 1, 2, 3])])
@@ -224,18 +353,23 @@ class LossRecorder(L.Callback):
 
 
 @pytest.mark.slow
-def test_compiled_networks_train_like_eager(tmp_path, photo_root):
-    """model.compile=true compiles G and D (not the LightningModule) and gives the eager losses, step by step."""
+def test_compiled_networks_train_like_eager(tmp_path, photo_root, monkeypatch):
+    """model.compile=true compiles G and D (not the LightningModule) and gives the eager losses, step by step, for
+    the real generator, dropout included. Inductor draws its own random numbers unless told to fall back to eager's
+    (fallback_random): with it, compiled and eager dropout draw the same masks from the same seed."""
+    monkeypatch.setattr(torch._inductor.config, "fallback_random", True)
     runs = {}
     for compile in (False, True):
         torch.manual_seed(0)
-        model = ColorGAN(generator={**TINY_G, "dropout": 0.0}, discriminator=TINY_D, image_size=64, compile=compile)
+        model = ColorGAN(generator=TINY_G, discriminator=TINY_D, image_size=64, compile=compile)
         rec = LossRecorder()
         torch.manual_seed(1)
-        tiny_trainer(tmp_path, limit_train_batches=3, callbacks=[rec]).fit(
+        tiny_trainer(tmp_path, limit_train_batches=3, log_every_n_steps=1, callbacks=[rec]).fit(
             model, datamodule=tiny_data(photo_root, flip_p=0.0)
         )
         runs[compile] = (rec.losses, model)
+    dropout = [m for m in runs[True][1].generator.modules() if isinstance(m, torch.nn.Dropout)]
+    assert dropout and all(m.p == 0.5 for m in dropout), "the real generator trains with dropout"
     assert len(runs[True][0]) == 3
     for eager, compiled in zip(runs[False][0], runs[True][0]):
         assert eager == pytest.approx(compiled, rel=1e-4, abs=1e-5)

@@ -5,6 +5,8 @@ Measures, in one run and on the same photos:
 * training images/s of the model alone (batches already on the device), under Lightning and as a plain PyTorch
   loop of the same model, and their ratio; achieved TFLOP/s (FLOPs counted by torch.utils.flop_counter) and the
   share of the device's peak; peak memory;
+* the host overhead per training step: colorgan's step against the plain loop with a tiny model (64 px, ngf = ndf
+  = 8), and Lightning's own floor (see :mod:`colorgan.benchmark.overhead`);
 * the data path alone: colorgan's loader from JPEG files and from its decoded-photo cache, against the classic
   per-sample CPU pipeline (PIL, resize, float64 scikit-image rgb2lab) with the same number of workers;
 * training images/s end to end through the DataModule (from files and from the cache).
@@ -19,6 +21,7 @@ import gc
 import json
 import logging
 import resource
+import statistics
 import sys
 import warnings
 from functools import partial
@@ -37,6 +40,7 @@ from colorgan.benchmark.models import (
     synthetic_batch,
     training_flops_per_image,
 )
+from colorgan.benchmark.overhead import host_overhead
 from colorgan.benchmark.report import device_peak_tflops, machine_info, markdown_table
 from colorgan.benchmark.timing import Throughput, time_iterations
 from colorgan.config.resolvers import auto_precision
@@ -65,6 +69,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=None, help="untimed steps first (default: 10 GPU, 1 CPU)")
     p.add_argument("--windows", type=int, default=3, help="timed windows; the median is reported")
     p.add_argument("--steps", type=int, default=None, help="steps per timed window (default: 20 GPU, 2 CPU)")
+    p.add_argument("--overhead-windows", type=int, default=10,
+                   help="window pairs (colorgan's step, then the plain loop's) of the host-overhead measurement")
+    p.add_argument("--overhead-steps", type=int, default=20, help="steps per window of the host-overhead measurement")
     p.add_argument("--data", type=Path, default=None, help="a folder of photos (default: generated JPEGs)")
     p.add_argument("--photos", type=int, default=256, help="how many JPEGs to generate without --data")
     p.add_argument("--photo-size", default="640x480", help="WxH of the generated JPEGs")
@@ -139,6 +146,13 @@ def bench_model(a: argparse.Namespace, device: torch.device, out: dict[str, Any]
     out["device_peak_tflops"] = peak
     out["share_of_peak_pct"] = None if peak is None else 100.0 * out["achieved_tflops"] / peak
 
+    # host work per step, with a model so small that the arithmetic hardly counts (whatever --image-size/--ngf say)
+    overhead = host_overhead(device, a.precision, a.batch_size, max(a.warmup, 3), a.overhead_windows,
+                             a.overhead_steps)
+    out["host_overhead"] = overhead
+    out["host_overhead_ms_per_step"] = overhead["host_overhead_ms"]["median_ms"]
+    out["lightning_floor_ms_per_step"] = overhead["lightning_floor_ms"]["median_ms"]
+
 
 def _datamodule(a: argparse.Namespace, root: Path, cache: bool, batch_size: int) -> ColorizationDataModule:
     dm = ColorizationDataModule(root=str(root), image_size=a.image_size, batch_size=batch_size,
@@ -200,6 +214,14 @@ def _rows(res: dict[str, Any], a: argparse.Namespace) -> list[tuple[str, str]]:
                   f"channels_last {'on' if a.channels_last else 'off'}, compile_lab {a.compile_lab}, "
                   f"{a.workers} workers"),
     ]
+    def spread(key: str) -> str | None:
+        pairs = res.get("host_overhead", {}).get(key)
+        if not pairs:
+            return None
+        windows = pairs["windows_ms"]
+        return (f"{statistics.median(windows):.2f} ({min(windows):.2f} to {max(windows):.2f} over {len(windows)} "
+                f"window pairs; in CPU time {pairs['cpu_median_ms']:.2f})")
+
     for label, key, fmt in (
         ("colorize a 12 MP gray photo (s)", "colorize_12mp_gray_s", "{:.2f}"),
         ("colorize a 12 MP colour photo (s)", "colorize_12mp_colour_s", "{:.2f}"),
@@ -211,6 +233,8 @@ def _rows(res: dict[str, Any], a: argparse.Namespace) -> list[tuple[str, str]]:
         ("achieved TFLOP/s", "achieved_tflops", "{:.2f}"),
         ("share of device peak", "share_of_peak_pct", "{:.1f} %"),
         ("peak memory, training (GB)", "peak_memory_gb_train", "{:.2f}"),
+        ("host overhead per step (ms), tiny model, over the plain loop", "host_overhead_ms", None),
+        ("Lightning's own loop per step (ms), tiny model, over the plain loop", "lightning_floor_ms", None),
         ("train img/s end to end, from files", "train_end_to_end_files", "{:.1f}"),
         ("train img/s end to end, from cache", "train_end_to_end_cache", "{:.1f}"),
         ("loader img/s, classic per-sample pipeline", "loader_classic_per_sample", "{:.1f}"),
@@ -222,7 +246,7 @@ def _rows(res: dict[str, Any], a: argparse.Namespace) -> list[tuple[str, str]]:
         ("LAB of one loader batch, kornia eager (ms)", "lab_ms_kornia_eager", "{:.2f}"),
         ("LAB of one photo, scikit-image float64 (ms)", "lab_ms_skimage_per_photo", "{:.2f}"),
     ):
-        value = f(key, fmt)
+        value = spread(key) if fmt is None else f(key, fmt)
         if value is not None:
             rows.append((label, value))
         elif key == "share_of_peak_pct" and "achieved_tflops" in res:

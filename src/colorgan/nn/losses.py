@@ -30,13 +30,13 @@ class GANLoss:
             return F.binary_cross_entropy_with_logits(logits, t)
         return F.mse_loss(logits, t)
 
-    def discriminator(self, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+    def discriminator_loss(self, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
         """D's loss; like Pix2Pix, the mean of the real and fake terms (halves D's learning rate in effect)."""
         if self.mode == "hinge":
             return 0.5 * (F.relu(1.0 - real_logits).mean() + F.relu(1.0 + fake_logits).mean())
         return 0.5 * (self._against(real_logits, 1.0) + self._against(fake_logits, 0.0))
 
-    def generator(self, fake_logits: Tensor) -> Tensor:
+    def generator_loss(self, fake_logits: Tensor) -> Tensor:
         """G's adversarial loss: make D call the fake real."""
         if self.mode == "hinge":
             return -fake_logits.mean()

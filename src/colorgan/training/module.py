@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 import lightning as L
@@ -19,17 +20,32 @@ from colorgan.checkpoints.reading import CHECKPOINT_FORMAT, CHECKPOINT_KEY
 from colorgan.color import gray_rgb, model_lab_to_rgb
 from colorgan.metrics import ColorizationMetrics, fid_unavailable, frechet_inception_distance
 from colorgan.nn import GANLoss, PatchDiscriminator, PerceptualLoss, build_generator
+from colorgan.training.loss_log import LossLog, lightning_writes_logs
+from colorgan.training.nonfinite import (
+    BufferRollback,
+    NonFiniteCounter,
+    gradients,
+    nonfinite,
+    step_unless,
+)
 
 log = logging.getLogger(__name__)
 
-# Under DDP the validation/test metrics (torchmetrics state) and the skipped-photo counts (strategy.reduce) are
-# already reduced across ranks when they are logged; Lightning's advice to sync them once more does not apply.
+# Under DDP the validation/test metrics (torchmetrics state), the epoch means of the training losses (LossLog) and
+# the skipped-photo counts (strategy.reduce) are already reduced across ranks when they are logged; Lightning's
+# advice to sync them once more does not apply.
 warnings.filterwarnings(
-    "ignore", message=r"It is recommended to use `self\.log\('((val|test)/[^']+|train/skipped_photos)'"
+    "ignore",
+    message=r"It is recommended to use `self\.log\('((val|test)/[^']+|train/[^']+_epoch|train/skipped_photos)'",
 )
 
 
 OptimizerSpec = Mapping[str, Any] | Callable[..., torch.optim.Optimizer]
+
+# What each step logs (as train/<name>_step and train/<name>_epoch): the D step's loss and D's mean output on the
+# real and the fake photos (a probability for the vanilla GAN loss), the G step's total loss and its two terms.
+D_LOSSES = ("d_loss", "d_real", "d_fake")
+G_LOSSES = ("g_loss", "g_gan", "g_l1")
 
 DEFAULT_ADAM: dict[str, Any] = {
     "_target_": "torch.optim.Adam",
@@ -38,10 +54,6 @@ DEFAULT_ADAM: dict[str, Any] = {
     "betas": [0.5, 0.999],
     "fused": True,
 }
-
-
-class NonFiniteLossError(RuntimeError):
-    """Too many training steps in a row had a NaN or infinite loss."""
 
 
 def _plain(value: Any) -> Any:
@@ -165,10 +177,17 @@ class ColorGAN(L.LightningModule):
         self.val_metrics = ColorizationMetrics()
         self.test_metrics = ColorizationMetrics()
         self.test_gray_metrics = ColorizationMetrics()  # the gray baseline (ab = 0) on the same test photos
-        self.nonfinite_steps = 0  # skipped optimizer steps, as last read from the device counter
-        self._nonfinite_total = torch.zeros(())
-        self._nonfinite_run = torch.zeros(())
+        # each network's BatchNorm statistics as they were before the batch, put back when its own step is skipped
+        self._g_buffers, self._d_buffers = BufferRollback(self.generator), BufferRollback(self.discriminator)
+        self._nonfinite = NonFiniteCounter(max_nonfinite_batches)
+        self._g_loss_names = G_LOSSES + (("g_perceptual",) if self._perceptual is not None else ())
+        self._d_losses, self._g_losses = LossLog(D_LOSSES), LossLog(self._g_loss_names)
         self._compiled = False
+
+    @property
+    def nonfinite_steps(self) -> int:
+        """Optimizer steps skipped for a NaN/inf loss or gradients so far, as last read from the device."""
+        return self._nonfinite.reported
 
     # ---------------------------------------------------------------- set-up
     def configure_model(self) -> None:
@@ -215,150 +234,132 @@ class ColorGAN(L.LightningModule):
         return self.generator(L_)
 
     # -------------------------------------------------------------- training
-    def _nonfinite(self, opt: Any, loss: Tensor) -> Tensor:
-        """1.0 (a 0-dim float tensor on the device) when ``loss`` or any gradient of ``opt`` is NaN/inf, else 0.0.
-
-        The gradients are checked after backward, so under DDP (where they are already all-reduced) every rank
-        reaches the same verdict on them without talking to the others, and without a host sync. The loss needs a
-        check of its own: a NaN loss can have finite gradients (L1's gradient at a NaN target is 0), and stepping
-        on those is stepping on a broken batch. Each rank has its own loss, so that verdict is summed over the
-        ranks (one small all-reduce, still no host sync).
-        """
-        bad_loss = (~torch.isfinite(loss.detach())).float()
-        if self.trainer.world_size > 1:
-            bad_loss = self.trainer.strategy.reduce(bad_loss, reduce_op="sum")
-        grads = [p.grad for group in opt.param_groups for p in group["params"] if p.grad is not None]
-        if not grads:
-            return (bad_loss > 0).float()
-        norms = torch.stack(torch._foreach_norm(grads))
-        return ((bad_loss > 0) | ~torch.isfinite(norms).all()).float()
-
     def _optimize(self, opt: Any, loss: Tensor) -> Tensor:
         """Backward and step. Returns 1.0 when the step was skipped for a non-finite loss or gradients, else 0.0.
 
-        A skipped step changes nothing: no parameter, no Adam moment, no per-parameter step count (Lightning's
-        ``global_step`` still counts it). With a fused optimizer (the default Adam) the skip happens on the device
-        through the optimizer's ``found_inf`` input, so the training step never waits for the GPU; other optimizers
-        fall back to a host-side check.
+        A skipped step changes nothing (see :mod:`colorgan.training.nonfinite`); Lightning's ``global_step`` still
+        counts it. The verdict stays on the device, so the training step never waits for the GPU.
         """
         opt.zero_grad(set_to_none=True)
         self.manual_backward(loss)
-        bad = self._nonfinite(opt, loss) if self.hparams.skip_nonfinite else None
+        bad = None
+        if self.hparams.skip_nonfinite:
+            sum_ranks = partial(self.trainer.strategy.reduce, reduce_op="sum") if self.trainer.world_size > 1 else None
+            bad = nonfinite(loss, gradients(opt), sum_ranks)
         if self.hparams.gradient_clip_val:
             self.clip_gradients(opt, gradient_clip_val=self.hparams.gradient_clip_val, gradient_clip_algorithm="norm")
-        inner = getattr(opt, "optimizer", opt)
         if bad is None or getattr(self.trainer.precision_plugin, "scaler", None) is not None:
             opt.step()  # 16-mixed: the GradScaler skips non-finite steps itself
-        elif getattr(inner, "_step_supports_amp_scaling", False):
-            inner.found_inf = bad
-            try:
-                opt.step()
-            finally:
-                del inner.found_inf
         else:
-            if bad.item():
-                opt.zero_grad(set_to_none=True)  # parameters without a gradient are left alone by the step
-            opt.step()
+            step_unless(opt, bad)
         return bad if bad is not None else torch.zeros((), device=self.device)
-
-    def _buffer_groups(self) -> dict[torch.dtype, list[Tensor]]:
-        groups: dict[torch.dtype, list[Tensor]] = {}
-        for b in self.buffers():
-            groups.setdefault(b.dtype, []).append(b)
-        return groups
-
-    def _snapshot_buffers(self) -> dict[torch.dtype, Tensor]:
-        """All buffers (BatchNorm running statistics and counters), one flat copy per dtype."""
-        return {dtype: torch.cat([b.reshape(-1) for b in bufs]) for dtype, bufs in self._buffer_groups().items()}
-
-    def _restore_buffers_if(self, bad: Tensor, snapshot: dict[torch.dtype, Tensor]) -> None:
-        """Undo this batch's running-statistics update when one of its steps was skipped (no host sync)."""
-        for dtype, buffers in self._buffer_groups().items():
-            current = torch.cat([b.reshape(-1) for b in buffers])
-            kept = torch.where(bad, snapshot[dtype], current).split([b.numel() for b in buffers])
-            torch._foreach_copy_(buffers, [k.view_as(b) for k, b in zip(kept, buffers)])
-
-    def _track_nonfinite(self, bad: Tensor) -> None:
-        """Count skipped steps; stop after ``max_nonfinite_batches`` batches in a row had one.
-
-        The counters live on the device; they are read every batch on CPU and every 20 batches on a GPU.
-        """
-        if self._nonfinite_total.device != bad.device:
-            self._nonfinite_total = self._nonfinite_total.to(bad.device)
-            self._nonfinite_run = self._nonfinite_run.to(bad.device)
-        self._nonfinite_total = self._nonfinite_total + bad
-        self._nonfinite_run = (self._nonfinite_run + 1) * (bad > 0)
-        batch_idx = self.trainer.fit_loop.epoch_loop.batch_idx
-        if bad.device.type != "cpu" and batch_idx % 20:
-            return
-        total, run = int(self._nonfinite_total.item()), int(self._nonfinite_run.item())
-        if total > self.nonfinite_steps:
-            log.warning(
-                "Skipped %d optimizer step(s) with a NaN/inf loss or gradients by epoch %d, batch %d (%d in total)",
-                total - self.nonfinite_steps, self.current_epoch, batch_idx, total,
-            )
-            self.nonfinite_steps = total
-        if run >= self.hparams.max_nonfinite_batches:
-            raise NonFiniteLossError(
-                f"{run} batches in a row had NaN/inf losses or gradients; stopping. Try a lower learning rate "
-                "(model.optimizer_g.lr / model.optimizer_d.lr), gradient clipping (model.gradient_clip_val=1.0), "
-                "trainer.precision=bf16-mixed or 32-true instead of 16-mixed, a smaller model.lambda_l1, or check "
-                "the photos for corrupt content. The last good checkpoint is in checkpoints/; resume from it with "
-                "ckpt_path=last."
-            )
 
     def _d_output(self, logits: Tensor) -> Tensor:
         """What D says on average: a probability for the BCE loss, the raw score otherwise."""
         return torch.sigmoid(logits).mean() if self.gan_loss.mode == "vanilla" else logits.mean()
+
+    def on_train_start(self) -> None:
+        # Lightning's set-up may have moved the networks or replaced their BatchNorm layers (sync_batchnorm)
+        self._g_buffers.find_again()
+        self._d_buffers.find_again()
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         L_, ab = batch["L"], batch["ab"]
         if L_.shape[0] == 0:  # every photo of this batch was unreadable
             return None
         opt_g, opt_d = self.optimizers()
-        gan_on = self.current_epoch >= self.hparams.l1_warmup_epochs
+        gan_on = self.current_epoch >= self.hparams.l1_warmup_epochs  # off during the L1 warm-up: no D step
         guard = self.hparams.skip_nonfinite
-        snapshot = self._snapshot_buffers() if guard else None
-        bad = torch.zeros((), device=L_.device)
+        if guard:
+            self._g_buffers.snapshot()
+            if gan_on:
+                self._d_buffers.snapshot()
+        # G runs forward once: the D step sees its output detached, the G step backpropagates through it
         fake = self.generator(L_)
-        logs: dict[str, Tensor] = {}
+        d_bad, d_losses = self._discriminator_step(opt_d, L_, ab, fake) if gan_on else (None, None)
+        g_bad, g_losses = self._generator_step(opt_g, L_, ab, fake, gan_on)
+        if guard:
+            # D's statistics also moved in the G step's pass through D: both are undone when D's step was skipped
+            self._g_buffers.restore_if(g_bad)
+            skipped = g_bad
+            if d_bad is not None:
+                self._d_buffers.restore_if(d_bad)
+                skipped = skipped + d_bad
+            self._nonfinite.add(skipped, epoch=self.current_epoch, batch_idx=self.trainer.fit_loop.epoch_loop.batch_idx)
+        self._log_losses(d_losses, g_losses, L_.shape[0])
+        return None
 
-        if gan_on:
-            with self.toggled_optimizer(opt_d):
-                real_logits = self.discriminator(torch.cat([L_, ab], dim=1))
-                fake_logits = self.discriminator(torch.cat([L_, fake.detach()], dim=1))
-                d_loss = self.gan_loss.discriminator(real_logits, fake_logits)
-                bad = bad + self._optimize(opt_d, d_loss)
-            logs["train/d_loss"] = d_loss.detach()
-            logs["train/d_real"] = self._d_output(real_logits.detach())
-            logs["train/d_fake"] = self._d_output(fake_logits.detach())
+    def _discriminator_step(self, opt_d: Any, L_: Tensor, ab: Tensor, fake: Tensor) -> tuple[Tensor, Tensor]:
+        """One D update: real ``cat(L, ab)`` against ``cat(L, G(L))`` with G's output detached (G is not trained).
 
+        Returns 1.0 (a 0-dim device tensor) when the step was skipped as non-finite, else 0.0, and the values of
+        :data:`D_LOSSES` (a ``(3,)`` float32 device tensor).
+        """
+        # No toggled_optimizer here: with G's output detached, D's backward cannot reach G's parameters.
+        real_logits = self.discriminator(torch.cat([L_, ab], dim=1))
+        fake_logits = self.discriminator(torch.cat([L_, fake.detach()], dim=1))
+        d_loss = self.gan_loss.discriminator_loss(real_logits, fake_logits)
+        bad = self._optimize(opt_d, d_loss)
+        outputs = (self._d_output(logits.detach()).float() for logits in (real_logits, fake_logits))
+        return bad, torch.stack([d_loss.detach().float(), *outputs])
+
+    def _generator_step(self, opt_g: Any, L_: Tensor, ab: Tensor, fake: Tensor, gan_on: bool) -> tuple[Tensor, Tensor]:
+        """One G update on ``GAN(D(cat(L, fake))) + lambda_l1 * L1(fake, ab)``, D's parameters frozen.
+
+        Without ``gan_on`` (L1 warm-up) D is not consulted and the GAN term is 0. Returns 1.0 (a 0-dim device
+        tensor) when the step was skipped as non-finite, else 0.0, and the values of :data:`G_LOSSES` (a ``(3,)``
+        float32 device tensor; ``(4,)`` with ``g_perceptual`` last when the perceptual loss is on).
+        """
         with self.toggled_optimizer(opt_g):
             g_l1 = F.l1_loss(fake, ab)
             if gan_on:
-                g_gan = self.gan_loss.generator(self.discriminator(torch.cat([L_, fake], dim=1)))
+                g_gan = self.gan_loss.generator_loss(self.discriminator(torch.cat([L_, fake], dim=1)))
             else:
                 g_gan = torch.zeros((), device=fake.device)
             g_loss = g_gan + self.hparams.lambda_l1 * g_l1
+            parts = [g_loss, g_gan, g_l1]
             if self._perceptual is not None:
                 g_perceptual = self._perceptual(L_, fake, ab)
                 g_loss = g_loss + self.hparams.lambda_perceptual * g_perceptual
-                logs["train/g_perceptual"] = g_perceptual.detach()
-            bad = bad + self._optimize(opt_g, g_loss)
-        logs["train/g_loss"] = g_loss.detach()
-        logs["train/g_gan"] = g_gan.detach()
-        logs["train/g_l1"] = g_l1.detach()
+                parts = [g_loss, g_gan, g_l1, g_perceptual]
+            bad = self._optimize(opt_g, g_loss)
+        return bad, torch.stack([t.detach().float() for t in parts])
 
-        n = L_.shape[0]
-        # sync_dist: under DDP the logged losses are means over all ranks, not rank 0's share of the batch.
-        self.log_dict(logs, on_step=True, on_epoch=True, batch_size=n, sync_dist=True)
-        if guard:
-            self._restore_buffers_if(bad > 0, snapshot)
-            self._track_nonfinite(bad)
-            self.log("train/nonfinite_skipped", self._nonfinite_total, on_step=True, on_epoch=False, batch_size=n)
-        return None
+    def _log_losses(self, d_losses: Tensor | None, g_losses: Tensor, n: int) -> None:
+        """Add this batch's losses to the epoch means; on the steps Lightning's loggers write, log their values.
+
+        The step values under DDP are means over all ranks (one all-reduce on those steps only), like the epoch
+        means; ``train/nonfinite_skipped`` is the same on every rank.
+        """
+        self._g_losses.add(g_losses, n)
+        if d_losses is not None:
+            self._d_losses.add(d_losses, n)
+        if not lightning_writes_logs(self.trainer):
+            return
+        names = [*(D_LOSSES if d_losses is not None else ()), *self._g_loss_names]
+        values = [*([d_losses] if d_losses is not None else []), g_losses]
+        if self.hparams.skip_nonfinite:
+            names.append("nonfinite_skipped")
+            values.append(self._nonfinite.total.reshape(1).to(g_losses))
+        step = torch.cat(values)
+        if self.trainer.world_size > 1:
+            step = self.trainer.strategy.reduce(step, reduce_op="mean")
+        self.log_dict(
+            {f"train/{k}" if k == "nonfinite_skipped" else f"train/{k}_step": v for k, v in zip(names, step.unbind())},
+            on_step=True, on_epoch=False, batch_size=n, sync_dist=False,
+        )
+
+    def _log_epoch_losses(self) -> None:
+        """Log the epoch means of the losses (weighted by batch size, over all ranks) as ``train/<name>_epoch``."""
+        sum_ranks = partial(self.trainer.strategy.reduce, reduce_op="sum") if self.trainer.world_size > 1 else None
+        means = {**self._d_losses.epoch_means(self.device, sum_ranks),
+                 **self._g_losses.epoch_means(self.device, sum_ranks)}
+        if means:
+            self.log_dict({f"train/{k}_epoch": v for k, v in means.items()}, on_step=False, on_epoch=True,
+                          batch_size=1, sync_dist=False)
 
     def on_train_epoch_end(self) -> None:
+        self._log_epoch_losses()
         schedulers = self.lr_schedulers()
         if schedulers is None:
             return
@@ -428,10 +429,9 @@ class ColorGAN(L.LightningModule):
         checkpoint[CHECKPOINT_KEY] = {
             "format": CHECKPOINT_FORMAT,
             "version": __version__,
-            "nonfinite_steps": int(self._nonfinite_total.item()),
+            "nonfinite_steps": self._nonfinite.read_total(),
         }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self._generator_weights_set = True  # the checkpoint's weights, pretrained encoder included
-        self.nonfinite_steps = int(checkpoint.get(CHECKPOINT_KEY, {}).get("nonfinite_steps", 0))
-        self._nonfinite_total = torch.tensor(float(self.nonfinite_steps))
+        self._nonfinite.load(int(checkpoint.get(CHECKPOINT_KEY, {}).get("nonfinite_steps", 0)))
