@@ -88,6 +88,7 @@ class ModelSchema:
     max_nonfinite_batches: int = MISSING
     compile: bool = MISSING
     channels_last: bool = MISSING
+    ema_decay: float = MISSING
 
 
 @dataclass

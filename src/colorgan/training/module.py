@@ -20,6 +20,7 @@ from colorgan.checkpoints.reading import CHECKPOINT_FORMAT, CHECKPOINT_KEY
 from colorgan.color import model_lab_to_rgb
 from colorgan.metrics import ColorizationMetrics
 from colorgan.nn import GANLoss, PatchDiscriminator, UNetGenerator
+from colorgan.training.ema import generator_ema, start_from, update_ema
 from colorgan.training.nonfinite import (
     BufferRollback,
     NonFiniteCounter,
@@ -91,6 +92,10 @@ class ColorGAN(L.LightningModule):
         image_size: the training image size, kept in the checkpoint for ``colorgan-colorize``.
         compile: ``torch.compile`` G and D (each on its own; the LightningModule stays eager).
         channels_last: keep G and D in channels-last memory format (faster convolutions on tensor cores).
+        ema_decay: keep an exponential moving average of the generator with this decay (e.g. 0.999; 0: none) in
+            ``generator_ema``, updated after every generator step that was not skipped. When there is one, it is
+            what :meth:`forward` runs: validation, test, the sample grids, and (through the checkpoint) colorize,
+            evaluate and export all use the averaged weights.
     """
 
     def __init__(
@@ -110,6 +115,7 @@ class ColorGAN(L.LightningModule):
         image_size: int = 256,
         compile: bool = False,
         channels_last: bool = False,
+        ema_decay: float = 0.0,
     ) -> None:
         super().__init__()
         self.automatic_optimization = False
@@ -140,6 +146,7 @@ class ColorGAN(L.LightningModule):
                 "image_size": int(image_size),
                 "compile": bool(compile),
                 "channels_last": bool(channels_last),
+                "ema_decay": float(ema_decay),
             }
         )
         self.generator = UNetGenerator(**generator)
@@ -149,6 +156,7 @@ class ColorGAN(L.LightningModule):
                 f"data.image_size={image_size} is not divisible by 2**model.generator.num_downs = "
                 f"{self.generator.divisor}; pick a multiple of {self.generator.divisor} or lower num_downs"
             )
+        self.generator_ema = generator_ema(self.generator, ema_decay) if ema_decay else None
         self.gan_loss = GANLoss(gan_mode)
         self.val_metrics = ColorizationMetrics()
         self.test_metrics = ColorizationMetrics()
@@ -164,13 +172,16 @@ class ColorGAN(L.LightningModule):
 
     # ---------------------------------------------------------------- set-up
     def configure_model(self) -> None:
+        networks = [self.generator, self.discriminator]
+        if self.generator_ema is not None:
+            networks.append(self.generator_ema.module)
         if self.hparams.channels_last:
-            self.generator.to(memory_format=torch.channels_last)
-            self.discriminator.to(memory_format=torch.channels_last)
+            for net in networks:
+                net.to(memory_format=torch.channels_last)
         if self.hparams.compile and not self._compiled:
-            # Compile the two networks, not the LightningModule: the manual-optimization logic stays eager.
-            self.generator.compile()
-            self.discriminator.compile()
+            # Compile the networks, not the LightningModule: the manual-optimization logic stays eager.
+            for net in networks:
+                net.compile()
             self._compiled = True
 
     def configure_optimizers(self) -> tuple[list[torch.optim.Optimizer], list[Any]]:
@@ -187,8 +198,11 @@ class ColorGAN(L.LightningModule):
         return [opt_g, opt_d], scheds
 
     def forward(self, L_: Tensor) -> Tensor:
-        """``L`` ``(B, 1, H, W)`` in [-1, 1] -> predicted ``ab`` ``(B, 2, H, W)`` in [-1, 1]."""
-        return self.generator(L_)
+        """``L`` ``(B, 1, H, W)`` in [-1, 1] -> predicted ``ab`` ``(B, 2, H, W)`` in [-1, 1].
+
+        Runs the generator's moving average when there is one (``model.ema_decay``), else the generator.
+        """
+        return (self.generator if self.generator_ema is None else self.generator_ema)(L_)
 
     # -------------------------------------------------------------- training
     def _optimize(self, opt: Any, loss: Tensor) -> Tensor:
@@ -247,6 +261,7 @@ class ColorGAN(L.LightningModule):
                 d_bad + g_bad, epoch=self.current_epoch, batch_idx=self.trainer.fit_loop.epoch_loop.batch_idx
             )
             self.log("train/nonfinite_skipped", self._nonfinite.total, on_step=True, on_epoch=False, batch_size=n)
+        self._update_ema(g_bad)
         return None
 
     def _discriminator_step(self, opt_d: Any, L_: Tensor, ab: Tensor, fake: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
@@ -283,6 +298,13 @@ class ColorGAN(L.LightningModule):
             bad = self._optimize(opt_g, g_loss)
         return bad, {"train/g_loss": g_loss.detach(), "train/g_gan": g_gan.detach(), "train/g_l1": g_l1.detach()}
 
+    def _update_ema(self, g_skipped: Tensor | None) -> None:
+        """Move the generator's average towards its new weights, unless G's step was skipped (``g_skipped`` a
+        nonzero device tensor); without a host sync. Under DDP every rank does the same from the same all-reduced
+        weights and the same verdict, so the averaged weights agree across ranks."""
+        if self.generator_ema is not None:
+            update_ema(self.generator_ema, self.generator, self.hparams.ema_decay, g_skipped)
+
     def on_train_epoch_end(self) -> None:
         schedulers = self.lr_schedulers()
         if schedulers is None:
@@ -295,7 +317,7 @@ class ColorGAN(L.LightningModule):
         L_, ab = batch["L"], batch["ab"]
         if L_.shape[0] == 0:
             return
-        fake = self.generator(L_)
+        fake = self(L_)  # the moving average when there is one: what users of the checkpoint get
         metrics.update(model_lab_to_rgb(L_, fake), batch["rgb"], fake, ab)
 
     def _log_metrics(self, metrics: ColorizationMetrics, prefix: str) -> None:
@@ -330,3 +352,22 @@ class ColorGAN(L.LightningModule):
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self._nonfinite.load(int(checkpoint.get(CHECKPOINT_KEY, {}).get("nonfinite_steps", 0)))
+        self._match_ema_state(checkpoint.get("state_dict", {}))
+
+    def _match_ema_state(self, state: dict[str, Any]) -> None:
+        """Let a checkpoint written with the EMA switched the other way load: a missing average starts from the
+        checkpoint's generator, an average this model does not keep is left out. Both say so in the log."""
+        saved = [k for k in state if k.startswith("generator_ema.")]
+        if self.generator_ema is not None and not saved:
+            start_from(state, self.generator_ema)
+            log.warning(
+                "model.ema_decay=%g, but the checkpoint holds no moving average of the generator: the average starts "
+                "from the checkpoint's generator weights", self.hparams.ema_decay,
+            )
+        elif self.generator_ema is None and saved:
+            for key in saved:
+                del state[key]
+            log.warning(
+                "model.ema_decay=0: the checkpoint's moving average of the generator is left out; training goes on "
+                "and outputs come from the generator itself"
+            )
