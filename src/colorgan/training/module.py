@@ -85,7 +85,10 @@ class ColorGAN(L.LightningModule):
             scheduler``), stepped once per epoch.
         lambda_l1: weight of the L1 term (100 in Pix2Pix).
         gan_mode: ``vanilla`` (BCE with logits) | ``lsgan`` | ``hinge``.
-        l1_warmup_epochs: epochs of L1-only training (no D, no GAN loss) before the GAN switches on.
+        l1_warmup_epochs: epochs of generator pretraining before the GAN switches on: L1 only, no D step, no GAN
+            loss (the *pretraining stage*, ``train/stage`` 0; the GAN stage is 1). The validation scores of its last
+            epoch are also logged as ``pretrain/<metric>``, and :class:`~colorgan.training.sample_grid.SampleGrid`
+            writes ``pretrain_end.png`` then.
         gradient_clip_val: clip each network's gradient norm to this value (``None``: no clipping).
         skip_nonfinite: skip (and count) an optimizer step whose loss is NaN/inf instead of poisoning the weights.
         max_nonfinite_batches: stop the run after this many such steps in a row.
@@ -157,6 +160,7 @@ class ColorGAN(L.LightningModule):
                 f"{self.generator.divisor}; pick a multiple of {self.generator.divisor} or lower num_downs"
             )
         self.generator_ema = generator_ema(self.generator, ema_decay) if ema_decay else None
+        self._pretraining_announced = False
         self.gan_loss = GANLoss(gan_mode)
         self.val_metrics = ColorizationMetrics()
         self.test_metrics = ColorizationMetrics()
@@ -164,6 +168,15 @@ class ColorGAN(L.LightningModule):
         self._g_buffers, self._d_buffers = BufferRollback(self.generator), BufferRollback(self.discriminator)
         self._nonfinite = NonFiniteCounter(max_nonfinite_batches)
         self._compiled = False
+
+    @property
+    def pretrain_epochs(self) -> int:
+        """Epochs of generator pretraining (L1 only) before the GAN switches on: ``model.l1_warmup_epochs``."""
+        return int(self.hparams.l1_warmup_epochs)
+
+    def stage(self, epoch: int) -> int:
+        """0 in the generator pretraining (L1 only), 1 once the GAN is on."""
+        return int(epoch >= self.pretrain_epochs)
 
     @property
     def nonfinite_steps(self) -> int:
@@ -234,7 +247,7 @@ class ColorGAN(L.LightningModule):
         if L_.shape[0] == 0:  # every photo of this batch was unreadable
             return None
         opt_g, opt_d = self.optimizers()
-        gan_on = self.current_epoch >= self.hparams.l1_warmup_epochs  # off during the L1 warm-up: no D step
+        gan_on = self.stage(self.current_epoch) == 1  # off during the generator pretraining: no D step
         guard = self.hparams.skip_nonfinite
         if guard:
             self._g_buffers.snapshot()
@@ -305,6 +318,35 @@ class ColorGAN(L.LightningModule):
         if self.generator_ema is not None:
             update_ema(self.generator_ema, self.generator, self.hparams.ema_decay, g_skipped)
 
+    def on_train_epoch_start(self) -> None:
+        self._announce_stage()
+
+    def _announce_stage(self) -> None:
+        """Log ``train/stage`` (0: generator pretraining, 1: GAN) for the epoch, and say when the stage changes."""
+        epoch, stage = self.current_epoch, self.stage(self.current_epoch)
+        # a constant, the same on every rank: the all-reduce of sync_dist (once per epoch) only keeps Lightning quiet
+        self.log("train/stage", float(stage), on_step=False, on_epoch=True, batch_size=1, sync_dist=True)
+        if not self.pretrain_epochs or not self.trainer.is_global_zero:
+            return
+        if stage == 0 and not self._pretraining_announced:
+            self._pretraining_announced = True
+            log.info(
+                "Generator pretraining (model.l1_warmup_epochs=%d): epochs %d-%d train G on L1 alone, no "
+                "discriminator; the GAN switches on at epoch %d", self.pretrain_epochs, epoch, self.pretrain_epochs - 1,
+                self.pretrain_epochs,
+            )
+            max_epochs = self.trainer.max_epochs
+            if max_epochs is not None and 0 < max_epochs <= self.pretrain_epochs:
+                log.warning(
+                    "trainer.max_epochs=%d <= model.l1_warmup_epochs=%d: the GAN never switches on in this run",
+                    max_epochs, self.pretrain_epochs,
+                )
+        elif epoch == self.pretrain_epochs:
+            log.info(
+                "Epoch %d: generator pretraining is over after %d epoch(s); the GAN switches on (discriminator steps "
+                "and the adversarial loss from now on)", epoch, self.pretrain_epochs,
+            )
+
     def on_train_epoch_end(self) -> None:
         schedulers = self.lr_schedulers()
         if schedulers is None:
@@ -320,21 +362,32 @@ class ColorGAN(L.LightningModule):
         fake = self(L_)  # the moving average when there is one: what users of the checkpoint get
         metrics.update(model_lab_to_rgb(L_, fake), batch["rgb"], fake, ab)
 
-    def _log_metrics(self, metrics: ColorizationMetrics, prefix: str) -> None:
+    def _log_metrics(self, metrics: ColorizationMetrics, prefix: str) -> dict[str, Tensor]:
+        """Log the scores as ``<prefix>/<metric>``; returns them (empty when nothing was scored)."""
         if metrics.l1_ab.update_count == 0 and self.trainer.world_size == 1:
-            return
+            return {}
         values = {f"{prefix}/{k}": v for k, v in metrics.compute().items()}
         psnr = values.pop(f"{prefix}/psnr")
         # torchmetrics already reduced the state across ranks, so every rank logs the same numbers.
         self.log_dict(values, sync_dist=False)
         self.log(f"{prefix}/psnr", psnr, prog_bar=True, sync_dist=False)
         metrics.reset()
+        return {**values, f"{prefix}/psnr": psnr}
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         self._evaluate(batch, self.val_metrics)
 
     def on_validation_epoch_end(self) -> None:
-        self._log_metrics(self.val_metrics, "val")
+        scores = self._log_metrics(self.val_metrics, "val")
+        self._log_pretrain_scores(scores)
+
+    def _log_pretrain_scores(self, scores: dict[str, Tensor]) -> None:
+        """At the last epoch of the generator pretraining, log its validation scores once more as
+        ``pretrain/<metric>``: where the GAN started from, one number per metric next to the ``val/`` curves."""
+        if self.trainer.sanity_checking or self.current_epoch != self.pretrain_epochs - 1:
+            return
+        # already reduced across ranks (torchmetrics); sync_dist only keeps Lightning quiet, once per run
+        self.log_dict({"pretrain/" + k.split("/", 1)[1]: v for k, v in scores.items()}, sync_dist=True)
 
     def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         self._evaluate(batch, self.test_metrics)
