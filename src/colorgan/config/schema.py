@@ -89,6 +89,7 @@ class ModelSchema:
     compile: bool = MISSING
     channels_last: bool = MISSING
     ema_decay: float = MISSING
+    lr_decay_epochs: int = MISSING
 
 
 @dataclass

@@ -21,6 +21,7 @@ from colorgan.color import model_lab_to_rgb
 from colorgan.metrics import ColorizationMetrics
 from colorgan.nn import GANLoss, PatchDiscriminator, UNetGenerator
 from colorgan.training.ema import generator_ema, start_from, update_ema
+from colorgan.training.lr_schedule import LinearDecay, linear_decay
 from colorgan.training.nonfinite import (
     BufferRollback,
     NonFiniteCounter,
@@ -83,6 +84,9 @@ class ColorGAN(L.LightningModule):
             "_partial_": true, "lr": 2e-4, ...}``) or any callable ``params -> Optimizer``.
         scheduler_g, scheduler_d: optional ``_partial_`` LR scheduler configs (or callables ``optimizer ->
             scheduler``), stepped once per epoch.
+        lr_decay_epochs: Pix2Pix's schedule for both networks (0: off): the learning rates stay constant, then fall
+            linearly over the last ``lr_decay_epochs`` epochs of ``trainer.max_epochs``
+            (:mod:`colorgan.training.lr_schedule`). Not together with ``scheduler_g``/``scheduler_d``.
         lambda_l1: weight of the L1 term (100 in Pix2Pix).
         gan_mode: ``vanilla`` (BCE with logits) | ``lsgan`` | ``hinge``.
         l1_warmup_epochs: epochs of generator pretraining before the GAN switches on: L1 only, no D step, no GAN
@@ -119,6 +123,7 @@ class ColorGAN(L.LightningModule):
         compile: bool = False,
         channels_last: bool = False,
         ema_decay: float = 0.0,
+        lr_decay_epochs: int = 0,
     ) -> None:
         super().__init__()
         self.automatic_optimization = False
@@ -127,6 +132,11 @@ class ColorGAN(L.LightningModule):
         optimizer_g = _plain(optimizer_g) if optimizer_g is not None else dict(DEFAULT_ADAM)
         optimizer_d = _plain(optimizer_d) if optimizer_d is not None else dict(DEFAULT_ADAM)
         scheduler_g, scheduler_d = _plain(scheduler_g), _plain(scheduler_d)
+        if lr_decay_epochs and (scheduler_g is not None or scheduler_d is not None):
+            raise ValueError(
+                f"model.lr_decay_epochs={lr_decay_epochs} and model.scheduler_g/scheduler_d both set a learning-rate "
+                "schedule: keep one (model.lr_decay_epochs=0 or scheduler_g=null scheduler_d=null)"
+            )
         self._factories = {
             "optimizer_g": optimizer_g,
             "optimizer_d": optimizer_d,
@@ -150,6 +160,7 @@ class ColorGAN(L.LightningModule):
                 "compile": bool(compile),
                 "channels_last": bool(channels_last),
                 "ema_decay": float(ema_decay),
+                "lr_decay_epochs": int(lr_decay_epochs),
             }
         )
         self.generator = UNetGenerator(**generator)
@@ -200,14 +211,18 @@ class ColorGAN(L.LightningModule):
     def configure_optimizers(self) -> tuple[list[torch.optim.Optimizer], list[Any]]:
         opt_g = _build(self._factories["optimizer_g"], self.generator.parameters())
         opt_d = _build(self._factories["optimizer_d"], self.discriminator.parameters())
-        scheds = [
-            s
-            for s in (
-                _build(self._factories["scheduler_g"], opt_g),
-                _build(self._factories["scheduler_d"], opt_d),
-            )
-            if s is not None
-        ]
+        if self.hparams.lr_decay_epochs:
+            total = self.trainer.max_epochs if self._trainer is not None else None
+            scheds = [linear_decay(opt, total, self.hparams.lr_decay_epochs) for opt in (opt_g, opt_d)]
+        else:
+            scheds = [
+                s
+                for s in (
+                    _build(self._factories["scheduler_g"], opt_g),
+                    _build(self._factories["scheduler_d"], opt_d),
+                )
+                if s is not None
+            ]
         return [opt_g, opt_d], scheds
 
     def forward(self, L_: Tensor) -> Tensor:
@@ -317,6 +332,21 @@ class ColorGAN(L.LightningModule):
         weights and the same verdict, so the averaged weights agree across ranks."""
         if self.generator_ema is not None:
             update_ema(self.generator_ema, self.generator, self.hparams.ema_decay, g_skipped)
+
+    def on_train_start(self) -> None:
+        if self.hparams.lr_decay_epochs:
+            self._fit_schedule_to_run()
+
+    def _fit_schedule_to_run(self) -> None:
+        """A resumed run follows the schedule of its own config: the epoch count comes from the checkpoint, the
+        length from ``trainer.max_epochs`` (resuming with a larger one stretches the decay to the new end)."""
+        schedulers = self.lr_schedulers()
+        for sched in schedulers if isinstance(schedulers, list) else [schedulers]:
+            for group, base_lr, rule in zip(sched.optimizer.param_groups, sched.base_lrs, sched.lr_lambdas):
+                if isinstance(rule, LinearDecay):
+                    fitted = LinearDecay(self.trainer.max_epochs, self.hparams.lr_decay_epochs)
+                    rule.__dict__.update(fitted.__dict__)
+                    group["lr"] = base_lr * rule(sched.last_epoch)
 
     def on_train_epoch_start(self) -> None:
         self._announce_stage()
