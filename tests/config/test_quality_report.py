@@ -98,7 +98,7 @@ def test_recipe_comparison_prints_and_writes_the_quality_table(tmp_path: Path) -
     """`+compare=recipes`: a multirun over two recipes with test=true ends with the table and one grid."""
     proc = run_module(
         "colorgan.train", "+experiment=demo", *TINY, "logger=csv", f"paths.root_dir={tmp_path}", "+compare=recipes",
-        cwd=tmp_path, timeout=300,
+        "+recipe=pix2pix,l1_only", cwd=tmp_path, timeout=300,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     [sweep] = list((tmp_path / "logs" / "demo" / "multiruns").iterdir())

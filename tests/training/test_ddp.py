@@ -42,6 +42,7 @@ def test_two_cpu_processes_train_the_same_weights(tmp_path: Path) -> None:
         "trainer.accelerator=cpu",
         "trainer.devices=2",  # the README's command: BatchNorm, trainer=ddp's sync_batchnorm=true turned off on CPU
         "logger=wandb",
+        "model.ema_decay=0.9",
         f"paths.root_dir={tmp_path}",
         "+callbacks.probe._target_=helpers.probes.StateProbe",
         f"+callbacks.probe.dirpath={probe}",
@@ -84,6 +85,16 @@ def test_two_cpu_processes_train_the_same_weights(tmp_path: Path) -> None:
     # the start of every step (broadcast_buffers), and the checkpoint holds rank 0's.
     unchanged = [k for k in networks if torch.equal(start[0]["state_dict"][k], state[0][k])]
     assert not unchanged, f"not trained: {unchanged[:5]}"
+
+    # The generator's moving average: each rank updates its own from the same all-reduced weights, so the averaged
+    # weights agree; its BatchNorm statistics follow each rank's generator statistics, like those above.
+    ema = [k for k in state[0] if k.startswith("generator_ema.module.") and k.removeprefix("generator_ema.module.")
+           in {w.removeprefix("generator.") for w in weights}]
+    assert len(ema) == sum(k.startswith("generator.") for k in weights)
+    assert int(state[0]["generator_ema.n_averaged"]) == int(state[1]["generator_ema.n_averaged"]) == 2
+    differ_between_ranks = [k for k in ema if not torch.equal(state[0][k], state[1][k])]
+    assert not differ_between_ranks, f"ranks disagree on the average: {differ_between_ranks[:5]}"
+    assert any(not torch.equal(state[0][k], state[0][k.replace("generator_ema.module.", "generator.")]) for k in ema)
 
     # The logged losses are means over both ranks' photos: every rank logs the same numbers.
     logged = [f"train/{name}_{when}" for name in ("d_loss", "d_real", "d_fake", "g_loss", "g_gan", "g_l1")

@@ -174,16 +174,26 @@ class GeneratorWeights:
         image_size: the side of the square photos it was trained on.
         state_dict: the generator's own weights (no ``generator.`` prefix).
         source: ``"checkpoint"`` (a Lightning training checkpoint) or ``"export"`` (a ``weights`` export).
+        averaged: the weights are the moving average of a run with ``model.ema_decay`` (a checkpoint's
+            ``generator_ema.module.*``), not its last raw generator.
     """
 
     generator: dict[str, Any]
     image_size: int
     state_dict: dict[str, torch.Tensor]
     source: str
+    averaged: bool = False
+
+
+# Where a training checkpoint keeps the generator's moving average (model.ema_decay): an AveragedModel's module.
+EMA_PREFIX = "generator_ema.module."
 
 
 def read_generator(path: str | Path, map_location: str | torch.device = "cpu") -> GeneratorWeights:
     """Read the generator of a colorgan training checkpoint or of a ``weights`` export, weights-only.
+
+    A checkpoint of a run with ``model.ema_decay`` gives the generator's moving average (what validation scored),
+    any other checkpoint its generator.
 
     Raises:
         CheckpointError: the file is unreadable, unsafe, or neither kind of colorgan file; the message names it.
@@ -213,12 +223,14 @@ def read_generator(path: str | Path, map_location: str | torch.device = "cpu") -
             f"--format weights`. Its top-level keys are: {keys}"
         )
     hparams = ckpt["hyper_parameters"]
-    prefix = "generator."
+    averaged = any(k.startswith(EMA_PREFIX) for k in ckpt["state_dict"])
+    prefix = EMA_PREFIX if averaged else "generator."
     return GeneratorWeights(
         generator=dict(hparams.get("generator") or {}),
         image_size=int(hparams.get("image_size", 256)),
         state_dict={k[len(prefix):]: v for k, v in ckpt["state_dict"].items() if k.startswith(prefix)},
         source="checkpoint",
+        averaged=averaged,
     )
 
 

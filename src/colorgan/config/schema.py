@@ -121,6 +121,8 @@ class ModelSchema:
     max_nonfinite_batches: int = MISSING
     compile: bool = MISSING
     channels_last: bool = MISSING
+    ema_decay: float = MISSING
+    lr_decay_epochs: int = MISSING
 
 
 @dataclass

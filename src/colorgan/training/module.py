@@ -20,7 +20,9 @@ from colorgan.checkpoints.reading import CHECKPOINT_FORMAT, CHECKPOINT_KEY
 from colorgan.color import gray_rgb, model_lab_to_rgb
 from colorgan.metrics import ColorizationMetrics, fid_unavailable, frechet_inception_distance
 from colorgan.nn import GANLoss, PatchDiscriminator, PerceptualLoss, build_generator
+from colorgan.training.ema import generator_ema, start_from, update_ema
 from colorgan.training.loss_log import LossLog, lightning_writes_logs
+from colorgan.training.lr_schedule import LinearDecay, linear_decay
 from colorgan.training.nonfinite import (
     BufferRollback,
     NonFiniteCounter,
@@ -93,18 +95,28 @@ class ColorGAN(L.LightningModule):
             "_partial_": true, "lr": 2e-4, ...}``) or any callable ``params -> Optimizer``.
         scheduler_g, scheduler_d: optional ``_partial_`` LR scheduler configs (or callables ``optimizer ->
             scheduler``), stepped once per epoch.
+        lr_decay_epochs: Pix2Pix's schedule for both networks (0: off): the learning rates stay constant, then fall
+            linearly over the last ``lr_decay_epochs`` epochs of ``trainer.max_epochs``
+            (:mod:`colorgan.training.lr_schedule`). Not together with ``scheduler_g``/``scheduler_d``.
         lambda_l1: weight of the L1 term (100 in Pix2Pix).
         lambda_perceptual: weight of a VGG perceptual term on G (:class:`~colorgan.nn.PerceptualLoss`); 0 (the
             default) leaves it out and builds no VGG.
         perceptual: keyword arguments of :class:`~colorgan.nn.PerceptualLoss` (``network``, ``weights``).
         gan_mode: ``vanilla`` (BCE with logits) | ``lsgan`` | ``hinge``.
-        l1_warmup_epochs: epochs of L1-only training (no D, no GAN loss) before the GAN switches on.
+        l1_warmup_epochs: epochs of generator pretraining before the GAN switches on: L1 only, no D step, no GAN
+            loss (the *pretraining stage*, ``train/stage`` 0; the GAN stage is 1). The validation scores of its last
+            epoch are also logged as ``pretrain/<metric>``, and :class:`~colorgan.training.sample_grid.SampleGrid`
+            writes ``pretrain_end.png`` then.
         gradient_clip_val: clip each network's gradient norm to this value (``None``: no clipping).
         skip_nonfinite: skip (and count) an optimizer step whose loss is NaN/inf instead of poisoning the weights.
         max_nonfinite_batches: stop the run after this many such steps in a row.
         image_size: the training image size, kept in the checkpoint for ``colorgan-colorize``.
         compile: ``torch.compile`` G and D (each on its own; the LightningModule stays eager).
         channels_last: keep G and D in channels-last memory format (faster convolutions on tensor cores).
+        ema_decay: keep an exponential moving average of the generator with this decay (e.g. 0.999; 0: none) in
+            ``generator_ema``, updated after every generator step that was not skipped. When there is one, it is
+            what :meth:`forward` runs: validation, test, the sample grids, and (through the checkpoint) colorize,
+            evaluate and export all use the averaged weights.
     """
 
     def __init__(
@@ -126,6 +138,8 @@ class ColorGAN(L.LightningModule):
         image_size: int = 256,
         compile: bool = False,
         channels_last: bool = False,
+        ema_decay: float = 0.0,
+        lr_decay_epochs: int = 0,
     ) -> None:
         super().__init__()
         self.automatic_optimization = False
@@ -135,6 +149,11 @@ class ColorGAN(L.LightningModule):
         optimizer_g = _plain(optimizer_g) if optimizer_g is not None else dict(DEFAULT_ADAM)
         optimizer_d = _plain(optimizer_d) if optimizer_d is not None else dict(DEFAULT_ADAM)
         scheduler_g, scheduler_d = _plain(scheduler_g), _plain(scheduler_d)
+        if lr_decay_epochs and (scheduler_g is not None or scheduler_d is not None):
+            raise ValueError(
+                f"model.lr_decay_epochs={lr_decay_epochs} and model.scheduler_g/scheduler_d both set a learning-rate "
+                "schedule: keep one (model.lr_decay_epochs=0 or scheduler_g=null scheduler_d=null)"
+            )
         self._factories = {
             "optimizer_g": optimizer_g,
             "optimizer_d": optimizer_d,
@@ -159,6 +178,8 @@ class ColorGAN(L.LightningModule):
                 "image_size": int(image_size),
                 "compile": bool(compile),
                 "channels_last": bool(channels_last),
+                "ema_decay": float(ema_decay),
+                "lr_decay_epochs": int(lr_decay_epochs),
             }
         )
         self.generator = build_generator(generator, pretrained=False)  # see on_fit_start
@@ -170,6 +191,8 @@ class ColorGAN(L.LightningModule):
                 f"data.image_size={image_size} is not divisible by {what} = {self.generator.divisor}; pick a "
                 f"multiple of {self.generator.divisor}" + (" or lower num_downs" if "num_downs" in generator else "")
             )
+        self.generator_ema = generator_ema(self.generator, ema_decay) if ema_decay else None
+        self._pretraining_announced = False
         self.gan_loss = GANLoss(gan_mode)
         # set past nn.Module's registration: the fixed VGG is no submodule, so it stays out of the checkpoint and
         # of the optimizers (on_fit_start moves it to the device)
@@ -185,19 +208,31 @@ class ColorGAN(L.LightningModule):
         self._compiled = False
 
     @property
+    def pretrain_epochs(self) -> int:
+        """Epochs of generator pretraining (L1 only) before the GAN switches on: ``model.l1_warmup_epochs``."""
+        return int(self.hparams.l1_warmup_epochs)
+
+    def stage(self, epoch: int) -> int:
+        """0 in the generator pretraining (L1 only), 1 once the GAN is on."""
+        return int(epoch >= self.pretrain_epochs)
+
+    @property
     def nonfinite_steps(self) -> int:
         """Optimizer steps skipped for a NaN/inf loss or gradients so far, as last read from the device."""
         return self._nonfinite.reported
 
     # ---------------------------------------------------------------- set-up
     def configure_model(self) -> None:
+        networks = [self.generator, self.discriminator]
+        if self.generator_ema is not None:
+            networks.append(self.generator_ema.module)
         if self.hparams.channels_last:
-            self.generator.to(memory_format=torch.channels_last)
-            self.discriminator.to(memory_format=torch.channels_last)
+            for net in networks:
+                net.to(memory_format=torch.channels_last)
         if self.hparams.compile and not self._compiled:
-            # Compile the two networks, not the LightningModule: the manual-optimization logic stays eager.
-            self.generator.compile()
-            self.discriminator.compile()
+            # Compile the networks, not the LightningModule: the manual-optimization logic stays eager.
+            for net in networks:
+                net.compile()
             self._compiled = True
 
     def load_pretrained_weights(self) -> None:
@@ -219,19 +254,26 @@ class ColorGAN(L.LightningModule):
     def configure_optimizers(self) -> tuple[list[torch.optim.Optimizer], list[Any]]:
         opt_g = _build(self._factories["optimizer_g"], self.generator.parameters())
         opt_d = _build(self._factories["optimizer_d"], self.discriminator.parameters())
-        scheds = [
-            s
-            for s in (
-                _build(self._factories["scheduler_g"], opt_g),
-                _build(self._factories["scheduler_d"], opt_d),
-            )
-            if s is not None
-        ]
+        if self.hparams.lr_decay_epochs:
+            total = self.trainer.max_epochs if self._trainer is not None else None
+            scheds = [linear_decay(opt, total, self.hparams.lr_decay_epochs) for opt in (opt_g, opt_d)]
+        else:
+            scheds = [
+                s
+                for s in (
+                    _build(self._factories["scheduler_g"], opt_g),
+                    _build(self._factories["scheduler_d"], opt_d),
+                )
+                if s is not None
+            ]
         return [opt_g, opt_d], scheds
 
     def forward(self, L_: Tensor) -> Tensor:
-        """``L`` ``(B, 1, H, W)`` in [-1, 1] -> predicted ``ab`` ``(B, 2, H, W)`` in [-1, 1]."""
-        return self.generator(L_)
+        """``L`` ``(B, 1, H, W)`` in [-1, 1] -> predicted ``ab`` ``(B, 2, H, W)`` in [-1, 1].
+
+        Runs the generator's moving average when there is one (``model.ema_decay``), else the generator.
+        """
+        return (self.generator if self.generator_ema is None else self.generator_ema)(L_)
 
     # -------------------------------------------------------------- training
     def _optimize(self, opt: Any, loss: Tensor) -> Tensor:
@@ -262,13 +304,15 @@ class ColorGAN(L.LightningModule):
         # Lightning's set-up may have moved the networks or replaced their BatchNorm layers (sync_batchnorm)
         self._g_buffers.find_again()
         self._d_buffers.find_again()
+        if self.hparams.lr_decay_epochs:
+            self._fit_schedule_to_run()
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         L_, ab = batch["L"], batch["ab"]
         if L_.shape[0] == 0:  # every photo of this batch was unreadable
             return None
         opt_g, opt_d = self.optimizers()
-        gan_on = self.current_epoch >= self.hparams.l1_warmup_epochs  # off during the L1 warm-up: no D step
+        gan_on = self.stage(self.current_epoch) == 1  # off during the generator pretraining: no D step
         guard = self.hparams.skip_nonfinite
         if guard:
             self._g_buffers.snapshot()
@@ -286,6 +330,7 @@ class ColorGAN(L.LightningModule):
                 self._d_buffers.restore_if(d_bad)
                 skipped = skipped + d_bad
             self._nonfinite.add(skipped, epoch=self.current_epoch, batch_idx=self.trainer.fit_loop.epoch_loop.batch_idx)
+        self._update_ema(g_bad)
         self._log_losses(d_losses, g_losses, L_.shape[0])
         return None
 
@@ -358,6 +403,54 @@ class ColorGAN(L.LightningModule):
             self.log_dict({f"train/{k}_epoch": v for k, v in means.items()}, on_step=False, on_epoch=True,
                           batch_size=1, sync_dist=False)
 
+    def _update_ema(self, g_skipped: Tensor | None) -> None:
+        """Move the generator's average towards its new weights, unless G's step was skipped (``g_skipped`` a
+        nonzero device tensor); without a host sync. Under DDP every rank does the same from the same all-reduced
+        weights and the same verdict, so the averaged weights agree across ranks."""
+        if self.generator_ema is not None:
+            update_ema(self.generator_ema, self.generator, self.hparams.ema_decay, g_skipped)
+
+
+    def _fit_schedule_to_run(self) -> None:
+        """A resumed run follows the schedule of its own config: the epoch count comes from the checkpoint, the
+        length from ``trainer.max_epochs`` (resuming with a larger one stretches the decay to the new end)."""
+        schedulers = self.lr_schedulers()
+        for sched in schedulers if isinstance(schedulers, list) else [schedulers]:
+            for group, base_lr, rule in zip(sched.optimizer.param_groups, sched.base_lrs, sched.lr_lambdas):
+                if isinstance(rule, LinearDecay):
+                    fitted = LinearDecay(self.trainer.max_epochs, self.hparams.lr_decay_epochs)
+                    rule.__dict__.update(fitted.__dict__)
+                    group["lr"] = base_lr * rule(sched.last_epoch)
+
+    def on_train_epoch_start(self) -> None:
+        self._announce_stage()
+
+    def _announce_stage(self) -> None:
+        """Log ``train/stage`` (0: generator pretraining, 1: GAN) for the epoch, and say when the stage changes."""
+        epoch, stage = self.current_epoch, self.stage(self.current_epoch)
+        # a constant, the same on every rank: the all-reduce of sync_dist (once per epoch) only keeps Lightning quiet
+        self.log("train/stage", float(stage), on_step=False, on_epoch=True, batch_size=1, sync_dist=True)
+        if not self.pretrain_epochs or not self.trainer.is_global_zero:
+            return
+        if stage == 0 and not self._pretraining_announced:
+            self._pretraining_announced = True
+            log.info(
+                "Generator pretraining (model.l1_warmup_epochs=%d): epochs %d-%d train G on L1 alone, no "
+                "discriminator; the GAN switches on at epoch %d", self.pretrain_epochs, epoch, self.pretrain_epochs - 1,
+                self.pretrain_epochs,
+            )
+            max_epochs = self.trainer.max_epochs
+            if max_epochs is not None and 0 < max_epochs <= self.pretrain_epochs:
+                log.warning(
+                    "trainer.max_epochs=%d <= model.l1_warmup_epochs=%d: the GAN never switches on in this run",
+                    max_epochs, self.pretrain_epochs,
+                )
+        elif epoch == self.pretrain_epochs:
+            log.info(
+                "Epoch %d: generator pretraining is over after %d epoch(s); the GAN switches on (discriminator steps "
+                "and the adversarial loss from now on)", epoch, self.pretrain_epochs,
+            )
+
     def on_train_epoch_end(self) -> None:
         self._log_epoch_losses()
         schedulers = self.lr_schedulers()
@@ -372,27 +465,38 @@ class ColorGAN(L.LightningModule):
         L_, ab = batch["L"], batch["ab"]
         if L_.shape[0] == 0:
             return None
-        fake = self.generator(L_)
+        fake = self(L_)  # the moving average when there is one: what users of the checkpoint get
         # scored as colorize delivers it: the photo's lightness kept, out-of-gamut colours toned down
         pred = model_lab_to_rgb(L_, fake, keep_lightness=True)
         metrics.update(pred, batch["rgb"], true_ab=ab)
         return pred
 
-    def _log_metrics(self, metrics: ColorizationMetrics, prefix: str, prog_bar: bool = True) -> None:
+    def _log_metrics(self, metrics: ColorizationMetrics, prefix: str, prog_bar: bool = True) -> dict[str, Tensor]:
+        """Log the scores as ``<prefix>/<metric>``; returns them (empty when nothing was scored)."""
         if not metrics.updated and self.trainer.world_size == 1:
-            return
+            return {}
         values = {f"{prefix}/{k}": v for k, v in metrics.compute().items()}
         psnr = values.pop(f"{prefix}/psnr")
         # torchmetrics already reduced the state across ranks, so every rank logs the same numbers.
         self.log_dict(values, sync_dist=False)
         self.log(f"{prefix}/psnr", psnr, prog_bar=prog_bar, sync_dist=False)
         metrics.reset()
+        return {**values, f"{prefix}/psnr": psnr}
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         self._evaluate(batch, self.val_metrics)
 
     def on_validation_epoch_end(self) -> None:
-        self._log_metrics(self.val_metrics, "val")
+        scores = self._log_metrics(self.val_metrics, "val")
+        self._log_pretrain_scores(scores)
+
+    def _log_pretrain_scores(self, scores: dict[str, Tensor]) -> None:
+        """At the last epoch of the generator pretraining, log its validation scores once more as
+        ``pretrain/<metric>``: where the GAN started from, one number per metric next to the ``val/`` curves."""
+        if self.trainer.sanity_checking or self.current_epoch != self.pretrain_epochs - 1:
+            return
+        # already reduced across ranks (torchmetrics); sync_dist only keeps Lightning quiet, once per run
+        self.log_dict({"pretrain/" + k.split("/", 1)[1]: v for k, v in scores.items()}, sync_dist=True)
 
     def on_test_epoch_start(self) -> None:
         # FID only where torch-fidelity and its Inception weights are already here (torch.hub's cache): never
@@ -435,3 +539,22 @@ class ColorGAN(L.LightningModule):
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self._generator_weights_set = True  # the checkpoint's weights, pretrained encoder included
         self._nonfinite.load(int(checkpoint.get(CHECKPOINT_KEY, {}).get("nonfinite_steps", 0)))
+        self._match_ema_state(checkpoint.get("state_dict", {}))
+
+    def _match_ema_state(self, state: dict[str, Any]) -> None:
+        """Let a checkpoint written with the EMA switched the other way load: a missing average starts from the
+        checkpoint's generator, an average this model does not keep is left out. Both say so in the log."""
+        saved = [k for k in state if k.startswith("generator_ema.")]
+        if self.generator_ema is not None and not saved:
+            start_from(state, self.generator_ema)
+            log.warning(
+                "model.ema_decay=%g, but the checkpoint holds no moving average of the generator: the average starts "
+                "from the checkpoint's generator weights", self.hparams.ema_decay,
+            )
+        elif self.generator_ema is None and saved:
+            for key in saved:
+                del state[key]
+            log.warning(
+                "model.ema_decay=0: the checkpoint's moving average of the generator is left out; training goes on "
+                "and outputs come from the generator itself"
+            )

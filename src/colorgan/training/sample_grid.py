@@ -37,7 +37,9 @@ class SampleGrid(L.Callback):
     """After each validation (sanity check excluded), colorize the same ``num_images`` validation photos.
 
     Writes ``<dirpath>/epoch<EEE>_step<SSSSSSS>.png`` and ``<dirpath>/latest.png`` with three labelled rows —
-    gray input, colorized, ground truth — and logs the grid to every W&B logger as ``samples``. Rank 0 only.
+    gray input, colorized, ground truth — and logs the grid to every W&B logger as ``samples``. At the end of the
+    generator pretraining (the module's ``pretrain_epochs``, ``model.l1_warmup_epochs``) it also writes
+    ``<dirpath>/pretrain_end.png``, logged as ``pretrain/samples``: what the GAN starts from. Rank 0 only.
     """
 
     def __init__(self, dirpath: str | Path, num_images: int = 8, log_to_wandb: bool = True) -> None:
@@ -77,12 +79,30 @@ class SampleGrid(L.Callback):
         (log.info if first else log.debug)(
             "Sample grid written to %s%s", path, " (and one more after every validation)" if first else ""
         )
-        if self.log_to_wandb:
-            for logger in trainer.loggers:
-                if isinstance(logger, WandbLogger):
-                    # no step: W&B attaches the step of the latest logged metrics (Lightning's own step axis)
-                    logger.log_image(
-                        key="samples",
-                        images=[grid],
-                        caption=[f"epoch {trainer.current_epoch}: gray | colorized | truth"],
-                    )
+        self._to_wandb(trainer, "samples", grid, f"epoch {trainer.current_epoch}: gray | colorized | truth")
+
+    @rank_zero_only
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        pretrain_epochs = getattr(pl_module, "pretrain_epochs", 0)
+        if not pretrain_epochs or trainer.current_epoch != pretrain_epochs - 1:
+            return
+        images = self._fixed_images(trainer)
+        if images.numel() == 0:
+            return
+        grid = self.render(pl_module, images)
+        self.dirpath.mkdir(parents=True, exist_ok=True)
+        path = self.dirpath / "pretrain_end.png"
+        grid.save(path)
+        log.info("Sample grid at the end of the generator pretraining written to %s", path)
+        self._to_wandb(
+            trainer, "pretrain/samples", grid,
+            f"end of the generator pretraining (epoch {trainer.current_epoch}): gray | colorized | truth",
+        )
+
+    def _to_wandb(self, trainer: L.Trainer, key: str, grid: Image.Image, caption: str) -> None:
+        if not self.log_to_wandb:
+            return
+        for logger in trainer.loggers:
+            if isinstance(logger, WandbLogger):
+                # no step: W&B attaches the step of the latest logged metrics (Lightning's own step axis)
+                logger.log_image(key=key, images=[grid], caption=[caption])
