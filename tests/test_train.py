@@ -54,8 +54,8 @@ def test_sports_resnet_experiment_is_the_resnet_unet_recipe(compose_cfg):
     cfg = compose_cfg(experiment="sports_resnet", tiny=False)
     assert cfg.data.image_size == 256 and cfg.data.batch_size == 12 and cfg.data.flip_p == 0.5
     g = cfg.model.generator
-    assert g.name == "resnet_unet" and g.encoder == "resnet34" and g.weights == "imagenet"
-    assert cfg.model.l1_warmup_epochs > 0 and cfg.model.discriminator.ndf == 64
+    assert g.name == "resnet_unet" and g.encoder == "resnet18" and g.weights == "imagenet"
+    assert cfg.model.l1_warmup_epochs > 0 and cfg.model.ema_decay > 0 and cfg.model.discriminator.ndf == 64
 
 
 def test_demo_outputs_checkpoints_samples_and_config(compose_cfg):

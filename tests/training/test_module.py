@@ -474,3 +474,19 @@ def test_no_fid_without_its_weights(tmp_path, photo_root, monkeypatch):
     monkeypatch.setattr(module, "fid_unavailable", lambda weights=None: (None, "FID skipped: no weights"))
     tested = tiny_trainer(tmp_path).test(tiny_model(), datamodule=tiny_data(photo_root), verbose=False)[0]
     assert "test/fid" not in tested and "test/gray/fid" not in tested
+
+
+@pytest.mark.parametrize("warmup", [0, 1])
+def test_the_generator_step_computes_no_discriminator_gradient(tmp_path, photo_root, warmup):
+    """D's parameters get a gradient in D's own step only (once per batch), never from G's loss; they are trainable
+    again after each G step, and during the generator pretraining D gets none at all."""
+    model = tiny_model(l1_warmup_epochs=warmup)
+    computed = []
+    for name, p in model.discriminator.named_parameters():
+        p.register_hook(lambda grad, name=name: computed.append(name))
+    batches = 2
+    trainer = tiny_trainer(tmp_path, limit_train_batches=batches, limit_val_batches=0, max_epochs=1)
+    trainer.fit(model, datamodule=tiny_data(photo_root))
+    names = [n for n, _ in model.discriminator.named_parameters()]
+    assert sorted(computed) == ([] if warmup else sorted(names * batches))
+    assert all(p.requires_grad for p in model.discriminator.parameters())

@@ -355,7 +355,11 @@ class ColorGAN(L.LightningModule):
         tensor) when the step was skipped as non-finite, else 0.0, and the values of :data:`G_LOSSES` (a ``(3,)``
         float32 device tensor; ``(4,)`` with ``g_perceptual`` last when the perceptual loss is on).
         """
-        with self.toggled_optimizer(opt_g):
+        # D's parameters are frozen while G's loss runs through D: no gradient is computed for them (Lightning's
+        # toggled_optimizer does the same for every optimizer's parameters, at several times the host cost)
+        if gan_on:
+            self.discriminator.requires_grad_(False)
+        try:
             g_l1 = F.l1_loss(fake, ab)
             if gan_on:
                 g_gan = self.gan_loss.generator_loss(self.discriminator(torch.cat([L_, fake], dim=1)))
@@ -368,6 +372,9 @@ class ColorGAN(L.LightningModule):
                 g_loss = g_loss + self.hparams.lambda_perceptual * g_perceptual
                 parts = [g_loss, g_gan, g_l1, g_perceptual]
             bad = self._optimize(opt_g, g_loss)
+        finally:
+            if gan_on:
+                self.discriminator.requires_grad_(True)
         return bad, torch.stack([t.detach().float() for t in parts])
 
     def _log_losses(self, d_losses: Tensor | None, g_losses: Tensor, n: int) -> None:
