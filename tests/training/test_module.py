@@ -9,33 +9,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from colorgan.data import ColorizationDataModule
 from colorgan.training.module import ColorGAN
 
-TINY_G = {"ngf": 8, "num_downs": 6}
-TINY_D = {"ndf": 8, "n_layers": 2}
-
-
-def tiny_model(**kw) -> ColorGAN:
-    return ColorGAN(generator=TINY_G, discriminator=TINY_D, image_size=64, **kw)
-
-
-def tiny_data(root, **kw) -> ColorizationDataModule:
-    return ColorizationDataModule(root=str(root), image_size=64, batch_size=4, num_workers=0, **kw)
-
-
-def tiny_trainer(tmp_path, **kw) -> L.Trainer:
-    args = dict(
-        accelerator="cpu", devices=1, max_epochs=1, limit_train_batches=1, limit_val_batches=0,
-        num_sanity_val_steps=0, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-        enable_model_summary=False, default_root_dir=tmp_path,
-    )
-    args.update(kw)
-    return L.Trainer(**args)
-
-
-def params(module: torch.nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().clone() for k, v in module.named_parameters()}
+from helpers.tiny import TINY_D, TINY_G, params, tiny_data, tiny_model, tiny_trainer
 
 
 def same(a: dict, b: dict) -> bool:

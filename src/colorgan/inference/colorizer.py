@@ -16,10 +16,10 @@ once.
 
 Why letterbox rather than squash the whole photo into the square: the generator learned the colours of things
 with their true proportions, and squashing a 3:2 photo stretches everything by half. With a 40-epoch demo model
-and six test photos of an earlier set of demo photos, cut to five aspect ratios from 2:5 to 8:3, letterboxing gave a lower error on ab
-in 27 of 30 cases (mean L1 0.077 vs 0.086; a second training run: 26 of 30, 0.062 vs 0.070) and more colourful
-results. Repeating the edge pixels, rather than padding with a flat gray, keeps the U-Net (whose bottleneck sees
-the whole square) from treating the band as part of the picture: flat padding did worst.
+and six test photos of an earlier set of demo photos, cut to five aspect ratios from 2:5 to 8:3, letterboxing gave
+a lower error on ab in 27 of 30 cases (mean L1 0.077 vs 0.086; a second training run: 26 of 30, 0.062 vs 0.070)
+and more colourful results. Repeating the edge pixels, rather than padding with a flat gray, keeps the U-Net (whose
+bottleneck sees the whole square) from treating the band as part of the picture: flat padding did worst.
 """
 
 from __future__ import annotations

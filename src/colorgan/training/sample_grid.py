@@ -62,18 +62,26 @@ class SampleGrid(L.Callback):
         """uint8 RGB ``(N, 3, S, S)`` -> the labelled grid (gray | colorized | truth) as a PIL image."""
         return labelled_grid(colorized_rows(pl_module, images))
 
+    def _write(self, trainer: L.Trainer, pl_module: L.LightningModule, *names: str) -> Image.Image | None:
+        """Render the grid of the fixed photos and save it under each of ``names`` in ``dirpath`` (None: no photos)."""
+        images = self._fixed_images(trainer)
+        if images.numel() == 0:
+            return None
+        grid = self.render(pl_module, images)
+        self.dirpath.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            grid.save(self.dirpath / name)
+        return grid
+
     @rank_zero_only
     def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.sanity_checking:
             return
-        images = self._fixed_images(trainer)
-        if images.numel() == 0:
+        name = f"epoch{trainer.current_epoch:03d}_step{trainer.global_step:07d}.png"
+        grid = self._write(trainer, pl_module, name, "latest.png")
+        if grid is None:
             return
-        grid = self.render(pl_module, images)
-        self.dirpath.mkdir(parents=True, exist_ok=True)
-        path = self.dirpath / f"epoch{trainer.current_epoch:03d}_step{trainer.global_step:07d}.png"
-        grid.save(path)
-        grid.save(self.dirpath / "latest.png")
+        path = self.dirpath / name
         first = not self._written
         self._written = True
         (log.info if first else log.debug)(
@@ -86,14 +94,10 @@ class SampleGrid(L.Callback):
         pretrain_epochs = getattr(pl_module, "pretrain_epochs", 0)
         if not pretrain_epochs or trainer.current_epoch != pretrain_epochs - 1:
             return
-        images = self._fixed_images(trainer)
-        if images.numel() == 0:
+        grid = self._write(trainer, pl_module, "pretrain_end.png")
+        if grid is None:
             return
-        grid = self.render(pl_module, images)
-        self.dirpath.mkdir(parents=True, exist_ok=True)
-        path = self.dirpath / "pretrain_end.png"
-        grid.save(path)
-        log.info("Sample grid at the end of the generator pretraining written to %s", path)
+        log.info("Sample grid at the end of the generator pretraining written to %s", self.dirpath / "pretrain_end.png")
         self._to_wandb(
             trainer, "pretrain/samples", grid,
             f"end of the generator pretraining (epoch {trainer.current_epoch}): gray | colorized | truth",
