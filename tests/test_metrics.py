@@ -26,31 +26,75 @@ def _random_ab(seed: int, shift: float = 0.0, spread: float = 0.3, n: int = 3, s
     return (torch.randn(n, 2, size, size, generator=g) * spread + shift).clamp(-1, 1)
 
 
-def _cell_centres(ab: torch.Tensor, bins: int = AB_BINS) -> torch.Tensor:
-    """Each pixel's ab moved to the centre of its histogram cell, ``(2, N)`` float64."""
-    cell = ((ab.double() + 1) * bins / 2).floor().clamp(0, bins - 1)
-    return (cell + 0.5) * (2 / bins) - 1
+def _nodes_and_weights(ab: torch.Tensor, bins: int = AB_BINS) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each pixel's ab as the four histogram nodes around it ``(2, 4N)`` float64 and their bilinear weights
+    ``(4N,)``, computed independently of :func:`ab_histogram` (pixel by pixel, in float64)."""
+    u = ((ab.double() + 1) * bins / 2 - 0.5).clamp(0, bins - 1)
+    low = u.floor().clamp(max=bins - 2)
+    frac = u - low
+    points, weights = [], []
+    for da in (0, 1):
+        for db in (0, 1):
+            node = low + torch.tensor([[da], [db]], dtype=torch.float64)
+            wa = frac[0] if da else 1 - frac[0]
+            wb = frac[1] if db else 1 - frac[1]
+            points.append((node + 0.5) * (2 / bins) - 1)
+            weights.append(wa * wb)
+    return torch.cat(points, dim=1), torch.cat(weights)
 
 
-def test_histogram_counts_each_pixel_once_in_its_cell() -> None:
-    ab = torch.tensor([[-1.0, -0.01, 0.01, 0.999], [1.0, 0.5, -0.5, -1.0]]).view(1, 2, 1, 4)
+def test_histogram_shares_each_pixel_among_the_nodes_around_it() -> None:
+    # nodes at -0.75, -0.25, 0.25, 0.75 on each axis
+    ab = torch.tensor([[-1.0, 0.0, 0.25, 0.999], [1.0, 0.25, -0.5, -1.0]]).view(1, 2, 1, 4)
     h = ab_histogram(ab, bins=4).view(4, 4)
     assert h.sum() == pytest.approx(1.0)
-    assert h[0, 3] == h[1, 3] == h[2, 1] == h[3, 0] == 0.25  # a in cell i, b in cell j; edges in the border cells
+    assert h[0, 3] == 0.25  # beyond the border nodes: on the corner node
+    assert h[1, 2] == h[2, 2] == 0.125  # a = 0 is half-way between nodes 1 and 2; b = 0.25 on node 2
+    assert h[2, 0] == h[2, 1] == 0.125  # b = -0.5 is half-way between nodes 0 and 1
+    assert h[3, 0] == 0.25
 
 
 def test_distance_matches_scipy_on_every_projection() -> None:
-    """Per image: the mean of scipy's 1-D Wasserstein distances of the binned colours along the same directions."""
+    """Per image: the mean of scipy's 1-D Wasserstein distances of the histogram's weighted nodes along the same
+    directions."""
     scipy_stats = pytest.importorskip("scipy.stats")
     pred, true = _random_ab(0), _random_ab(1, shift=0.1, spread=0.2)
     ours = sliced_wasserstein_ab(ab_histogram(pred), ab_histogram(true))
     for i in range(pred.shape[0]):
-        p, q = _cell_centres(pred[i].flatten(1)), _cell_centres(true[i].flatten(1))
+        (p, wp), (q, wq) = _nodes_and_weights(pred[i].flatten(1)), _nodes_and_weights(true[i].flatten(1))
         per_direction = []
         for k in range(AB_DIRECTIONS):
             u = torch.tensor([math.cos(math.pi * k / AB_DIRECTIONS), math.sin(math.pi * k / AB_DIRECTIONS)]).double()
-            per_direction.append(scipy_stats.wasserstein_distance((u @ p).numpy(), (u @ q).numpy()))
-        assert float(ours[i]) == pytest.approx(sum(per_direction) / AB_DIRECTIONS * math.pi / 2, rel=1e-5)
+            per_direction.append(
+                scipy_stats.wasserstein_distance((u @ p).numpy(), (u @ q).numpy(), wp.numpy(), wq.numpy())
+            )
+        assert float(ours[i]) == pytest.approx(sum(per_direction) / AB_DIRECTIONS * math.pi / 2, rel=1e-4)
+
+
+@pytest.mark.parametrize("truth_seed", [5, 6])
+def test_float_noise_on_a_gray_picture_barely_moves_the_distance(truth_seed: int) -> None:
+    """Gray (ab = 0) lies half-way between two nodes: noise of a few 1e-5 (float rounding through the colour
+    conversion) must move the score by about as little, not jump it between neighbouring cells."""
+    true = _random_ab(truth_seed, spread=0.25, n=2, size=32)
+    gray = torch.zeros_like(true)
+    base = float(sliced_wasserstein_ab(ab_histogram(gray), ab_histogram(true)).mean())
+    g = torch.Generator().manual_seed(0)
+    for scale in (4e-5, 1e-4):
+        for _ in range(3):
+            noisy = gray + (torch.rand(gray.shape, generator=g) * 2 - 1) * scale
+            moved = float(sliced_wasserstein_ab(ab_histogram(noisy), ab_histogram(true)).mean())
+            assert abs(moved - base) <= 2 * scale, (scale, base, moved)
+
+
+def test_a_small_colour_change_makes_a_small_change_in_distance() -> None:
+    """Lipschitz in the colours: moving every pixel by at most e changes the distance by at most about e."""
+    pred, true = _random_ab(7, spread=0.2), _random_ab(8, spread=0.3)
+    base = sliced_wasserstein_ab(ab_histogram(pred), ab_histogram(true))
+    for e in (1e-3, 1e-2):
+        g = torch.Generator().manual_seed(1)
+        moved = sliced_wasserstein_ab(ab_histogram(pred + (torch.rand(pred.shape, generator=g) * 2 - 1) * e),
+                                      ab_histogram(true))
+        assert ((moved - base).abs() <= 1.5 * e * math.sqrt(2)).all(), (e, base, moved)
 
 
 @pytest.mark.parametrize("v", [(0.3, 0.0), (0.2, -0.4), (-0.5, 0.5)])

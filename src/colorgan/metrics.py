@@ -41,28 +41,44 @@ AB_DIRECTIONS = 32
 
 
 def ab_histogram(ab: Tensor, bins: int = AB_BINS) -> Tensor:
-    """The share of each image's pixels in each cell of a ``bins x bins`` grid over the ab plane.
+    """The share of each image's pixels at each node of a ``bins x bins`` grid over the ab plane.
+
+    Each pixel's colour is shared among the four grid nodes (cell centres) around it, in proportion to how near it
+    is (bilinear weights), rather than dropped whole into one cell: a colour that moves a little moves a little
+    mass, so the histogram, and :func:`sliced_wasserstein_ab` built on it, change smoothly with the colours. With
+    hard cells, gray (ab = 0, exactly on a cell edge) jumped between cells under float noise of 1e-5.
 
     Args:
-        ab: ``(B, 2, H, W)`` normalised ab (``colorgan.color``: ab / 110), in [-1, 1]; values outside are counted
-            in the border cells.
-        bins: cells per axis; 64 cells of 2/64 = 3.4 CIELAB units.
+        ab: ``(B, 2, H, W)`` normalised ab (``colorgan.color``: ab / 110), in [-1, 1]; values outside count as
+            the nearest border node.
+        bins: nodes per axis; 64 nodes 2/64 = 3.4 CIELAB units apart.
 
     Returns:
-        ``(B, bins * bins)`` float32, each row sums to 1; cell ``i * bins + j`` holds a in cell ``i``, b in ``j``.
+        ``(B, bins * bins)`` float32, each row sums to 1; node ``i * bins + j`` holds a at node ``i``, b at ``j``.
 
     Example:
-        >>> h = ab_histogram(torch.zeros(1, 2, 4, 4), bins=4)
+        >>> h = ab_histogram(torch.full((1, 2, 4, 4), 0.25), bins=4)  # a = b = 0.25: on the node (2, 2)
         >>> h.shape, h[0, 2 * 4 + 2].item()
         (torch.Size([1, 16]), 1.0)
+        >>> h = ab_histogram(torch.zeros(1, 2, 1, 1), bins=4)  # gray: half-way between nodes 1 and 2 on each axis
+        >>> h.view(4, 4)[1:3, 1:3].flatten().tolist()
+        [0.25, 0.25, 0.25, 0.25]
     """
     if ab.dim() != 4 or ab.shape[1] != 2:
         raise ValueError(f"ab must have shape (B, 2, H, W), got {tuple(ab.shape)}")
     B = ab.shape[0]
-    cell = ((ab.detach().float().flatten(2) + 1.0) * (bins / 2.0)).floor_().clamp_(0, bins - 1).long()
-    index = cell[:, 0] * bins + cell[:, 1] + torch.arange(B, device=ab.device)[:, None] * bins * bins
-    counts = torch.bincount(index.flatten(), minlength=B * bins * bins).view(B, bins * bins).float()
-    return counts / counts.sum(dim=1, keepdim=True).clamp_(min=1.0)
+    # position in node units: node k sits at ab = (k + 0.5) * 2 / bins - 1
+    u = ((ab.detach().float().flatten(2) + 1.0) * (bins / 2.0) - 0.5).clamp_(0, bins - 1)
+    low = u.floor().clamp_(max=bins - 2).long() if bins > 1 else u.floor().long()
+    frac = u - low  # in [0, 1]
+    high = (low + 1).clamp_(max=bins - 1)
+    offset = torch.arange(B, device=ab.device)[:, None] * bins * bins
+    counts = torch.zeros(B * bins * bins, device=ab.device, dtype=torch.float32)
+    for ia, wa in ((low[:, 0], 1.0 - frac[:, 0]), (high[:, 0], frac[:, 0])):
+        for ib, wb in ((low[:, 1], 1.0 - frac[:, 1]), (high[:, 1], frac[:, 1])):
+            counts.index_add_(0, (ia * bins + ib + offset).flatten(), (wa * wb).flatten())
+    counts = counts.view(B, bins * bins)
+    return counts / counts.sum(dim=1, keepdim=True).clamp_(min=1e-12)
 
 
 @lru_cache(maxsize=8)
@@ -85,7 +101,7 @@ def sliced_wasserstein_ab(
 
     Both distributions are projected on ``directions`` evenly spaced lines through the ab plane; on each line the
     1-D Wasserstein-1 distance (the earth mover's distance: the area between the two cumulative distributions) is
-    exact for the binned colours; the result is their mean times pi/2, the scale on which moving every colour by
+    exact for the colours as the histogram holds them (on its nodes); the result is their mean times pi/2, the scale on which moving every colour by
     a vector ``v`` costs ``|v|`` (so it reads in normalised ab units, like ``l1_ab``: x 110 gives CIELAB units).
 
     Args:
