@@ -139,6 +139,44 @@ def test_small_folders_still_get_one_photo_per_split(tmp_path):
     assert (len(s.train), len(s.val), len(s.test)) == (1, 1, 1)
     _assert_disjoint(s)
     assert sorted(s.train + s.val + s.test) == files
+    # the exception to "adding photos moves no old photo" is said where the user reads the split
+    for split in ("val", "test"):
+        [photo] = getattr(s, split)
+        assert f"{split} borrowed {photo.name} from training" in s.source
+    assert s.source.endswith("(a borrowed photo goes back to training when the folder grows)")
+
+
+def test_a_borrowed_photo_is_the_only_old_photo_that_moves_when_the_folder_grows(tmp_path):
+    _touch(tmp_path, 4)
+    before = split_files(tmp_path, val_fraction=0.1, seed=2, test_fraction=0.1)
+    borrowed = {p for p in before.val + before.test if f"borrowed {p.name}" in before.source}
+    _touch(tmp_path, 400, start=4)
+    after = split_files(tmp_path, val_fraction=0.1, seed=2, test_fraction=0.1)
+    assert "borrowed" not in after.source
+    for split in ("train", "val", "test"):
+        moved = set(getattr(before, split)) - set(getattr(after, split))
+        assert moved <= borrowed, (split, moved)
+
+
+def test_the_split_is_the_same_wherever_the_folder_lies(tmp_path):
+    """The hash reads paths relative to data.root: the same folder copied to another machine (another absolute
+    path) splits the same, photo by photo."""
+    first = tmp_path / "alice" / "photos"
+    second = tmp_path / "mnt" / "shared" / "datasets" / "photos_copy"
+    for root in (first, second):
+        _touch(root / "a", 120)
+        _touch(root / "b", 80)
+    for kwargs in ({}, {"val_fraction": 0.2, "seed": 5, "test_fraction": 0.3}):
+        one, two = split_files(first, **kwargs), split_files(second, **kwargs)
+        for split in ("train", "val", "test"):
+            assert [p.relative_to(first) for p in getattr(one, split)] == \
+                [p.relative_to(second) for p in getattr(two, split)], split
+    _touch(first / "train", 60)
+    _touch(first / "test", 5)
+    _touch(second / "train", 60)
+    _touch(second / "test", 5)
+    one, two = split_files(first), split_files(second)
+    assert [p.relative_to(first) for p in one.val] == [p.relative_to(second) for p in two.val]
 
 
 def test_one_photo_trains_validates_and_tests_on_itself(tmp_path):

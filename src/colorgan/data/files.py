@@ -89,6 +89,8 @@ def path_hash_unit(relative_path: str, seed: int) -> float:
     True
     >>> 0.0 <= path_hash_unit("train/cat/001.jpg", 1) < 1.0
     True
+    >>> round(path_hash_unit("train/cat/001.jpg", 0), 6)  # the same number on every machine and every version
+    0.146947
     """
     digest = hashlib.blake2b(f"{seed}\0{relative_path}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") / 2**64
@@ -108,7 +110,9 @@ def _carve(
 
     The held-out splits take consecutive ranges of :func:`path_hash_unit` from 0 (the first split of
     ``fractions`` the lowest). A split with a positive fraction that comes out empty (a small folder) takes the
-    kept file whose number lies nearest its range, as long as one file stays kept.
+    kept file whose number lies nearest its range, as long as one file stays kept: it *borrows* that photo, which
+    goes back to training once the folder has grown enough for the split to get a photo of its own (the one
+    exception to "adding photos moves no old photo"). Borrowed photos are listed in ``held[f"{split} borrowed"]``.
     """
     units = {f: path_hash_unit(f.relative_to(root).as_posix(), seed) for f in files}
     held: dict[str, list[Path]] = {name: [] for name in fractions}
@@ -127,13 +131,24 @@ def _carve(
         last = max(held[donor], key=units.__getitem__)
         held[donor].remove(last)
         kept.append(last)
-    for name, fraction in fractions.items():
+    for name, fraction in list(fractions.items()):
         if fraction > 0 and not held[name] and len(kept) > 1:
             nearest = min(kept, key=units.__getitem__)
             kept.remove(nearest)
             held[name].append(nearest)
+            held[f"{name} borrowed"] = [nearest]
     order = {f: i for i, f in enumerate(files)}
     return kept, {name: sorted(h, key=order.__getitem__) for name, h in held.items()}
+
+
+def _borrowed(held: dict[str, list[Path]], root: Path) -> str:
+    """The part of a split's description that names the photos a too-small folder lent to its held-out splits."""
+    lent = [f"{name.removesuffix(' borrowed')} borrowed {held[name][0].relative_to(root).as_posix()} from training"
+            for name in held if name.endswith(" borrowed")]
+    if not lent:
+        return ""
+    return (f"; too few photos for the fractions: {', '.join(lent)} (a borrowed photo goes back to training when "
+            "the folder grows)")
 
 
 def _percent(fraction: float) -> str:
@@ -154,9 +169,11 @@ def split_files(
       split; the rest trains.
 
     Photos are carved out by a hash of their path relative to ``root`` and ``seed`` (:func:`path_hash_unit`), so
-    a split is the same on every run and adding photos never moves an old one to another split; the fractions are
-    met on average, not to the photo. A split with a positive fraction gets at least one photo when there are
-    enough. A fraction of 0 holds nothing out: ``val_fraction=0`` validates on the training photos, and
+    a split is the same on every run and on every machine (wherever the folder lies), and adding photos never
+    moves an old one to another split; the fractions are met on average, not to the photo. The one exception: a
+    split with a positive fraction that would come out empty (a folder of a handful of photos) borrows one photo
+    from training, and that photo goes back to training once the folder grows enough for the split to get a photo
+    of its own; ``source`` names it. A fraction of 0 holds nothing out: ``val_fraction=0`` validates on the training photos, and
     ``test_fraction=0`` tests on the validation photos.
     """
     root = Path(root)
@@ -187,7 +204,7 @@ def split_files(
         kept, held = _carve(train, root, {"val": val_fraction}, seed)
         val = held["val"] or kept
         how = f"{_percent(val_fraction)} of {train_dir.name}/ by {by_hash}" if held["val"] else "the training photos"
-        return Splits(kept, val, test, f"{folders}; val: {how}")
+        return Splits(kept, val, test, f"{folders}; val: {how}{_borrowed(held, root)}")
 
     files = find_images(root)
     if not files:
@@ -202,4 +219,4 @@ def split_files(
     test = held["test"] or val
     parts = [f"{_percent(val_fraction)} val" if held["val"] else "val = the training photos"]
     parts.append(f"{_percent(test_fraction)} test" if held["test"] else "test = the val photos")
-    return Splits(kept, val, test, f"{by_hash}: " + ", ".join(parts))
+    return Splits(kept, val, test, f"{by_hash}: " + ", ".join(parts) + _borrowed(held, root))
