@@ -130,3 +130,24 @@ def test_training_run_with_min_colorfulness(compose_cfg, mixed_root, tmp_path):
     metrics = train(cfg)
     assert torch.isfinite(torch.tensor(metrics["val/l1_ab"]))
     assert store_path(cfg.data.cache_dir).is_file()  # measured in the decode workers, remembered in data.cache_dir
+
+
+@pytest.mark.parametrize("cache", [False, True])
+def test_without_cache_dir_nothing_is_written_into_the_photo_folder(mixed_root, tmp_path, monkeypatch, cache):
+    """From Python, without cache_dir: the measurements (and the decoded-photo cache) go to the user's cache
+    folder, never into data.root, which may be read-only."""
+    def listing() -> dict[str, float]:
+        return {p.relative_to(mixed_root).as_posix(): p.stat().st_mtime for p in mixed_root.rglob("*")}
+
+    before = listing()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    dm = ColorizationDataModule(root=str(mixed_root), image_size=32, batch_size=2, num_workers=0,
+                                min_colorfulness=15, cache=cache)
+    dm.prepare_data()
+    dm.setup("fit")
+    assert len(dm.train_set) == 6
+    assert listing() == before
+    assert dm.cache_dir == tmp_path / "xdg" / "colorgan" and store_path(dm.cache_dir).is_file()
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert ColorizationDataModule(root=str(mixed_root)).cache_dir == tmp_path / "home" / ".cache" / "colorgan"

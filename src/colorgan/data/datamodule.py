@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,13 @@ class _FusedLab:
 _fused_lab = _FusedLab()
 
 
+def default_cache_dir() -> Path:
+    """The cache folder used when ``cache_dir`` is not given: ``$XDG_CACHE_HOME/colorgan``, else
+    ``~/.cache/colorgan``."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base).expanduser() / "colorgan"
+
+
 class ColorizationDataModule(L.LightningDataModule):
     """Photos from a folder as ``(L, ab)`` batches.
 
@@ -118,6 +126,8 @@ class ColorizationDataModule(L.LightningDataModule):
         min_colorfulness: drop training photos whose colourfulness (Hasler & Süsstrunk, 0-255) is under this;
             validation and test photos are never dropped. Measured once per file and remembered under
             ``cache_dir`` (:mod:`colorgan.data.gray_filter`). None: keep every photo.
+        cache_dir: where ``cache`` and ``min_colorfulness`` keep what they measure; None: the user's cache
+            folder (:func:`default_cache_dir`). Nothing is ever written under ``root``.
     """
 
     def __init__(
@@ -176,9 +186,13 @@ class ColorizationDataModule(L.LightningDataModule):
 
     @property
     def cache_dir(self) -> Path:
+        """``cache_dir``, or the user's cache folder (``$XDG_CACHE_HOME/colorgan``, else ``~/.cache/colorgan``).
+
+        Never the data root: photo folders are often read-only (a shared drive, a mounted data set), and what is
+        cached there is keyed by file, so one folder serves every data root."""
         if self.hparams.cache_dir:
             return Path(str(self.hparams.cache_dir)).expanduser()
-        return self.root / ".colorgan-cache"
+        return default_cache_dir()
 
     def _build_cache_if_missing(self, files: list[Path], split: str) -> None:
         size = self.hparams.image_size
