@@ -4,6 +4,8 @@
     python scripts/selection_metric_evidence.py --train          # + two demo runs, Pix2Pix and L1 only (minutes)
     python scripts/selection_metric_evidence.py --runs DIR ...   # the runs of an earlier --train, read again
     python scripts/selection_metric_evidence.py --train --figure docs/selection_metric.jpg
+    python scripts/selection_metric_evidence.py --write-readme   # put the controlled table and its findings into
+                                                                 # README.md (between the selection-evidence marks)
 
 1. Controlled predictors on the demo's held-out test photos (128 px): the truth itself, the truth desaturated
    (ab x 0.5), the truth with every hue turned by 90 degrees, the truth's colours mirrored left to right (the
@@ -16,7 +18,9 @@
    validation photos as colorized by the epoch each candidate picks.
 
 Every picture is converted as ``colorize`` delivers it (the photo's lightness kept), through colorgan.metrics.
-Output: Markdown tables on stdout (the README's tables come from here).
+Output: Markdown tables on stdout (the README's tables come from here). The controlled table and the sentences
+drawn from it are the README's text between ``<!-- selection-evidence:start -->`` and ``<!-- ...:end -->``;
+``--write-readme`` rewrites them, and a test checks that the README says what this script prints.
 """
 
 from __future__ import annotations
@@ -78,7 +82,7 @@ def scores(pred_rgb: Tensor, true_rgb: Tensor) -> dict[str, float]:
 def demo_photos(split: str) -> Tensor:
     """The demo's photos of ``split`` as validation sees them: uint8 ``(N, 3, 128, 128)``."""
     dm = ColorizationDataModule(root=asset_path("demo"), image_size=SIZE, num_workers=0)
-    dm.setup("fit")
+    dm.setup({"train": "fit", "test": "test"}[split])
     dataset = {"train": dm.train_set, "test": dm.test_set}[split]
     return torch.stack([dataset[i]["image"] for i in range(len(dataset))])
 
@@ -110,20 +114,93 @@ def markdown(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def controlled_table() -> str:
+GRAY, SEPIA, MIRRORED, OTHER, DESATURATED, HUE = (
+    "gray (ab = 0)", f"sepia (a*={SEPIA_AB[0]:g}, b*={SEPIA_AB[1]:g})", "colours mirrored", "another photo's colours",
+    "desaturated (ab x 0.5)", "hue turned 90 deg",
+)
+README_START, README_END = "<!-- selection-evidence:start -->", "<!-- selection-evidence:end -->"
+
+
+def controlled_results() -> tuple[int, dict[str, dict[str, float]]]:
+    """The number of demo test photos and every candidate's value for every controlled predictor on them."""
     photos = demo_photos("test")
     truth = uint8_to_float(photos)
     L_, _ = rgb_to_model_lab(truth)
-    results = {
+    return len(photos), {
         name: scores(model_lab_to_rgb(L_, ab, keep_lightness=True), truth)
         for name, ab in controlled_predictors(photos).items()
     }
+
+
+def controlled_table(n: int, results: dict[str, dict[str, float]]) -> str:
     ranks = {
         c: {name: 1 + sorted(results, key=lambda n: results[n][c]).index(name) for name in results} for c in CANDIDATES
     }
     rows = [[name, *(f"{r[c]:.4f} ({ranks[c][name]})" for c in CANDIDATES)] for name, r in results.items()]
-    head = f"Controlled predictors on the {len(photos)} demo test photos at {SIZE} px (value, rank; lower is better)"
-    return head + "\n\n" + markdown(["predictor", *CANDIDATES], rows)
+    return markdown(["predictor", *CANDIDATES], rows)
+
+
+def _change(value: float, reference: float) -> str:
+    """How ``value`` compares with ``reference`` in words: "takes 13 % off" or "adds 4 % to"."""
+    percent = 100 * (reference - value) / reference
+    return f"takes {percent:.0f} % off" if percent >= 0 else f"adds {-percent:.0f} % to"
+
+
+def _rank(results: dict[str, dict[str, float]], candidate: str, name: str) -> int:
+    return 1 + sorted(results, key=lambda n: results[n][candidate]).index(name)
+
+
+def findings(results: dict[str, dict[str, float]]) -> list[str]:
+    """What the controlled table shows, in sentences computed from it (the README's bullets)."""
+    gray, sepia = results[GRAY], results[SEPIA]
+    out = [
+        f"Against gray, a constant sepia cast: L1 {_change(sepia['l1_ab'], gray['l1_ab'])} gray's error "
+        f"({sepia['l1_ab']:.4f} against {gray['l1_ab']:.4f}); `swd_ab` {_change(sepia['swd_ab'], gray['swd_ab'])} "
+        f"gray's, the sum {_change(sepia['l1_swd_ab'], gray['l1_swd_ab'])} gray's."
+    ]
+    below = [name for name in (OTHER, SEPIA) if results[name]["l1_ab"] < gray["l1_ab"]]
+    if below:
+        out.append("L1 ranks " + " and ".join(f"\"{n}\"" for n in below) + " ahead of gray; `l1_swd_ab` ranks "
+                   + " and ".join(f"\"{n}\" {_rank(results, 'l1_swd_ab', n)}" for n in below)
+                   + f", gray {_rank(results, 'l1_swd_ab', GRAY)}.")
+    out.append(
+        f"`swd_ab` alone rates the right palette in the wrong places (colours mirrored) at "
+        f"{results[MIRRORED]['swd_ab']:.4f}, rank {_rank(results, 'swd_ab', MIRRORED)}: that is why L1 stays in the "
+        "sum."
+    )
+    out.append(
+        f"The pooled distance (`swd_ab_set`) ranks a photo painted in another photo's colours "
+        f"{_rank(results, 'swd_ab_set', OTHER)} of {len(results)} ({results[OTHER]['swd_ab_set']:.4f}, against "
+        f"{results[OTHER]['swd_ab']:.4f} per image), and the colourfulness gap ranks the truth with every hue turned "
+        f"by 90° {_rank(results, 'abs_cf_gap', HUE)}: both are out."
+    )
+    ahead = [f"`{c}`" for c in CANDIDATES if results[DESATURATED][c] < results[MIRRORED][c]]
+    out.append(
+        "The desaturated truth ranks ahead of the mirrored colours by "
+        + (", ".join(ahead) if ahead else "no candidate")
+        + (", and behind them by the others" if 0 < len(ahead) < len(CANDIDATES) else "")
+        + ": which of the two is worse depends on the photo's content, and judging that takes a model of what is in "
+        "the photo (FID, where its weights are on disk)."
+    )
+    return out
+
+
+def readme_block(n: int, results: dict[str, dict[str, float]]) -> str:
+    """The README's text between the selection-evidence marks."""
+    head = (f"Controlled predictors on the demo's {n} test photos at {SIZE} px, converted as colorize delivers them "
+            "(value, rank; lower is better):")
+    bullets = "\n".join("- " + line for line in findings(results))
+    return f"{README_START}\n{head}\n\n{controlled_table(n, results)}\n\n{bullets}\n{README_END}"
+
+
+def write_readme(block: str, readme: Path = ROOT / "README.md") -> None:
+    text = readme.read_text()
+    if README_START not in text or README_END not in text:
+        raise SystemExit(f"{readme} has no {README_START} ... {README_END} block to rewrite")
+    before, rest = text.split(README_START, 1)
+    _, after = rest.split(README_END, 1)
+    readme.write_text(before + block + after)
+    print(f"Wrote the controlled table and its findings into {readme}")
 
 
 class EvidenceRecorder(L.Callback):
@@ -237,9 +314,13 @@ def main() -> None:
     parser.add_argument("--runs", type=Path, nargs="*", default=[], help="folders of earlier runs to report")
     parser.add_argument("--recipes", nargs="*", choices=sorted(RUNS), default=list(RUNS), help="runs to train")
     parser.add_argument("--figure", type=Path, help="write the picked epochs' pictures here")
+    parser.add_argument("--write-readme", action="store_true", help="rewrite the README's controlled table")
     args = parser.parse_args()
 
-    print(controlled_table())
+    block = readme_block(*controlled_results())
+    print(block)
+    if args.write_readme:
+        write_readme(block)
     folders = list(args.runs)
     if args.train:
         out = args.out / time.strftime("%Y-%m-%d_%H-%M-%S")

@@ -101,8 +101,9 @@ def sliced_wasserstein_ab(
 
     Both distributions are projected on ``directions`` evenly spaced lines through the ab plane; on each line the
     1-D Wasserstein-1 distance (the earth mover's distance: the area between the two cumulative distributions) is
-    exact for the colours as the histogram holds them (on its nodes); the result is their mean times pi/2, the scale on which moving every colour by
-    a vector ``v`` costs ``|v|`` (so it reads in normalised ab units, like ``l1_ab``: x 110 gives CIELAB units).
+    exact for the colours as the histogram holds them (on its nodes); the result is their mean times pi/2, the
+    scale on which moving every colour by a vector ``v`` costs ``|v|`` (so it reads in normalised ab units, like
+    ``l1_ab``: x 110 gives CIELAB units).
 
     Args:
         p, q: ``(B, bins * bins)`` histograms (rows summing to 1).

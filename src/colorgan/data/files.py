@@ -173,8 +173,8 @@ def split_files(
     moves an old one to another split; the fractions are met on average, not to the photo. The one exception: a
     split with a positive fraction that would come out empty (a folder of a handful of photos) borrows one photo
     from training, and that photo goes back to training once the folder grows enough for the split to get a photo
-    of its own; ``source`` names it. A fraction of 0 holds nothing out: ``val_fraction=0`` validates on the training photos, and
-    ``test_fraction=0`` tests on the validation photos.
+    of its own; ``source`` names it. A fraction of 0 holds nothing out: ``val_fraction=0`` validates on the
+    training photos, and ``test_fraction=0`` tests on the validation photos.
     """
     root = Path(root)
     val_fraction = _check_fraction("val_fraction", val_fraction)
