@@ -39,7 +39,7 @@ def chromium_path() -> str:
     if not found or not Path(found).is_file():
         raise BrowserUnavailable(
             f"no Chromium found ({'COLORGAN_CHROMIUM=' + wanted if wanted else 'chromium is not on PATH'}); "
-            "install Debian's package: apt-get install -y chromium (.ci/run does this)"
+            "install Debian's package: apt-get install -y chromium (bash scripts/test.sh does this as root)"
         )
     return found
 
