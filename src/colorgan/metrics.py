@@ -170,6 +170,44 @@ class ABDistributionDistance(Metric):
         return sliced_wasserstein_ab(p, q, self.bins, self.directions)[0]
 
 
+@torch.no_grad()
+def per_photo_scores(pred_rgb: Tensor, true_rgb: Tensor, true_ab: Tensor | None = None) -> dict[str, Tensor]:
+    """The scores of :class:`ColorizationMetrics`, photo by photo, for comparisons that resample photos.
+
+    Args:
+        pred_rgb, true_rgb: ``(B, 3, H, W)`` in [0, 1], as for :meth:`ColorizationMetrics.update`.
+        true_ab: the truth's normalised ab ``(B, 2, H, W)`` when at hand.
+
+    Returns:
+        ``{"psnr", "ssim", "l1_ab", "swd_ab", "l1_swd_ab", "colorfulness", "colorfulness_true"}``, each ``(B,)``
+        float32 on the inputs' device. The mean over photos of ``l1_ab``, ``swd_ab``, ``ssim`` and the
+        colourfulness equals the collection's value; ``psnr`` is each photo's own (the collection's is that of
+        the pooled squared error).
+
+    Example:
+        >>> truth = torch.rand(2, 3, 16, 16)
+        >>> s = per_photo_scores(truth, truth)
+        >>> s["l1_ab"].tolist(), s["swd_ab"].tolist()
+        ([0.0, 0.0], [0.0, 0.0])
+    """
+    from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
+
+    pred_rgb, true_rgb = pred_rgb.float(), true_rgb.float()
+    pred_ab = rgb_to_model_lab(pred_rgb)[1]
+    true_ab = rgb_to_model_lab(true_rgb)[1] if true_ab is None else true_ab.float()
+    l1 = (pred_ab - true_ab).abs().mean(dim=(1, 2, 3))
+    swd = sliced_wasserstein_ab(ab_histogram(pred_ab), ab_histogram(true_ab))
+    return {
+        "psnr": peak_signal_noise_ratio(pred_rgb, true_rgb, data_range=1.0, reduction="none", dim=(1, 2, 3)),
+        "ssim": structural_similarity_index_measure(pred_rgb, true_rgb, data_range=1.0, reduction="none"),
+        "l1_ab": l1,
+        "swd_ab": swd,
+        "l1_swd_ab": l1 + swd,
+        "colorfulness": colorfulness(pred_rgb),
+        "colorfulness_true": colorfulness(true_rgb),
+    }
+
+
 # torch-fidelity's Inception weights, as torch.hub caches them after a download
 FID_WEIGHTS_NAME = "weights-inception-2015-12-05-6726825d.pth"
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,7 @@ import torch
 from omegaconf import OmegaConf
 from PIL import Image
 
-from colorgan.config import config_dir
+from colorgan.config import asset_path, config_dir
 from colorgan.config.quality_report import (
     GRAY_ROW,
     QUALITY_GRID_FILE,
@@ -20,8 +22,9 @@ from colorgan.config.quality_report import (
     job_labels,
     write_quality_report,
 )
+from colorgan.data import find_images
 from colorgan.metrics import SELECTION_METRIC
-from colorgan.training.test_record import TEST_IMAGES_FILE, TEST_METRICS_FILE
+from colorgan.training.test_record import TEST_IMAGES_FILE, TEST_METRICS_FILE, TEST_PHOTOS_FILE
 
 from helpers.runs import TINY, run_module
 
@@ -98,13 +101,27 @@ def test_recipe_comparison_prints_and_writes_the_quality_table(tmp_path: Path) -
     """`+compare=recipes`: a multirun over two recipes with test=true ends with the table and one grid."""
     proc = run_module(
         "colorgan.train", "+experiment=demo", *TINY, "logger=csv", f"paths.root_dir={tmp_path}", "+compare=recipes",
-        "+recipe=pix2pix,l1_only", cwd=tmp_path, timeout=300,
+        "+recipe=pix2pix,l1_only", "seed=0,1", cwd=tmp_path, timeout=600,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     [sweep] = list((tmp_path / "logs" / "demo" / "multiruns").iterdir())
     report = json.loads((sweep / QUALITY_JSON_FILE).read_text())
-    assert [j["name"] for j in report["jobs"]] == ["pix2pix", "l1_only"]
+    assert sorted((j["name"], j["seed"]) for j in report["jobs"]) == [
+        ("l1_only", 0), ("l1_only", 1), ("pix2pix", 0), ("pix2pix", 1)]
+    # every job scored every test photo, by name, and the per-photo scores average to the job's test numbers
+    test_photos = sorted(p.relative_to(asset_path("demo")).as_posix()
+                         for p in find_images(Path(asset_path("demo")) / "test"))
     for job in report["jobs"]:
+        photos = json.loads((Path(job["output_dir"]) / TEST_PHOTOS_FILE).read_text())["photos"]
+        assert sorted(p["photo"] for p in photos) == test_photos
+        for metric in ("l1_ab", "swd_ab", "colorfulness"):
+            mean = sum(p["scores"][metric] for p in photos) / len(photos)
+            assert mean == pytest.approx(job["metrics"][metric], rel=1e-4, abs=1e-6), metric
+    iv = report["intervals"]
+    assert iv["photos"] == len(test_photos) and iv["per_recipe"]["pix2pix"]["seeds"] == ["0", "1"]
+    assert set(iv["differences"]["l1_only"]) == {"gray", "pix2pix"}
+    assert "Real differences: " in proc.stdout + proc.stderr
+    for job in report["jobs"][:2]:
         result = OmegaConf.load(Path(job["output_dir"]) / "result.yaml")
         assert job["metrics"] == pytest.approx({k.split("/", 1)[1]: v for k, v in result.test.items()
                                                 if not k.startswith("test/gray/")})
@@ -116,7 +133,9 @@ def test_recipe_comparison_prints_and_writes_the_quality_table(tmp_path: Path) -
     grid = Image.open(sweep / QUALITY_GRID_FILE)
     photos = 3  # TINY: data.num_sample_images=3 at 64 px; rows gray | pix2pix | l1_only | truth
     assert grid.height == 4 * (64 + 2) + 2 and grid.width > photos * (64 + 2)
-    pictures = [torch.load(Path(j["output_dir"]) / TEST_IMAGES_FILE, weights_only=True) for j in report["jobs"]]
+    first = {j["name"]: j for j in reversed(report["jobs"])}
+    pictures = [torch.load(Path(first[name]["output_dir"]) / TEST_IMAGES_FILE, weights_only=True)
+                for name in ("pix2pix", "l1_only")]
     assert torch.equal(pictures[0]["truth"], pictures[1]["truth"])
     assert not torch.equal(pictures[0]["colorized"], pictures[1]["colorized"])  # the GAN step changed G
 
@@ -144,3 +163,59 @@ def test_compare_preset_trains_each_recipe_for_the_same_time_and_tests_it(compos
     assert cfg.trainer.max_time and cfg.trainer.max_epochs == -1
     swept = str(cfg.hydra.sweeper.params["+recipe"]).split(",")
     assert len(swept) >= 2 and set(swept) <= set(RECIPES)
+
+
+def _photo_job(sweep: Path, num: int, recipe: str, seed: int, gain: float, gray: dict, truth: torch.Tensor) -> dict:
+    """A tested job of ``recipe`` and ``seed`` whose per-photo PSNR is gray's plus ``gain`` (plus a little noise)."""
+    result = _job(sweep, num, [f"+recipe={recipe}", f"seed={seed}", "data.root=/photos"], recipe, truth, 1.0)
+    folder = Path(result["output_dir"])
+    config = OmegaConf.load(folder / "config.yaml")
+    config.seed = seed
+    OmegaConf.save(config, folder / "config.yaml")
+    rng = torch.Generator().manual_seed(1000 * num + seed)
+    photos = []
+    for name, g in gray.items():
+        noise = float(torch.randn((), generator=rng)) * 0.01
+        scores = {"psnr": g["psnr"] + gain + noise, "l1_ab": g["l1_ab"] - gain / 100 + noise / 100,
+                  "swd_ab": g["swd_ab"], "colorfulness": 20.0 + noise, "colorfulness_true": g["colorfulness_true"]}
+        photos.append({"photo": name, "scores": scores, "gray": g})
+    (folder / TEST_PHOTOS_FILE).write_text(json.dumps({"photos": photos}))
+    return result
+
+
+def test_seeds_make_one_recipe_with_intervals_and_real_differences_marked(tmp_path: Path) -> None:
+    g = torch.Generator().manual_seed(0)
+    gray = {f"test/photo{k}_{i}.jpg": {"psnr": 15.0 + 4 * float(torch.rand((), generator=g)), "l1_ab": 0.15,
+                                         "swd_ab": 0.2, "colorfulness": 0.0, "colorfulness_true": 40.0}
+            for k in range(12) for i in range(4)}
+    truth = _photos(0)
+    results = []
+    for recipe, gain in (("pix2pix", 0.0), ("better", 0.5)):
+        for seed in (0, 1, 2):
+            results.append(_photo_job(tmp_path, len(results), recipe, seed, gain, gray, truth))
+    report = write_quality_report(tmp_path, results)
+
+    assert [j["name"] for j in report["jobs"]] == ["pix2pix"] * 3 + ["better"] * 3  # seeds are not names
+    assert [j["seed"] for j in report["jobs"]] == [0, 1, 2] * 2
+    iv = report["intervals"]
+    assert iv["photos"] == 48 and iv["source_photos"] == 12 and iv["reference"] == "pix2pix"
+    assert iv["per_recipe"]["better"]["seeds"] == ["0", "1", "2"]
+    vs_gray = iv["differences"]["better"]["gray"]["psnr"]
+    assert vs_gray["mean"] == pytest.approx(0.5, abs=0.01) and vs_gray["excludes_zero"]
+    assert iv["differences"]["better"]["pix2pix"]["psnr"]["excludes_zero"]
+    assert not iv["differences"]["pix2pix"]["gray"]["psnr"]["excludes_zero"]  # pix2pix = gray + noise
+    assert len(iv["scores"]["better"]["2"]) == 48 and len(iv["gray_scores"]) == 48
+
+    table = (tmp_path / QUALITY_TABLE_FILE).read_text()
+    assert "48 test photos from 12 source photos" in table
+    assert "| better | gray | +0.50 [" in table and "**better**" in table
+    [real] = [line for line in table.splitlines() if line.startswith("Real differences: ")]
+    assert "better against gray: PSNR better, L1(ab) better" in real and "better against pix2pix: PSNR better" in real
+    assert "pix2pix against gray: PSNR" not in real
+    assert "The truth's colourfulness is 40.0" in table
+
+    # anyone can recompute the tables from quality.json
+    proc = subprocess.run([sys.executable, "-m", "colorgan.config.quality_report", str(tmp_path / QUALITY_JSON_FILE)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == table.split("\n\n", 2)[2].split("\n\n![")[0].strip()

@@ -7,21 +7,32 @@ budget) and what :class:`~colorgan.training.test_record.TestRecord` left (``test
 
 - ``quality.md``: the table in Markdown, with the data and the budget of the jobs;
 - ``quality.json``: the same numbers, with each job's folder and overrides;
-- ``quality.png``: the first test photos, one row per job: gray | each job | truth.
+- ``quality.png``: the first test photos: gray | each recipe (its first job) | truth.
+
+Jobs that differ only in ``seed`` are one recipe. Where the jobs left their per-photo scores
+(``test_photos.json``), the table gives each recipe's mean with a 95 % interval and its difference to the gray
+baseline and to the reference recipe (``pix2pix``) with a paired bootstrap over the test *source photos* and the
+seeds (:mod:`colorgan.intervals`), marking the differences whose interval excludes 0; ``quality.json`` keeps every
+per-photo, per-seed score. ``python -m colorgan.config.quality_report SWEEP/quality.json`` recomputes the tables
+from it.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import logging
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from omegaconf import OmegaConf
 
 from colorgan.grid import labelled_grid
+from colorgan.intervals import DEFAULT_SOURCE_PATTERN, LEVEL, bootstrap_difference, bootstrap_mean, by_source
 from colorgan.metrics import SELECTION_METRIC
-from colorgan.training.test_record import read_test_record, write_json
+from colorgan.training.test_record import TEST_PHOTOS_FILE, read_test_record, write_json
 
 log = logging.getLogger(__name__)
 
@@ -48,16 +59,25 @@ def _job_config(output_dir: str) -> Any:
     return OmegaConf.load(path) if path.is_file() else OmegaConf.create()
 
 
+def _is_seed(override: str) -> bool:
+    return override.split("=", 1)[0].lstrip("+~") == "seed"
+
+
 def job_labels(results: list[dict[str, Any]], configs: list[Any]) -> list[str]:
     """A name for each job: its ``recipe_name`` when set, else the overrides in which it differs from the other
-    jobs (``model.gan_mode=lsgan``), else ``job N``. Names that would repeat get the job number appended."""
+    jobs (``model.gan_mode=lsgan``), else ``job N``. ``seed=`` overrides do not name a job: jobs that differ only
+    in their seed share a name (they are one recipe, several seeds). Names that would still repeat with the same
+    seed get the job number appended."""
     override_sets = [set(r.get("overrides") or []) for r in results]
     common = set.intersection(*override_sets) if override_sets else set()
     labels = []
     for result, config in zip(results, configs):
-        own = [o for o in result.get("overrides") or [] if o not in common]
+        own = [o for o in result.get("overrides") or [] if o not in common and not _is_seed(o)]
         labels.append(str(config.get("recipe_name") or " ".join(own) or f"job {result['job']}"))
-    return [f"{label} (job {r['job']})" if labels.count(label) > 1 else label for label, r in zip(labels, results)]
+    seeds = [config.get("seed") for config in configs]
+    keys = list(zip(labels, seeds))
+    return [f"{label} (job {r['job']})" if keys.count(key) > 1 else label
+            for label, key, r in zip(labels, keys, results)]
 
 
 def _strip(metrics: dict[str, float], prefix: str) -> dict[str, float]:
@@ -104,16 +124,23 @@ def write_quality_report(sweep_dir: Path, results: list[dict[str, Any]]) -> dict
         log.warning("The gray baseline differs in %s: those jobs tested other photos or sizes (the table's gray "
                     "row is the first job's)", ", ".join(differing))
 
+    intervals = _intervals_of_jobs(labels, tested)
+
     config = tested[0][1]
     budget = {k: OmegaConf.select(config, f"trainer.{k}", default=None) for k in ("max_time", "max_epochs")}
     data = {"root": OmegaConf.select(config, "data.root", default=None),
             "image_size": OmegaConf.select(config, "data.image_size", default=None),
             "photos": photos}
     monitor = OmegaConf.select(config, "callbacks.model_checkpoint.monitor", default=f"val/{SELECTION_METRIC}")
+    for job, (_, config_, _, _) in zip(jobs, tested):
+        job["seed"] = config_.get("seed")
     report = {"sweep": str(sweep_dir), "best_checkpoint_by": monitor, "data": data, "budget": budget,
               "gray_baseline": gray, "jobs": jobs}
+    if intervals:
+        report["intervals"] = intervals
 
-    grid_rows = _grid_rows(labels, tested)
+    first_of_each = [i for i, label in enumerate(labels) if labels.index(label) == i]  # one row per recipe
+    grid_rows = _grid_rows([labels[i] for i in first_of_each], [tested[i] for i in first_of_each])
     if grid_rows:
         labelled_grid(grid_rows).save(sweep_dir / QUALITY_GRID_FILE)
         report["grid"] = str(sweep_dir / QUALITY_GRID_FILE)
@@ -122,14 +149,15 @@ def write_quality_report(sweep_dir: Path, results: list[dict[str, Any]]) -> dict
         f"# Colour quality: {sweep_dir}\n\n"
         f"{count} of {data['root']} at {data['image_size']} px; each job trained for trainer.max_time="
         f"{budget['max_time']} (max_epochs={budget['max_epochs']}) and was tested with its best-*.ckpt (by "
-        f"{monitor}).\n\n{format_markdown(rows)}\n"
+        f"{monitor}).\n\n"
     )
+    text += format_intervals(intervals) if intervals else format_markdown(rows) + "\n"
     if grid_rows:
         text += f"\n![gray | each job | truth]({QUALITY_GRID_FILE})\n"
     (sweep_dir / QUALITY_TABLE_FILE).write_text(text)
     write_json(sweep_dir / QUALITY_JSON_FILE, report)
     log.info("Quality of %d job(s) on the test photos (%s):\n%s", len(jobs), sweep_dir / QUALITY_TABLE_FILE,
-             format_markdown(rows))
+             format_intervals(intervals) if intervals else format_markdown(rows))
     return report
 
 
@@ -148,3 +176,159 @@ def _grid_rows(labels: list[str], tested: list[tuple]) -> list[tuple[str, torch.
         rows.append((label, images["colorized"]))
     rows.append(("truth", first["truth"]))
     return [(name, images.float().div(255.0)) for name, images in rows]
+
+
+# ----------------------------------------------------------------------------------------------------- intervals
+# metric -> (heading, +1 higher is better / -1 lower is better / 0 neither, decimals)
+INTERVAL_METRICS = {
+    "psnr": ("PSNR", 1, 2),
+    "l1_ab": ("L1(ab)", -1, 4),
+    "swd_ab": ("SWD(ab)", -1, 4),
+    "colorfulness": ("colourfulness", 0, 1),
+}
+REFERENCE_RECIPE = "pix2pix"
+
+
+def _intervals_of_jobs(labels: list[str], tested: list[tuple]) -> dict[str, Any] | None:
+    """The per-photo, per-seed scores of the jobs that left ``test_photos.json``, and their intervals."""
+    scores: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
+    gray: dict[str, dict[str, float]] = {}
+    for label, (result, config, _, _) in zip(labels, tested):
+        path = Path(result["output_dir"]) / TEST_PHOTOS_FILE
+        if not path.is_file():
+            continue
+        photos = json.loads(path.read_text())["photos"]
+        seed = str(config.get("seed"))
+        scores.setdefault(label, {})[seed] = {p["photo"]: p["scores"] for p in photos}
+        for p in photos:
+            gray.setdefault(p["photo"], p["gray"])
+    if not scores:
+        return None
+    pattern = DEFAULT_SOURCE_PATTERN
+    return {"scores": scores, "gray_scores": gray, "source_pattern": pattern,
+            **compute_intervals(scores, gray, pattern)}
+
+
+def compute_intervals(scores: dict[str, dict[str, dict[str, dict[str, float]]]], gray: dict[str, dict[str, float]],
+                      pattern: str = DEFAULT_SOURCE_PATTERN) -> dict[str, Any]:
+    """Each recipe's mean and interval, and its differences to gray and to the reference recipe.
+
+    Args:
+        scores: recipe -> seed -> photo -> metric -> value (``quality.json``'s ``intervals.scores``).
+        gray: photo -> metric -> value, the gray baseline.
+        pattern: how a photo's name gives its source photo (:func:`colorgan.intervals.source_of`).
+
+    Only the photos that every job and the baseline scored are compared; the count of photos and source photos
+    behind every number is in the result.
+    """
+    common = set(gray)
+    for per_seed in scores.values():
+        for photos in per_seed.values():
+            common &= set(photos)
+    photos = sorted(common)
+    if not photos:
+        raise ValueError("the jobs scored no test photo in common: they tested different photos")
+
+    def matrix(per_seed: dict[str, dict[str, dict[str, float]]], metric: str) -> np.ndarray:
+        return np.array([[per_seed[seed][p][metric] for p in photos] for seed in sorted(per_seed)])
+
+    sources, _ = by_source(photos, np.zeros(len(photos)), pattern)
+    metrics = [m for m in INTERVAL_METRICS if all(m in gray[p] for p in photos)]
+    gray_by_source = {m: by_source(photos, np.array([gray[p][m] for p in photos]), pattern)[1] for m in metrics}
+    truth = by_source(photos, np.array([gray[p].get("colorfulness_true", np.nan) for p in photos]), pattern)[1]
+    per_recipe: dict[str, Any] = {"gray baseline": {"seeds": []}}
+    for m in metrics:
+        per_recipe["gray baseline"][m] = bootstrap_mean(gray_by_source[m]).as_dict()
+    recipe_values = {}
+    for recipe, per_seed in scores.items():
+        recipe_values[recipe] = {m: by_source(photos, matrix(per_seed, m), pattern)[1] for m in metrics}
+        per_recipe[recipe] = {"seeds": sorted(per_seed)}
+        for m in metrics:
+            per_recipe[recipe][m] = bootstrap_mean(recipe_values[recipe][m]).as_dict()
+    reference = REFERENCE_RECIPE if REFERENCE_RECIPE in scores else None
+    differences: dict[str, Any] = {}
+    for recipe, values in recipe_values.items():
+        differences[recipe] = {"gray": {m: bootstrap_difference(values[m], gray_by_source[m]).as_dict()
+                                        for m in metrics}}
+        if reference is not None and recipe != reference:
+            differences[recipe][reference] = {
+                m: bootstrap_difference(values[m], recipe_values[reference][m]).as_dict() for m in metrics
+            }
+    return {"level": LEVEL, "photos": len(photos), "source_photos": len(sources), "sources": sources,
+            "truth_colorfulness": float(np.nanmean(truth)), "reference": reference, "per_recipe": per_recipe,
+            "differences": differences}
+
+
+def _cell(estimate: dict[str, Any], decimals: int, signed: bool = False) -> str:
+    f = f"{{:{'+' if signed else ''}.{decimals}f}}"
+    text = f"{f.format(estimate['mean'])} [{f.format(estimate['low'])}, {f.format(estimate['high'])}]"
+    seeds = estimate.get("per_seed") or []
+    if len(seeds) > 1:
+        text += f" (seeds {f.format(min(seeds))} to {f.format(max(seeds))})"
+    return text
+
+
+def _verdict(metric: str, estimate: dict[str, Any]) -> str:
+    if not estimate["excludes_zero"]:
+        return ""
+    direction = INTERVAL_METRICS[metric][1]
+    if direction == 0:
+        return " **more**" if estimate["mean"] > 0 else " **less**"
+    return " **better**" if estimate["mean"] * direction > 0 else " **worse**"
+
+
+def format_intervals(intervals: dict[str, Any]) -> str:
+    """The tables of :func:`compute_intervals` in Markdown: per recipe, then the differences, then what is real."""
+    level = f"{intervals['level'] * 100:g} %"
+    metrics = [m for m in INTERVAL_METRICS if m in intervals["per_recipe"]["gray baseline"]]
+    n, p = intervals["photos"], intervals["source_photos"]
+    lines = [
+        f"Per recipe: the mean over {n} test photos from {p} source photos and over the seeds, its {level} interval "
+        "(bootstrap over source photos and seeds) and, with several seeds, the range of the per-seed means. The "
+        f"truth's colourfulness is {intervals['truth_colorfulness']:.1f}.",
+        "",
+        "| recipe | seeds | " + " | ".join(INTERVAL_METRICS[m][0] for m in metrics) + " |",
+        "| --- | ---: | " + " | ".join("---:" for _ in metrics) + " |",
+    ]
+    for recipe, row in intervals["per_recipe"].items():
+        cells = [_cell(row[m], INTERVAL_METRICS[m][2]) for m in metrics]
+        lines.append(f"| {recipe} | {len(row['seeds']) or '-'} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        f"Differences (recipe minus the other; paired {level} interval over the same source photos and the seeds; "
+        "**better**/**worse**/**more**/**less**: the interval excludes 0, a real difference):",
+        "",
+        "| recipe | against | " + " | ".join(f"Δ {INTERVAL_METRICS[m][0]}" for m in metrics) + " |",
+        "| --- | --- | " + " | ".join("---:" for _ in metrics) + " |",
+    ]
+    real = []
+    for recipe, against in intervals["differences"].items():
+        for other, row in against.items():
+            cells = [_cell(row[m], INTERVAL_METRICS[m][2], signed=True) + _verdict(m, row[m]) for m in metrics]
+            lines.append(f"| {recipe} | {other} | " + " | ".join(cells) + " |")
+            found = [f"{INTERVAL_METRICS[m][0]}{_verdict(m, row[m]).replace('*', '')}"
+                     for m in metrics if row[m]["excludes_zero"]]
+            if found:
+                real.append(f"{recipe} against {other}: {', '.join(found)}")
+    lines += ["", "Real differences: " + ("; ".join(real) if real else "none; every interval includes 0.")]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m colorgan.config.quality_report SWEEP/quality.json``: recompute and print the interval tables
+    from the per-photo, per-seed scores a comparison kept."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("quality_json", type=Path, help="a comparison's quality.json")
+    parser.add_argument("--source-pattern", help="regular expression whose 'source' group names a photo's source "
+                        "photo (default: the name less a trailing _<number>)")
+    args = parser.parse_args(argv)
+    report = json.loads(args.quality_json.read_text())
+    saved = report.get("intervals")
+    if not saved:
+        raise SystemExit(f"{args.quality_json} holds no per-photo scores (its jobs left no {TEST_PHOTOS_FILE})")
+    pattern = args.source_pattern or saved.get("source_pattern", DEFAULT_SOURCE_PATTERN)
+    print(format_intervals(compute_intervals(saved["scores"], saved["gray_scores"], pattern)), end="")
+
+
+if __name__ == "__main__":
+    main()

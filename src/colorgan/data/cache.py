@@ -156,8 +156,9 @@ class TensorPhotos(Dataset):
     of it in GPU memory. Items are indices; :meth:`collate` gathers a whole batch in one indexing operation, so no
     worker processes and no per-photo Python work are needed."""
 
-    def __init__(self, images: Tensor):
+    def __init__(self, images: Tensor, files: Sequence[str | Path] | None = None):
         self.images = images
+        self.files = [Path(f) for f in files] if files is not None else None  # the photo of each row, when known
 
     def __len__(self) -> int:
         return self.images.shape[0]
@@ -167,4 +168,4 @@ class TensorPhotos(Dataset):
 
     def collate(self, indices: list[int]) -> dict[str, Any]:
         idx = torch.as_tensor(indices, device=self.images.device)
-        return {"image": self.images.index_select(0, idx), "skipped": []}
+        return {"image": self.images.index_select(0, idx), "skipped": [], "index": idx.cpu()}

@@ -283,7 +283,7 @@ class ColorizationDataModule(L.LightningDataModule):
             if device is not None:
                 log.info("Photo cache on %s: batches are gathered there, no CPU workers", device)
             tensors = {id(c): c.images if device is None else c.images.to(device) for c in opened.values()}
-            sets = {split: TensorPhotos(tensors[id(c)]) for split, c in caches.items()}
+            sets = {split: TensorPhotos(tensors[id(c)], c.files) for split, c in caches.items()}
         self.train_set = sets.get("train", self.train_set)
         self.val_set = sets.get("val", self.val_set)
         self.test_set = sets.get("test", self.test_set)
@@ -361,7 +361,25 @@ class ColorizationDataModule(L.LightningDataModule):
         self.seen[split] += int(batch["image"].shape[0])
         out = self.to_lab_batch(batch["image"], train=training, owned=True)
         out["skipped"] = batch.get("skipped", [])
+        if "index" in batch:
+            out["index"] = batch["index"]
         return out
+
+    def photo_names(self, split: str) -> list[str] | None:
+        """The photos of a split's dataset, by the ``index`` its batches carry: paths relative to ``root`` (as
+        POSIX strings); None when the dataset is not set up or does not know its files."""
+        dataset = {"train": self.train_set, "val": self.val_set, "test": self.test_set}[split]
+        files = getattr(dataset, "files", None)
+        if files is None:
+            return None
+        names = []
+        for f in files:
+            path = Path(f)
+            try:
+                names.append(path.relative_to(self.root).as_posix())
+            except ValueError:
+                names.append(path.as_posix())
+        return names
 
     def pop_epoch_report(self, split: str) -> tuple[int, list[str]]:
         """(photos read, reasons for photos skipped, each file once) since the last call for ``split``; resets."""

@@ -21,7 +21,8 @@ class BadImageWarning(UserWarning):
 class PhotoFolderDataset(Dataset):
     """Photos as uint8 RGB ``(3, size, size)`` tensors.
 
-    Every item is a dict ``{"image": Tensor | None, "skipped": [reason, ...]}``. A file that cannot be decoded never
+    Every item is a dict ``{"image": Tensor | None, "skipped": [reason, ...], "index": int}`` (``index``: the file
+    the image came from, in ``files``). A file that cannot be decoded never
     kills an epoch: it is reported (a warning naming it, and its reason in ``skipped``) and
 
     * with ``replace_bad=True`` (training) the next readable photo stands in for it, so every batch keeps its
@@ -60,22 +61,24 @@ class PhotoFolderDataset(Dataset):
         for attempt in range(attempts):
             i = (index + attempt) % len(self.files)
             try:
-                return {"image": self.load(i), "skipped": skipped}
+                return {"image": self.load(i), "skipped": skipped, "index": i}
             except (ImageDecodeError, OSError) as err:
                 path = str(self.files[i])
                 reason = str(err) if path in str(err) else f"{path}: {err}"
                 warnings.warn(f"Skipping unreadable photo {reason}", BadImageWarning, stacklevel=2)
                 skipped.append(reason)
-        return {"image": None, "skipped": skipped}
+        return {"image": None, "skipped": skipped, "index": index}
 
 
 def collate_photos(items: list[dict[str, Any]]) -> dict[str, Any]:
     """Stack the readable photos of a batch; name the skipped ones.
 
-    Returns ``{"image": uint8 (B, 3, S, S), "skipped": [reason, ...]}``. ``B`` is smaller than the batch size (even 0)
-    only when photos were dropped rather than replaced.
+    Returns ``{"image": uint8 (B, 3, S, S), "skipped": [reason, ...], "index": int64 (B,)}`` (``index``: each
+    photo's place in its dataset). ``B`` is smaller than the batch size (even 0) only when photos were dropped
+    rather than replaced.
     """
-    good = [it["image"] for it in items if it["image"] is not None]
+    good = [it for it in items if it["image"] is not None]
     skipped = [reason for it in items for reason in it["skipped"]]
-    images = torch.stack(good) if good else torch.empty((0, 3, 0, 0), dtype=torch.uint8)
-    return {"image": images, "skipped": skipped}
+    images = torch.stack([it["image"] for it in good]) if good else torch.empty((0, 3, 0, 0), dtype=torch.uint8)
+    index = torch.tensor([int(it.get("index", -1)) for it in good], dtype=torch.int64)
+    return {"image": images, "skipped": skipped, "index": index}

@@ -18,7 +18,7 @@ from torch import Tensor
 from colorgan import __version__
 from colorgan.checkpoints.reading import CHECKPOINT_FORMAT, CHECKPOINT_KEY
 from colorgan.color import gray_rgb, model_lab_to_rgb
-from colorgan.metrics import ColorizationMetrics, fid_unavailable, frechet_inception_distance
+from colorgan.metrics import ColorizationMetrics, fid_unavailable, frechet_inception_distance, per_photo_scores
 from colorgan.nn import GANLoss, PatchDiscriminator, PerceptualLoss, build_generator
 from colorgan.training.ema import generator_ema, start_from, update_ema
 from colorgan.training.loss_log import LossLog, lightning_writes_logs
@@ -515,16 +515,25 @@ class ColorGAN(L.LightningModule):
             return
         self._test_fid = {k: frechet_inception_distance(weights).to(self.device) for k in ("test", "test/gray")}
 
-    def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+    def test_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Any] | None:
+        """Scores the batch into the test metrics; returns each photo's own scores (``colorgan.metrics.
+        per_photo_scores``) for the model and the gray baseline, with the photos' ``index`` in the test set, so
+        that a comparison can resample photos (``TestRecord`` writes them)."""
         pred = self._evaluate(batch, self.test_metrics)
         if pred is None:
-            return
+            return None
         gray = gray_rgb(batch["L"])
         self.test_gray_metrics.update(gray, batch["rgb"], true_ab=batch["ab"])
         for prefix, pictures in (("test", pred), ("test/gray", gray)):
             if prefix in self._test_fid:
                 self._test_fid[prefix].update(batch["rgb"], real=True)
                 self._test_fid[prefix].update(pictures, real=False)
+        index = batch.get("index")
+        return {
+            "index": index.cpu() if isinstance(index, Tensor) else None,
+            "scores": {k: v.cpu() for k, v in per_photo_scores(pred, batch["rgb"], batch["ab"]).items()},
+            "gray": {k: v.cpu() for k, v in per_photo_scores(gray, batch["rgb"], batch["ab"]).items()},
+        }
 
     def on_test_epoch_end(self) -> None:
         """Logs ``test/<metric>`` and, for the gray baseline on the same photos, ``test/gray/<metric>``; ``fid``

@@ -6,7 +6,10 @@ After ``trainer.test`` (``test=true``) the run folder holds
   ``test/gray/...`` included, and the number of test photos;
 - ``samples/test.png``: the first test photos as a grid (gray | colorized | truth);
 - ``samples/test.pt``: the same pictures as uint8 tensors ``{"gray", "colorized", "truth"}`` of shape
-  ``(N, 3, S, S)`` (``torch.load(weights_only=True)`` reads it), from which a sweep's quality grid is built.
+  ``(N, 3, S, S)`` (``torch.load(weights_only=True)`` reads it), from which a sweep's quality grid is built;
+- ``test_photos.json``: every test photo's own scores, ``{"photos": [{"photo": path relative to data.root,
+  "scores": {...}, "gray": {...}}, ...]}`` (``colorgan.metrics.per_photo_scores``), from which a comparison
+  computes intervals by resampling photos. Under DDP it holds rank 0's share of the photos, and says so.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ log = logging.getLogger(__name__)
 TEST_METRICS_FILE = "test_metrics.json"
 TEST_GRID_FILE = "samples/test.png"
 TEST_IMAGES_FILE = "samples/test.pt"
+TEST_PHOTOS_FILE = "test_photos.json"
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -54,22 +58,26 @@ def to_uint8(rgb: Tensor) -> Tensor:
 
 
 class TestRecord(L.Callback):
-    """Write ``test_metrics.json`` and ``samples/test.{png,pt}`` (the first ``num_images`` test photos) into
-    ``dirpath`` when testing ends. Rank 0 only; the metrics are already reduced over all ranks."""
+    """Write ``test_metrics.json``, ``test_photos.json`` and ``samples/test.{png,pt}`` (the first ``num_images``
+    test photos) into ``dirpath`` when testing ends. Rank 0 only; the metrics are already reduced over all ranks."""
 
     def __init__(self, dirpath: str | Path, num_images: int = 8) -> None:
         self.dirpath = Path(dirpath)
         self.num_images = int(num_images)
         self._photos: list[Tensor] = []
+        self._per_photo: list[dict[str, Any]] = []
 
     def on_test_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._photos = []
+        self._per_photo: list[dict[str, Any]] = []
 
     @rank_zero_only
     def on_test_batch_end(
         self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int,
         dataloader_idx: int = 0,
     ) -> None:
+        if isinstance(outputs, dict) and outputs.get("scores"):
+            self._per_photo.append(outputs)
         room = self.num_images - sum(p.shape[0] for p in self._photos)
         if room > 0 and isinstance(batch, dict) and batch.get("rgb") is not None and batch["rgb"].shape[0]:
             self._photos.append(to_uint8(batch["rgb"][:room]).cpu())
@@ -81,6 +89,10 @@ class TestRecord(L.Callback):
         photos = len(test_set) if test_set is not None else None
         write_json(self.dirpath / TEST_METRICS_FILE, {"metrics": metrics, "photos": photos})
         written = [self.dirpath / TEST_METRICS_FILE]
+        if self._per_photo:
+            write_json(self.dirpath / TEST_PHOTOS_FILE, self._photo_scores(trainer))
+            written.append(self.dirpath / TEST_PHOTOS_FILE)
+            self._per_photo = []
         if self._photos:
             photos = torch.cat(self._photos)
             rows = colorized_rows(pl_module, photos)
@@ -90,6 +102,28 @@ class TestRecord(L.Callback):
             written += [self.dirpath / TEST_GRID_FILE, self.dirpath / TEST_IMAGES_FILE]
         self._photos = []
         log.info("Test results written to %s", ", ".join(str(p) for p in written))
+
+
+    def _photo_scores(self, trainer: L.Trainer) -> dict[str, Any]:
+        """The content of ``test_photos.json``: each photo's name and scores, in test-set order."""
+        datamodule = getattr(trainer, "datamodule", None)
+        names = datamodule.photo_names("test") if hasattr(datamodule, "photo_names") else None
+        photos = []
+        for out in self._per_photo:
+            n = len(next(iter(out["scores"].values())))
+            index = out.get("index")
+            for i in range(n):
+                k = int(index[i]) if index is not None and len(index) == n else None
+                name = names[k] if names is not None and k is not None and 0 <= k < len(names) else None
+                photos.append({
+                    "photo": name if name is not None else f"#{len(photos)}",
+                    "scores": {m: float(v[i]) for m, v in out["scores"].items()},
+                    "gray": {m: float(v[i]) for m, v in out["gray"].items()},
+                })
+        record: dict[str, Any] = {"photos": photos}
+        if trainer.world_size > 1:
+            record["note"] = f"rank 0's share of the test photos ({trainer.world_size} processes)"
+        return record
 
 
 def read_test_record(folder: str | Path) -> tuple[dict[str, Any] | None, dict[str, Tensor] | None]:
