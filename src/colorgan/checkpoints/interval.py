@@ -21,8 +21,10 @@ class IntervalCheckpoint(ModelCheckpoint):
 
     * ``train_time_interval``: save when this much time has passed since the last save (decided on rank 0 and
       broadcast, since the ranks' clocks differ);
-    * ``every_n_train_steps``: save when ``trainer.global_step`` is a multiple of it. It counts optimizer steps:
-      two per batch while the GAN loss is on.
+    * ``every_n_train_steps``: save when a batch carries ``trainer.global_step`` onto or past a multiple of it. It
+      counts optimizer steps: one per batch in the generator pretraining, two per batch while the GAN loss is on.
+      Lightning's own test (the step *is* a multiple) never fires again once an odd number of pretraining steps
+      has put the counter on odd values.
 
     With ``save_last`` it also writes ``last.ckpt`` at the end of every training epoch (a monitoring
     ``ModelCheckpoint`` writes it only in the epochs where its metric improved), and once more when training ends,
@@ -40,9 +42,19 @@ class IntervalCheckpoint(ModelCheckpoint):
     # under DDP the ranks agree on the clock with a broadcast (a host sync): only every this many batches
     DDP_TIME_CHECK_EVERY = 16
 
+    # the optimizer-step counter when the current batch started (-1: not seen yet)
+    _step_before_batch = -1
+
+    def on_train_batch_start(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
+    ) -> None:
+        self._step_before_batch = trainer.global_step
+
     def _due(self, trainer: L.Trainer, batch_idx: int) -> bool:
         if self._every_n_train_steps >= 1:
-            return trainer.global_step % self._every_n_train_steps == 0
+            n = self._every_n_train_steps
+            before = self._step_before_batch if self._step_before_batch >= 0 else trainer.global_step - 1
+            return trainer.global_step // n > before // n
         if self._train_time_interval is None:
             return False
         if trainer.world_size > 1 and (batch_idx + 1) % self.DDP_TIME_CHECK_EVERY:
