@@ -225,3 +225,19 @@ def test_command_line_entry_point(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (out / "checkpoints" / "last.ckpt").is_file() and (out / ".hydra" / "config.yaml").is_file()
     assert "Output folder" in proc.stderr + proc.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("no_logger", ["~logger", "logger=null"])
+def test_training_without_a_logger_as_the_readme_spells_it(tmp_path, no_logger):
+    from helpers.runs import TINY
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert f"`{no_logger}`" in readme
+    out = tmp_path / "quiet"
+    proc = run_module(
+        "colorgan.train", "+experiment=demo", *TINY, no_logger, f"paths.output_dir={out}", cwd=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (out / "checkpoints" / "last.ckpt").is_file()
+    assert not (out / "csv").exists() and not (out / "wandb").exists()  # no logger wrote anything
