@@ -71,6 +71,21 @@ def test_the_encoder_sees_the_gray_photo_imagenet_normalised():
     torch.testing.assert_close(seen * std + mean, rgb, atol=2e-4, rtol=0)
 
 
+def test_forward_gives_the_encoder_the_imagenet_normalised_gray_photo():
+    # what the encoder's first conv receives when the generator runs: gray photos of known sRGB values, ImageNet-
+    # normalised (raw L, or L merely repeated over three channels, is not what ImageNet weights were trained on)
+    rgb = torch.linspace(0, 1, 32 * 32).view(1, 1, 32, 32).repeat(1, 3, 1, 1)
+    L, _ = rgb_to_model_lab(rgb)
+    g = ResNetUNetGenerator("resnet18", ngf=8).eval()
+    seen = []
+    g.encoder.conv1.register_forward_pre_hook(lambda m, args: seen.append(args[0]))
+    with torch.no_grad():
+        g(L)
+    [given] = seen
+    mean, std = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    torch.testing.assert_close(given * std + mean, rgb, atol=2e-4, rtol=0)
+
+
 def test_icnr_upsampling_starts_as_nearest_neighbour():
     torch.manual_seed(0)
     conv = nn.Conv2d(6, 4 * 5, 1, bias=False)
