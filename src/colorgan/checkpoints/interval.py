@@ -30,6 +30,11 @@ class IntervalCheckpoint(ModelCheckpoint):
     ``ModelCheckpoint`` writes it only in the epochs where its metric improved), and once more when training ends,
     so that the final file records the last epoch as completed.
 
+    A run that ``trainer.max_steps``, ``trainer.max_time`` or ``trainer.should_stop`` ends inside an epoch gets its
+    ``last.ckpt`` after the batch it stopped on, as such a mid-epoch checkpoint, and not the epoch-end one Lightning
+    would write next: Lightning closes the cut-short epoch as if it were complete (the epoch counter moves on, the
+    epoch's learning-rate step is taken), and a run resumed from that file would skip the rest of the epoch.
+
     The checkpoint is taken after the batch's optimizer steps; resuming from it continues with the next batch of
     the same epoch. The interval is not part of the callback's identity in the checkpoint, so a run can be resumed
     with another interval without Lightning asking for "the callbacks used to create the checkpoint".
@@ -63,13 +68,34 @@ class IntervalCheckpoint(ModelCheckpoint):
         due = started is not None and time.monotonic() - started >= self._train_time_interval.total_seconds()
         return bool(trainer.strategy.broadcast(due))
 
+    # set when the run stops inside an epoch: last.ckpt then holds the state after its last batch, for good
+    _stopped_mid_epoch = False
+
+    @staticmethod
+    def _stops_mid_epoch(trainer: L.Trainer) -> bool:
+        """True after a batch that ends the run while the epoch still has batches to go (checked in
+        ``on_train_batch_end``, where Lightning has already counted the batch's steps and ``Timer`` has had its
+        say: checkpoint callbacks run last)."""
+        batches = trainer.fit_loop.epoch_loop.batch_progress
+        if batches.is_last_batch or batches.current.ready >= trainer.num_training_batches:
+            return False
+        out_of_steps = trainer.max_steps >= 0 and trainer.global_step >= trainer.max_steps
+        # should_stop (Timer, EarlyStopping, a user) ends the epoch only once trainer.min_epochs/min_steps are met
+        min_epochs, min_steps = trainer.fit_loop.min_epochs or 0, trainer.fit_loop.min_steps or 0
+        can_stop = trainer.current_epoch >= min_epochs and trainer.global_step >= min_steps
+        return out_of_steps or (trainer.should_stop and can_stop)
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        super().on_train_start(trainer, pl_module)
+        self._stopped_mid_epoch = False
+
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         super().on_train_epoch_end(trainer, pl_module)
-        if self.save_last and not self._should_skip_saving_checkpoint(trainer):
+        if self.save_last and not self._stopped_mid_epoch and not self._should_skip_saving_checkpoint(trainer):
             self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if self.save_last and not trainer.fast_dev_run:
+        if self.save_last and not trainer.fast_dev_run and not self._stopped_mid_epoch:
             self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
 
     def on_train_batch_end(
@@ -83,7 +109,10 @@ class IntervalCheckpoint(ModelCheckpoint):
         if pl_module.automatic_optimization:
             super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
             return
-        if not self._due(trainer, batch_idx) or self._should_skip_saving_checkpoint(trainer):
+        stopping = self.save_last and self._stops_mid_epoch(trainer)
+        if stopping:
+            self._stopped_mid_epoch = True
+        if not (stopping or self._due(trainer, batch_idx)) or self._should_skip_saving_checkpoint(trainer):
             return
         self._last_time_checked = time.monotonic()
         candidates = self._monitor_candidates(trainer)
