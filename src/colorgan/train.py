@@ -62,7 +62,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     if not loggers:
         # Lightning's LR monitor refuses to start without a logger; with none there is nowhere to log the rates
         callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
-        log.info("No logger (~logger): metrics, learning rates and sample grids go to no logger")
+        log.info("No logger (~logger): metrics and learning rates are not logged; checkpoints and samples/ are written")
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
     check_ddp_setup(trainer, multirun=in_multirun())
     if trainer.world_size > 1 and launched_as_rank_zero():

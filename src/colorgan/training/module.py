@@ -428,7 +428,7 @@ class ColorGAN(L.LightningModule):
         """
         schedulers = self.lr_schedulers()
         for sched in schedulers if isinstance(schedulers, list) else [schedulers]:
-            if not any(isinstance(rule, LinearDecay) for rule in sched.lr_lambdas):
+            if not any(isinstance(rule, LinearDecay) for rule in getattr(sched, "lr_lambdas", ())):
                 continue
             if sched.last_epoch != self.current_epoch:
                 log.info(
