@@ -18,6 +18,7 @@ from colorgan.metrics import SELECTION_METRIC
 from colorgan.train import train
 from colorgan.training.loggers import WANDB_ID_FILE
 
+from helpers.fault_injection import Pace, callback_overrides
 from helpers.photos import write_photos
 from helpers.runs import run_module
 
@@ -151,6 +152,47 @@ def test_resume_from_last_trains_exactly_one_more_epoch(compose_cfg):
     assert after["global_step"] == 8 and after["loops"]["fit_loop"]["epoch_progress"]["current"]["completed"] == 2
 
 
+class BatchLog(L.Callback):
+    """Every training batch a run takes, as ``(epoch, batch_idx)`` (used through a Hydra override below)."""
+
+    batches: list = []
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        BatchLog.batches.append((trainer.current_epoch, batch_idx))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "stop, go_on",
+    [
+        # 4 batches an epoch, 2 optimizer steps a batch: max_steps=6 stops after the third batch of epoch 0
+        (["trainer.max_steps=6"], ["trainer.max_steps=-1"]),
+        # at least 0.6 s a batch: a 1-second budget runs out by the third batch (min_epochs=0: the default 1 would
+        # finish epoch 0 whatever the time, and the same stop would come inside epoch 1)
+        (["trainer.max_time=00:00:00:01", "trainer.min_epochs=0", *callback_overrides("pace", Pace, seconds=0.6)],
+         ["trainer.max_time=00:00:10:00"]),
+    ],
+    ids=["max_steps", "max_time"],
+)
+def test_a_run_stopped_inside_an_epoch_resumes_where_it_stopped(compose_cfg, photo_root, stop, go_on):
+    settings = (f"data.root={photo_root}", "trainer.limit_train_batches=4", "trainer.max_epochs=2",
+                "+callbacks.batches._target_=test_train.BatchLog")
+    BatchLog.batches = []
+    first = compose_cfg(*settings, *stop)
+    train(first)
+    before = list(BatchLog.batches)
+    assert 0 < len(before) < 4 and {epoch for epoch, _ in before} == {0}, "the test needs a stop inside epoch 0"
+    saved = torch.load(Path(first.paths.output_dir) / "checkpoints" / "last.ckpt", weights_only=True)
+    assert saved["global_step"] == 2 * len(before)
+
+    BatchLog.batches = []
+    train(compose_cfg(*settings, *go_on, "ckpt_path=last"))
+    # the rest of epoch 0, then epoch 1: no batch lost, none taken twice
+    assert before + BatchLog.batches == [(epoch, i) for epoch in (0, 1) for i in range(4)]
+    final = torch.load(Path(first.paths.output_dir) / "checkpoints" / "last.ckpt", weights_only=True)
+    assert final["global_step"] == 16 and final["loops"]["fit_loop"]["epoch_progress"]["current"]["completed"] == 2
+
+
 def test_resume_explicit_path_and_last_from_a_new_run_folder(compose_cfg, tmp_path):
     first = compose_cfg("trainer.max_epochs=1", output="runs/first")
     train(first)
@@ -225,3 +267,19 @@ def test_command_line_entry_point(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (out / "checkpoints" / "last.ckpt").is_file() and (out / ".hydra" / "config.yaml").is_file()
     assert "Output folder" in proc.stderr + proc.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("no_logger", ["~logger", "logger=null"])
+def test_training_without_a_logger_as_the_readme_spells_it(tmp_path, no_logger):
+    from helpers.runs import TINY
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert f"`{no_logger}`" in readme
+    out = tmp_path / "quiet"
+    proc = run_module(
+        "colorgan.train", "+experiment=demo", *TINY, no_logger, f"paths.output_dir={out}", cwd=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (out / "checkpoints" / "last.ckpt").is_file()
+    assert not (out / "csv").exists() and not (out / "wandb").exists()  # no logger wrote anything

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import hydra
 import lightning as L
 from hydra.utils import instantiate
+from lightning.pytorch.callbacks import LearningRateMonitor
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf, open_dict
 
@@ -57,6 +59,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     datamodule = instantiate(cfg.data)
     callbacks = _instantiate_callbacks(cfg.get("callbacks"))
     loggers = build_loggers(cfg.get("logger"), output_dir)
+    if not loggers:
+        # Lightning's LR monitor refuses to start without a logger; with none there is nowhere to log the rates
+        callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
+        log.info("No logger (~logger): metrics and learning rates are not logged; checkpoints and samples/ are written")
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
     check_ddp_setup(trainer, multirun=in_multirun())
     if trainer.world_size > 1 and launched_as_rank_zero():
@@ -101,8 +107,24 @@ def _hydra_entry(cfg: DictConfig) -> float | None:
     return metrics.get(name) if name else None
 
 
+def removals_spelled_as_null(args: list[str]) -> list[str]:
+    """``logger=null`` -> ``~logger`` for every config group of ``conf/`` (``logger``, ``callbacks``, ...).
+
+    Hydra 1.1 and later remove a group from the defaults list only with ``~group`` and stop at ``group=null`` with
+    "Config group override must be a string or a list. Got NoneType"; ``group=null`` is the older spelling, which
+    many Lightning + Hydra projects still document.
+    """
+    groups = {p.name for p in config_dir().iterdir() if p.is_dir()}
+    out = []
+    for arg in args:
+        name, sep, value = arg.partition("=")
+        out.append(f"~{name}" if sep and value == "null" and name in groups else arg)
+    return out
+
+
 def main() -> None:
     """Console entry point (``colorgan-train``)."""
+    sys.argv[1:] = removals_spelled_as_null(sys.argv[1:])
     keep_freed_memory()
     # A W&B service inherited from the process that started this command (a notebook, a test runner, a script
     # that ran wandb itself) keeps this run's stream registered when the command is killed hard, and resuming the

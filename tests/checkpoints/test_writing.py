@@ -58,6 +58,22 @@ def test_interval_checkpoint_fires_mid_epoch_with_manual_optimization(
     assert steps.steps == expected
 
 
+def test_step_interval_keeps_saving_after_an_odd_number_of_pretraining_steps(compose_cfg, photo_root, tmp_path):
+    # one epoch of generator pretraining on 3 batches takes 3 optimizer steps; the GAN epochs then take 2 per batch
+    # (5, 7, 9, 11, 13, 15), so the step counter never lands on a multiple of 4 again: the save is due whenever a
+    # batch carries it past one (4 at step 5, 8 at step 9, 12 at step 13)
+    cfg = compose_cfg(
+        f"data.root={photo_root}", "trainer.limit_train_batches=3", "trainer.max_epochs=3",
+        "model.l1_warmup_epochs=1", *STEPS, experiment=None,
+    )
+    steps = LastCheckpointSteps(tmp_path / "run" / "checkpoints" / "last.ckpt")
+    trainer = instantiate(cfg.trainer, callbacks=[instantiate(cfg.callbacks.interval_checkpoint), steps], logger=False)
+    trainer.fit(instantiate(cfg.model, _recursive_=False), datamodule=instantiate(cfg.data))
+    # before each batch: epoch 0 (none yet), epoch 1 (epoch 0's end, then the save at 5), epoch 2 (the save at 9,
+    # which was epoch 1's last batch, then the save at 13)
+    assert steps.steps == [None, None, None, 3, 5, 5, 9, 9, 13]
+
+
 class ValidationGetsWorse(L.Callback):
     """Report a worse value of the monitored metric after every epoch, so the best-checkpoint callback never saves
     again."""

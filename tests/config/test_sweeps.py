@@ -160,3 +160,41 @@ def test_best_result_follows_the_direction_and_skips_failed_jobs() -> None:
 def test_rerun_command_of_a_trial_does_not_start_another_sweep() -> None:
     overrides = ["+experiment=demo", "+hparams_search=optuna", "model.lambda_l1=10.0"]
     assert rerun_overrides(overrides) == ["+experiment=demo", "model.lambda_l1=10.0"]
+
+
+GENERATORS = sorted(p.stem for p in (config_dir() / "model" / "generator").glob("*.yaml"))
+
+
+def _first_values() -> dict[str, object]:
+    """One value of every parameter the W&B sweep file searches (the first choice, or the range's low end)."""
+    params = OmegaConf.to_container(OmegaConf.load(WANDB_SWEEP))["parameters"]
+    return {name: spec["values"][0] if "values" in spec else spec["min"] for name, spec in params.items()}
+
+
+@pytest.mark.parametrize("generator", GENERATORS)
+def test_every_searched_parameter_is_a_setting_of_every_generator(compose_cfg, generator) -> None:
+    from hydra.utils import instantiate
+
+    from colorgan.training.module import ColorGAN
+
+    searched = set(OmegaConf.load(OPTUNA).hydra.sweeper.params) | set(_first_values())
+    cfg = compose_cfg(f"model/generator={generator}")
+    missing = [name for name in sorted(searched) if OmegaConf.select(cfg, name, default="<absent>") == "<absent>"]
+    assert not missing, f"model/generator={generator} has no {missing}: a sweep of it dies on its first trial"
+    # the trial's overrides compose and the model they describe builds
+    cfg = compose_cfg(f"model/generator={generator}", *[f"{k}={v}" for k, v in _first_values().items()])
+    assert isinstance(instantiate(cfg.model, _recursive_=False), ColorGAN)
+
+
+@pytest.mark.slow
+def test_optuna_search_of_the_recommended_recipe_runs_its_first_trial(tmp_path: Path, photo_root: Path) -> None:
+    # the README's recommended recipe, with random encoder weights (no test downloads) and the tiny sizes
+    proc = run_module(
+        "colorgan.train", "-m", "+experiment=sports_resnet", f"data.root={photo_root}", *TINY,
+        "model.generator.weights=null", "logger=csv", f"paths.root_dir={tmp_path}",
+        "+hparams_search=optuna", "hydra.sweeper.n_trials=1",
+        cwd=tmp_path, timeout=300,
+    )
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-6000:]
+    [result] = (tmp_path / "logs" / "sports_resnet" / "multiruns").glob("*/0/result.yaml")
+    assert OmegaConf.load(result).status == "COMPLETED"

@@ -71,6 +71,36 @@ def test_the_encoder_sees_the_gray_photo_imagenet_normalised():
     torch.testing.assert_close(seen * std + mean, rgb, atol=2e-4, rtol=0)
 
 
+def test_forward_gives_the_encoder_the_imagenet_normalised_gray_photo():
+    # what the encoder's first conv receives when the generator runs: gray photos of known sRGB values, ImageNet-
+    # normalised (raw L, or L merely repeated over three channels, is not what ImageNet weights were trained on)
+    rgb = torch.linspace(0, 1, 32 * 32).view(1, 1, 32, 32).repeat(1, 3, 1, 1)
+    L, _ = rgb_to_model_lab(rgb)
+    g = ResNetUNetGenerator("resnet18", ngf=8).eval()
+    seen = []
+    g.encoder.conv1.register_forward_pre_hook(lambda m, args: seen.append(args[0]))
+    with torch.no_grad():
+        g(L)
+    [given] = seen
+    mean, std = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    torch.testing.assert_close(given * std + mean, rgb, atol=2e-4, rtol=0)
+
+
+def test_dropout_draws_noise_in_training_only_and_leaves_the_weights_alone():
+    torch.manual_seed(0)
+    plain, noisy = ResNetUNetGenerator("resnet18", ngf=8), ResNetUNetGenerator("resnet18", ngf=8, dropout=0.5)
+    assert set(plain.state_dict()) == set(noisy.state_dict())  # checkpoints load either way
+    noisy.load_state_dict(plain.state_dict())
+    x = torch.rand(2, 1, 64, 64) * 2 - 1
+    with torch.no_grad():
+        noisy.eval(), plain.eval()
+        torch.testing.assert_close(noisy(x), plain(x))  # none at inference
+        noisy.train()
+        assert not torch.equal(noisy(x), noisy(x))  # a new mask on every pass
+    with pytest.raises(ValueError, match=r"model\.generator\.dropout=1\.0 must be in \[0, 1\)"):
+        ResNetUNetGenerator("resnet18", ngf=8, dropout=1.0)
+
+
 def test_icnr_upsampling_starts_as_nearest_neighbour():
     torch.manual_seed(0)
     conv = nn.Conv2d(6, 4 * 5, 1, bias=False)
@@ -124,7 +154,7 @@ def test_generator_settings_fill_in_the_defaults():
     assert generator_settings({}) == {**generator_settings({"name": "unet"})}
     full = generator_settings({"name": "resnet_unet", "ngf": 8})
     assert full == {"name": "resnet_unet", "encoder": "resnet34", "weights": None, "out_channels": 2, "ngf": 8,
-                    "norm": "batch"}
+                    "norm": "batch", "dropout": 0.0}
 
 
 def test_a_new_generator_starts_near_gray_not_saturated():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import pytest
@@ -46,7 +47,17 @@ def _lrs(ckpt: dict) -> list[float]:
     return [opt["param_groups"][0]["lr"] for opt in ckpt["optimizer_states"]]
 
 
-def test_the_schedule_runs_from_the_config_and_resumes_where_it_stopped(compose_cfg):
+def _logged_lrs(run_dir: Path, version: int = 0) -> list[float]:
+    """The rates of G and D (G, D, G, D, ...) that the default callbacks' LR monitor logged at the start of each
+    epoch, as the CSV logger wrote them."""
+    with open(run_dir / "csv" / f"version_{version}" / "metrics.csv", newline="") as f:
+        rows = [row for row in csv.DictReader(f) if row["lr-Adam"]]
+    return [float(row[name]) for row in rows for name in ("lr-Adam", "lr-Adam-1")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("first_half", ["model.lr_decay_epochs=2", "model.lr_decay_epochs=0"], ids=["decayed", "none"])
+def test_the_schedule_runs_from_the_config_and_resumes_where_it_stopped(compose_cfg, first_half):
     settings = ("model.lr_decay_epochs=2", "trainer.max_epochs=4")
     full = compose_cfg(*settings, output="full")
     train(full)
@@ -55,18 +66,22 @@ def test_the_schedule_runs_from_the_config_and_resumes_where_it_stopped(compose_
     assert [s["last_epoch"] for s in whole["lr_schedulers"]] == [4, 4]
     assert [s["lr_lambdas"][0] for s in whole["lr_schedulers"]] == [{"total_epochs": 4, "decay_epochs": 2}] * 2
     assert _lrs(whole) == pytest.approx([0.0, 0.0], abs=1e-12)
-    mid = compose_cfg(*settings, "trainer.max_epochs=2", output="half")
-    train(mid)
-    half = _state(Path(mid.paths.output_dir))
-    assert _lrs(half) == pytest.approx([0.0, 0.0], abs=1e-12)  # a 2-epoch run decays over its own 2 epochs
+    trained = _logged_lrs(Path(full.paths.output_dir))
+    assert trained[::2] == pytest.approx([2e-4, 2e-4, 2e-4 * 2 / 3, 2e-4 / 3])
 
-    # two epochs, then resumed with trainer.max_epochs=4: the schedule goes on from epoch 2 (not from the start), and
-    # its length follows the resumed run's config, so the rates end where the run in one go ended
-    resumed = compose_cfg(*settings, f"ckpt_path={Path(mid.paths.output_dir) / 'checkpoints' / 'last.ckpt'}",
-                          output="resumed")
+    # two epochs (a 2-epoch run with the decay decays over its own 2 epochs; one without keeps 2e-4), then the user
+    # reruns with ckpt_path=last and trainer.max_epochs=4, model.lr_decay_epochs=2: the schedule goes on from epoch 2
+    # (not from the start), its length follows the resumed run's config, and epochs 2 and 3 train at the rates of
+    # the run in one go
+    mid = compose_cfg(*settings, "trainer.max_epochs=2", first_half, output="half")
+    train(mid)
+    expected_half = [0.0, 0.0] if first_half.endswith("=2") else [2e-4, 2e-4]
+    assert _lrs(_state(Path(mid.paths.output_dir))) == pytest.approx(expected_half, abs=1e-12)
+    resumed = compose_cfg(*settings, "ckpt_path=last", output="half")
     train(resumed)
     after = _state(Path(resumed.paths.output_dir))
     assert [s["last_epoch"] for s in after["lr_schedulers"]] == [4, 4]
+    assert _logged_lrs(Path(resumed.paths.output_dir), version=1) == pytest.approx(trained[4:], abs=1e-12)
     assert _lrs(after) == pytest.approx(_lrs(whole), abs=1e-12)
 
 

@@ -74,6 +74,7 @@ class ResNetUNetGeneratorSchema(GeneratorSchema):
     out_channels: int = MISSING
     ngf: int = MISSING
     norm: str = MISSING
+    dropout: float = MISSING
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 from torchvision.models import get_model
 
@@ -126,7 +127,9 @@ class ResNetUNetGenerator(nn.Module):
     resolution with a PixelShuffle upsampling (ICNR-initialised and blurred, so it does not checkerboard), joins the
     normalised encoder map of that size and applies two 3x3 convs. Stage widths are ``8, 4, 2, 1 x ngf`` from the
     inside out. A last PixelShuffle stage returns to full resolution, joins the input ``L`` itself, and a residual
-    block and a 1x1 conv give ``ab`` through ``tanh``.
+    block and a 1x1 conv give ``ab`` through ``tanh``. ``dropout`` (0, off, by default) drops features in training
+    after the bottleneck and after the two deepest decoder stages (1/16 and 1/8), where Pix2Pix's U-Net has its
+    dropout (its innermost decoder blocks): the same noise source, so one sweep space fits both generators.
 
     **Weights.** ``weights=None`` starts the encoder from random weights; ``"imagenet"`` from torchvision's ImageNet
     weights (from the ``$TORCH_HOME/hub/checkpoints`` cache, downloaded there when missing); a path from a state
@@ -140,6 +143,7 @@ class ResNetUNetGenerator(nn.Module):
         out_channels: 2 (normalised ab).
         ngf: decoder width of the outermost stage (the encoder's widths are torchvision's).
         norm: the decoder's norm: ``"batch"`` | ``"instance"`` | ``"none"`` (the encoder keeps its BatchNorm).
+        dropout: dropout probability after the bottleneck and the two deepest decoder stages, in training only.
 
     Shapes: ``(B, 1, H, W)`` in [-1, 1], ``H`` and ``W`` multiples of 32 -> ``(B, out_channels, H, W)`` in [-1, 1].
 
@@ -158,9 +162,14 @@ class ResNetUNetGenerator(nn.Module):
         out_channels: int = 2,
         ngf: int = 64,
         norm: str = "batch",
+        dropout: float = 0.0,
     ) -> None:
         super().__init__()
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"model.generator.dropout={dropout} must be in [0, 1)")
         self.encoder_name = encoder
+        # functional dropout, no module: the state dict (and every checkpoint) is the same with and without it
+        self.dropout = float(dropout)
         self.encoder = headless_resnet(encoder)
         expansion = type(self.encoder.layer1[0]).expansion  # 1 for BasicBlock (18, 34), 4 for Bottleneck (50)
         skips = [self.encoder.bn1.num_features, *(w * expansion for w in (64, 128, 256))]  # stem, layer1..layer3
@@ -210,6 +219,9 @@ class ResNetUNetGenerator(nn.Module):
         load_weights(self.encoder, state, source=str(weights), setting="model.generator.weights",
                      what=self.encoder_name, ignore=("fc.",))
 
+    def _drop(self, y: Tensor) -> Tensor:
+        return F.dropout(y, self.dropout, self.training) if self.dropout else y
+
     def encoder_input(self, L: Tensor) -> Tensor:
         """Normalised ``L`` ``(B, 1, H, W)`` -> the ImageNet-normalised gray sRGB picture ``(B, 3, H, W)``."""
         return (gray_rgb(L) - self.mean) / self.std
@@ -226,7 +238,9 @@ class ResNetUNetGenerator(nn.Module):
         s1 = enc.layer1(enc.maxpool(stem))
         s2 = enc.layer2(s1)
         s3 = enc.layer3(s2)
-        y = self.bottleneck(enc.layer4(s3))
-        for stage, skip in zip(self.decoder, (s3, s2, s1, stem)):
+        y = self._drop(self.bottleneck(enc.layer4(s3)))
+        for i, (stage, skip) in enumerate(zip(self.decoder, (s3, s2, s1, stem))):
             y = stage(y, skip)
+            if i < 2:  # the stages at 1/16 and 1/8
+                y = self._drop(y)
         return self.head(torch.cat([self.final_up(y), x], dim=1))

@@ -419,10 +419,23 @@ class ColorGAN(L.LightningModule):
 
 
     def _fit_schedule_to_run(self) -> None:
-        """A resumed run follows the schedule of its own config: the epoch count comes from the checkpoint, the
-        length from ``trainer.max_epochs`` (resuming with a larger one stretches the decay to the new end)."""
+        """A resumed run follows the schedule of its own config: the position from the epoch the run is at, the
+        length from ``trainer.max_epochs`` (resuming with a larger one stretches the decay to the new end).
+
+        The position is the epoch counter rather than the scheduler's own ``last_epoch``: a checkpoint of a run that
+        had no decay (``model.lr_decay_epochs`` switched on when resuming) holds no scheduler state, and its new
+        scheduler would otherwise start the schedule again at epoch 0 and never reach the decay.
+        """
         schedulers = self.lr_schedulers()
         for sched in schedulers if isinstance(schedulers, list) else [schedulers]:
+            if not any(isinstance(rule, LinearDecay) for rule in getattr(sched, "lr_lambdas", ())):
+                continue
+            if sched.last_epoch != self.current_epoch:
+                log.info(
+                    "model.lr_decay_epochs=%d: the checkpoint's schedule was at epoch %d; it goes on from epoch %d, "
+                    "where the run is", self.hparams.lr_decay_epochs, sched.last_epoch, self.current_epoch,
+                )
+                sched.last_epoch = self.current_epoch
             for group, base_lr, rule in zip(sched.optimizer.param_groups, sched.base_lrs, sched.lr_lambdas):
                 if isinstance(rule, LinearDecay):
                     fitted = LinearDecay(self.trainer.max_epochs, self.hparams.lr_decay_epochs)
