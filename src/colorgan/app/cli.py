@@ -9,6 +9,8 @@ The safety settings, as people expect of a local tool:
   examples cache moved in there, and the checkpoints, the working folder and the home folder blocked;
 * uploads are limited in size (``--max-upload-mb``), photos in pixels (``--max-pixels``), one job runs at a time and
   at most ``--queue-size`` wait;
+* only requests addressed to a loopback name, ``--host`` or ``--allowed-host`` are answered, and none sent by
+  another web site (:mod:`colorgan.app.guard`: DNS rebinding, cross-site uploads);
 * Gradio's analytics and version check are off: the page starts and works without internet.
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import logging
 import os
 import signal
 import sys
@@ -45,6 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--host", default="127.0.0.1",
         help="address to listen on (default 127.0.0.1: this computer only; 0.0.0.0 opens it to your network)",
+    )
+    parser.add_argument(
+        "--allowed-host", action="append", default=[], metavar="NAME",
+        help="another name the page may be opened by (a name on your network, a reverse proxy's); requests naming "
+        "any other host are refused, against DNS rebinding (loopback names and --host are always allowed)",
     )
     parser.add_argument("--port", type=int, default=7860, help="port to listen on (default 7860)")
     parser.add_argument("--device", default="auto", help="auto (a GPU when there is one) | cpu | cuda | cuda:N")
@@ -168,6 +176,11 @@ def serve(args: argparse.Namespace, temp_dir: Path) -> int:
             file=sys.stderr,
         )
     print(f"Uploads and results live in {temp_dir} (removed when the page stops).", file=sys.stderr)
+    from starlette.middleware import Middleware
+
+    from colorgan.app.guard import AllowedHosts, RequestGuard
+
+    allowed = AllowedHosts(args.host, args.allowed_host)
     _stop_on_sigterm()
     try:
         page.launch(
@@ -187,6 +200,8 @@ def serve(args: argparse.Namespace, temp_dir: Path) -> int:
             pwa=False,
             footer_links=[],
             css=CSS,
+            # the guard sits in front of every route Gradio adds, uploads and file downloads included
+            app_kwargs={"middleware": [Middleware(RequestGuard, allowed=allowed)]},
         )
     except OSError as err:
         print(f"{PROG}: error: cannot listen on {args.host}:{args.port} ({err}); pick another --port", file=sys.stderr)
@@ -194,6 +209,7 @@ def serve(args: argparse.Namespace, temp_dir: Path) -> int:
         return 2
     print(f"Open {page.local_url} in your browser. Ctrl-C stops the page.", flush=True)
     if args.share and page.share_url:
+        allowed.add(page.share_url)  # the share servers pass on the link's own name
         print(f"Public link: {page.share_url}", flush=True)
     try:
         page.block_thread()
@@ -205,6 +221,8 @@ def serve(args: argparse.Namespace, temp_dir: Path) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point (``colorgan-app``)."""
     keep_freed_memory()
+    # refused requests and photos that could not be done are one line each in the server's log
+    logging.basicConfig(level=logging.WARNING, format=f"{PROG}: %(levelname)s: %(message)s")
     parser = build_parser()
     args = parser.parse_args(argv)
     if not 0 <= args.port <= 65535:
