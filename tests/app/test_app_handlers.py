@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorgan.app.handlers import Models, checkpoint_labels, colorize_uploads
+from colorgan.app.handlers import Models, checkpoint_labels, colorize_uploads, prune_jobs
 from colorgan.checkpoints.reading import CheckpointError
 
 from helpers.app import constant_colour_model, photo
@@ -173,3 +173,34 @@ def test_checkpoint_labels_tell_files_with_one_name_apart() -> None:
     assert checkpoint_labels(["/r/a/last.ckpt", "/r/b/last.ckpt"]) == ["a/last.ckpt", "b/last.ckpt"]
     assert checkpoint_labels(["/x/best.ckpt"]) == ["best.ckpt"]
     assert checkpoint_labels(["/a/c/m.pt", "/b/c/m.pt", "/z/n.pt"]) == ["a/c/m.pt", "b/c/m.pt", "n.pt"]
+
+
+def test_only_the_newest_jobs_and_their_uploads_are_kept(models, tmp_path: Path) -> None:
+    uploads = tmp_path / "temp"  # laid out as Gradio keeps uploads: a folder per file, under its temporary folder
+    results = uploads / "results"
+
+    def upload(name: str, seed: int) -> Path:
+        folder = uploads / f"{seed:064x}"
+        folder.mkdir(parents=True)
+        photo(20, 24, seed=seed).save(folder / name)
+        return folder / name
+
+    never_colorized = upload("dropped.png", 99)
+    jobs = []
+    for i in range(4):
+        files = [upload(f"p{i}.png", i)]
+        batch = colorize_uploads(files, models, results)
+        jobs.append((batch.folder, files[0]))
+        deleted = prune_jobs(results, keep=2, uploads_dir=uploads)
+    assert sorted(p.name for p in results.iterdir()) == ["job-3", "job-4"]
+    assert not jobs[0][0].exists() and not jobs[1][0].exists()
+    assert [f.exists() for _, f in jobs] == [False, False, True, True]  # the uploads of deleted jobs go with them
+    assert not never_colorized.parent.exists()  # dropped before the oldest kept job, and never used since
+    assert jobs[1][0] in deleted
+    late = upload("late.png", 100)  # dropped after the newest job: its colorize press may be on its way
+    prune_jobs(results, keep=2, uploads_dir=uploads)
+    assert late.exists() and jobs[3][0].exists()
+    # a job that reuses an old upload keeps it
+    reused = colorize_uploads([jobs[2][1]], models, results)
+    prune_jobs(results, keep=1, uploads_dir=uploads)
+    assert sorted(p.name for p in results.iterdir()) == [reused.folder.name] and jobs[2][1].exists()

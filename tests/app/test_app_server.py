@@ -214,9 +214,24 @@ def test_uploads_from_other_sites_are_refused(running_app: RunningApp) -> None:
         assert _upload(running_app, "p.png", b"\x89PNG", {"Origin": origin})[0] == 200, origin
 
 
-def _png_bytes() -> bytes:
+@pytest.mark.slow
+def test_the_temporary_folder_keeps_only_the_newest_jobs(running_app: RunningApp) -> None:
+    def job(seed: int) -> tuple[Path, Path]:
+        (uploaded,) = json.loads(_upload(running_app, f"p{seed}.png", _png_bytes(seed))[1])
+        stream = _call(running_app, [[{"path": uploaded, "meta": {"_type": "gradio.FileData"}}], "last.ckpt", False])
+        assert "event: complete" in stream, stream
+        return max((running_app.temp_dir / "results").glob("job-*"), key=lambda p: int(p.name[4:])), Path(uploaded)
+
+    made = [job(seed) for seed in range(1, 6)]  # started with --keep-jobs 3
+    jobs = sorted((running_app.temp_dir / "results").glob("job-*"))
+    assert sorted(jobs) == sorted(folder for folder, _ in made[-3:])
+    assert [upload.exists() for _, upload in made] == [False, False, True, True, True]
+    assert (made[-1][0] / "colorized.zip").is_file()
+
+
+def _png_bytes(seed: int = 0) -> bytes:
     out = io.BytesIO()
-    Image.new("RGB", (20, 10), "gray").save(out, format="PNG")
+    Image.new("RGB", (20, 10), (seed, seed, seed)).save(out, format="PNG")
     return out.getvalue()
 
 

@@ -8,7 +8,7 @@ The safety settings, as people expect of a local tool:
 * Gradio serves only the app's own temporary folder (uploads and results, removed on exit): no allowed paths, its
   examples cache moved in there, and the checkpoints, the working folder and the home folder blocked;
 * uploads are limited in size (``--max-upload-mb``), photos in pixels (``--max-pixels``), one job runs at a time and
-  at most ``--queue-size`` wait;
+  at most ``--queue-size`` wait; only the newest ``--keep-jobs`` jobs keep their results and uploads;
 * only requests addressed to a loopback name, ``--host`` or ``--allowed-host`` are answered, and none sent by
   another web site (:mod:`colorgan.app.guard`: DNS rebinding, cross-site uploads);
 * Gradio's analytics and version check are off: the page starts and works without internet.
@@ -72,6 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--queue-size", type=int, default=8, metavar="N",
         help="jobs that may wait while one runs; more are turned away until one finishes (default 8)",
+    )
+    parser.add_argument(
+        "--keep-jobs", type=int, default=10, metavar="N",
+        help="keep the results of the newest N jobs; older ones, and the uploads they took, are deleted (default 10)",
     )
     parser.add_argument(
         "--share", action="store_true",
@@ -164,7 +168,9 @@ def serve(args: argparse.Namespace, temp_dir: Path) -> int:
         return 2
     print(f"Models:\n{models.describe()}", file=sys.stderr)
 
-    page = build_page(models, temp_dir / "results", max_files=args.max_files)
+    page = build_page(
+        models, temp_dir / "results", max_files=args.max_files, keep_jobs=args.keep_jobs, uploads_dir=temp_dir
+    )
     page.queue(default_concurrency_limit=1, max_size=args.queue_size)
     warning = host_warning(args.host)
     if warning:
@@ -227,7 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not 0 <= args.port <= 65535:
         parser.error("--port must be between 0 and 65535")
-    for name in ("max_upload_mb", "max_files", "queue_size"):
+    for name in ("max_upload_mb", "max_files", "queue_size", "keep_jobs"):
         if getattr(args, name) <= 0:
             parser.error(f"--{name.replace('_', '-')} must be positive")
     if args.size is not None and args.size < 1:

@@ -6,7 +6,7 @@ import html
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from colorgan.app.handlers import Batch, Models, colorize_uploads
+from colorgan.app.handlers import Batch, Models, colorize_uploads, prune_jobs
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -44,13 +44,17 @@ def _rows(batch: Batch) -> list[dict[str, Any]]:
     ]
 
 
-def build_page(models: Models, results_dir: Path, *, max_files: int = 100) -> gr.Blocks:
+def build_page(
+    models: Models, results_dir: Path, *, max_files: int = 100, keep_jobs: int = 10, uploads_dir: Path | None = None
+) -> gr.Blocks:
     """The Blocks of the page; :mod:`colorgan.app.cli` queues and launches it.
 
     Args:
         models: the checkpoints of the command line (the page offers their labels, never paths).
         results_dir: where job folders go; it must be inside the folder Gradio serves (``GRADIO_TEMP_DIR``).
         max_files: the most photos one press of *Colorize* takes.
+        keep_jobs: how many of the newest jobs keep their results (see :func:`~colorgan.app.handlers.prune_jobs`).
+        uploads_dir: Gradio's upload folder (``GRADIO_TEMP_DIR``), whose old uploads go with old jobs.
     """
     gr = require_gradio()
 
@@ -62,6 +66,8 @@ def build_page(models: Models, results_dir: Path, *, max_files: int = 100) -> gr
             )
         except ValueError as err:
             raise gr.Error(str(err)) from err
+        finally:
+            prune_jobs(results_dir, keep_jobs, uploads_dir)
         return (
             _rows(batch),
             batch.summary(),
