@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import struct
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -204,3 +206,30 @@ def test_only_the_newest_jobs_and_their_uploads_are_kept(models, tmp_path: Path)
     reused = colorize_uploads([jobs[2][1]], models, results)
     prune_jobs(results, keep=1, uploads_dir=uploads)
     assert sorted(p.name for p in results.iterdir()) == [reused.folder.name] and jobs[2][1].exists()
+
+
+def _png_header_only(path: Path, width: int, height: int) -> Path:
+    """A PNG that says it is ``width`` x ``height`` gray, with almost no pixel data: what a photo over Pillow's own
+    guard (178,956,970 pixels) looks like to anything that reads only the header."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+                     + chunk(b"IEND", b""))
+    return path
+
+
+def test_max_pixels_zero_means_no_limit_and_the_limit_is_said_in_colorgans_words(tmp_path: Path) -> None:
+    from colorgan.data.decode import open_checked
+
+    huge = _png_header_only(tmp_path / "panorama.png", 20_000, 9_000)  # 180 MP: over Pillow's 178,956,970
+    with open_checked(huge, max_pixels=None) as img:  # --max-pixels 0: no limit, Pillow's included
+        assert img.size == (20_000, 9_000)
+    with pytest.raises(ValueError) as refused:
+        open_checked(huge, max_pixels=100_000_000)
+    message = str(refused.value)
+    assert "panorama.png: 20000x9000 = 180 megapixels is over the limit of 100 megapixels (--max-pixels" in message
+    assert "DOS attack" not in message and "0 for no limit" in message
+    with pytest.raises(ValueError, match="is over the limit of 1.2 megapixels"):
+        open_checked(_png_header_only(tmp_path / "small.png", 2000, 1000), max_pixels=1_200_000)

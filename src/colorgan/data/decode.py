@@ -10,7 +10,9 @@ channel if it has one (:func:`photo_channels`, :func:`array_channels`, :func:`lo
 
 from __future__ import annotations
 
-import warnings
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -70,25 +72,45 @@ def _pil_to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB") if img.mode != "RGB" else img
 
 
+_PILLOW_GUARD = threading.Lock()
+
+
+@contextmanager
+def _without_pillow_pixel_guard() -> Iterator[None]:
+    """Lift Pillow's own decompression-bomb guard (``Image.MAX_IMAGE_PIXELS``, an error past 178,956,970 pixels)
+    for a moment: colorgan applies its ``max_pixels`` to the header itself, so ``0`` ("no limit") means no limit and
+    a refusal says the photo's size and the setting in colorgan's words. The lock keeps two threads from restoring
+    each other's value."""
+    with _PILLOW_GUARD:
+        saved = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = None
+        try:
+            yield
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+
+
+def _megapixels(pixels: int) -> str:
+    return f"{pixels / 1e6:.4g}"
+
+
 def open_checked(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Image.Image:
-    """Open ``path`` lazily with Pillow (header only) and apply the size guard."""
+    """Open ``path`` lazily with Pillow (header only) and apply the size guard (``None``: no limit at all)."""
     path = Path(path)
     if path.stat().st_size == 0:
         raise ImageDecodeError(f"{path}: empty file (0 bytes)")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with _without_pillow_pixel_guard():
             img = Image.open(path)
-    except Image.DecompressionBombError as err:
-        raise ImageDecodeError(f"{path}: too large to decode safely ({err})") from err
     except Exception as err:  # noqa: BLE001 - Pillow raises many types for junk input
         raise ImageDecodeError(f"{path}: not a readable image ({type(err).__name__}: {err})") from err
     w, h = img.size
     if max_pixels is not None and w * h > max_pixels:
         img.close()
         raise ImageDecodeError(
-            f"{path}: {w}x{h} = {w * h / 1e6:.0f} megapixels is over the limit of {max_pixels / 1e6:.0f} "
-            "megapixels (a guard against decompression bombs; raise it if the photo is genuine)"
+            f"{path}: {w}x{h} = {_megapixels(w * h)} megapixels is over the limit of {_megapixels(max_pixels)} "
+            f"megapixels (--max-pixels {max_pixels}, a guard against decompression bombs: raise it, or 0 for no "
+            "limit, if the photo is genuine)"
         )
     return img
 
@@ -108,7 +130,11 @@ def load_pil(
             scale = draft_size / min(w, h)
             if scale < 0.5:
                 img.draft(img.mode, (max(1, int(w * scale + 0.999)), max(1, int(h * scale + 0.999))))
-        img.load()
+        if img.size[0] * img.size[1] > (Image.MAX_IMAGE_PIXELS or 0) > 0:
+            with _without_pillow_pixel_guard():  # some formats check again while decoding (GIF frames, ICNS)
+                img.load()
+        else:
+            img.load()
         return ImageOps.exif_transpose(img)
     except ImageDecodeError:
         raise
