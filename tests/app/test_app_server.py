@@ -9,6 +9,7 @@ import shutil
 import signal
 import socket
 import sys
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -227,6 +228,25 @@ def test_the_temporary_folder_keeps_only_the_newest_jobs(running_app: RunningApp
     assert sorted(jobs) == sorted(folder for folder, _ in made[-3:])
     assert [upload.exists() for _, upload in made] == [False, False, True, True, True]
     assert (made[-1][0] / "colorized.zip").is_file()
+
+
+@pytest.mark.slow
+def test_memory_is_given_back_after_a_big_photo(running_app: RunningApp) -> None:
+    def job(data: bytes, name: str) -> None:
+        (uploaded,) = json.loads(_upload(running_app, name, data)[1])
+        stream = _call(running_app, [[{"path": uploaded, "meta": {"_type": "gradio.FileData"}}], "last.ckpt", False])
+        assert "event: complete" in stream, stream
+
+    process = psutil.Process(running_app.process.pid)
+    job(_png_bytes(3), "warm-up.png")  # the first job loads what every job needs (libraries, caches)
+    idle = process.memory_info().rss
+    big = io.BytesIO()
+    # 12 MP, as a phone takes them; smooth, so that the file is under the test page's --max-upload-mb 1
+    Image.linear_gradient("L").resize((4000, 3000)).save(big, format="JPEG", quality=90)
+    job(big.getvalue(), "big.jpg")
+    time.sleep(0.5)
+    grown = (process.memory_info().rss - idle) / 2**20
+    assert grown < 60, f"{grown:.0f} MiB more than before the job, while idle"
 
 
 def _png_bytes(seed: int = 0) -> bytes:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from colorgan.app.handlers import Batch, Models, colorize_uploads, prune_jobs
+from colorgan.host_memory import release_freed_memory
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -68,6 +69,7 @@ def build_page(
             raise gr.Error(str(err)) from err
         finally:
             prune_jobs(results_dir, keep_jobs, uploads_dir)
+            release_freed_memory()  # the page idles between jobs: a big photo's memory goes back to the system
         return (
             _rows(batch),
             batch.summary(),
