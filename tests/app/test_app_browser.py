@@ -73,3 +73,40 @@ def test_drop_colorize_download_in_a_browser(running_app: RunningApp, tmp_path: 
         assert zipped.read("grandma.jpg") == result.read_bytes()
     screenshot = Image.open(shot)
     assert screenshot.format == "PNG" and screenshot.width >= 1000 and screenshot.height >= 600
+
+
+@pytest.mark.slow
+def test_progress_and_a_busy_button_are_visible_while_a_job_runs(running_app: RunningApp, tmp_path: Path) -> None:
+    # three 12 MP photos: a few seconds of work, long enough to look at the page while it runs
+    files = []
+    for i in range(3):
+        files.append(tmp_path / f"big_{i}.jpg")
+        Image.linear_gradient("L").resize((4000, 3000)).save(files[-1], quality=90)
+    shot = tmp_path / "busy.png"
+    try:
+        with chromium_page() as page:
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(running_app.url + "/")
+            page.locator("#photos input[type=file]").set_input_files([str(f) for f in files])
+            for f in files:
+                page.locator(f'#photos a[download="{f.name}"]').wait_for()
+            page.locator("#colorize").click()
+
+            progress = page.locator("#status .progress-level-inner", has_text="Colorizing big_")
+            progress.wait_for()
+            # seen, not just present: the point at the middle of the progress text shows that text
+            shown = progress.evaluate(
+                """el => { const r = el.getBoundingClientRect();
+                           const hit = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+                           return r.width > 0 && r.height > 0 && !!hit && el.contains(hit); }"""
+            )
+            busy = page.locator("#colorize").evaluate("b => [b.disabled, b.innerText.trim()]")
+            page.screenshot(path=str(shot))
+            assert shown, "the progress text is hidden (clipped or covered)"
+            assert busy == [True, "Colorizing…"], busy
+
+            page.get_by_text("Colorized 3 of 3 photo(s)").wait_for()
+            page.locator("#colorize:not([disabled])", has_text="Colorize").wait_for()  # ready for the next job
+    except BrowserUnavailable as err:
+        pytest.fail(f"the browser test cannot run: {err}")
+    assert Image.open(shot).height > 0

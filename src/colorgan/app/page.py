@@ -14,7 +14,13 @@ if TYPE_CHECKING:
 
 INSTALL_HINT = 'pip install "colorgan[app]"'
 
+BUTTON = "Colorize"
+BUSY_BUTTON = "Colorizing…"
+
+# Gradio draws a job's queue position and progress bar over the event's output, here the status line; an empty
+# Markdown is 0 px tall with overflow:auto (set inline, hence !important), which would clip them out of sight.
 CSS = """
+#status { min-height: 4.5em; overflow: visible !important; }
 .colorgan-error { color: #b00020; padding: 0.6em 0.8em; border: 1px solid #f3c2c8; border-radius: 6px;
                   background: #fff5f6; }
 """
@@ -90,7 +96,7 @@ def build_page(
                     interactive=several,
                 )
                 compare = gr.Checkbox(label="Also make a side-by-side (input | colorized)", elem_id="compare")
-                go = gr.Button("Colorize", variant="primary", elem_id="colorize")
+                go = gr.Button(BUTTON, variant="primary", elem_id="colorize")
         status = gr.Markdown(elem_id="status")
         download_all = gr.DownloadButton("Download all (zip)", visible=False, elem_id="download-all")
         results = gr.State([])
@@ -122,8 +128,15 @@ def build_page(
                         for note in row["notes"]:
                             gr.Markdown(f"note: {html.escape(note)}")
 
+        # The button says the page is busy from the press until the job ends, failed or not (.then runs either way).
         go.click(
+            lambda: gr.Button(BUSY_BUTTON, interactive=False), outputs=go, queue=False, trigger_mode="once",
+            show_progress="hidden", api_visibility="private",
+        ).then(
             run, inputs=[files, model, compare], outputs=[results, status, download_all], api_name="colorize",
-            trigger_mode="once",
+            show_progress_on=status,
+        ).then(
+            lambda: gr.Button(BUTTON, interactive=True), outputs=go, queue=False, show_progress="hidden",
+            api_visibility="private",
         )
     return page
