@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import struct
 import zipfile
 import zlib
@@ -233,3 +234,18 @@ def test_max_pixels_zero_means_no_limit_and_the_limit_is_said_in_colorgans_words
     assert "DOS attack" not in message and "0 for no limit" in message
     with pytest.raises(ValueError, match="is over the limit of 1.2 megapixels"):
         open_checked(_png_header_only(tmp_path / "small.png", 2000, 1000), max_pixels=1_200_000)
+
+
+def test_a_full_disk_is_said_without_the_servers_paths(models, drop, tmp_path: Path, monkeypatch) -> None:
+    import errno
+
+    from colorgan.app import handlers
+
+    def full_disk(image, path, *args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))  # as a write to a full disk fails
+
+    monkeypatch.setattr(handlers, "save_image", full_disk)
+    batch = colorize_uploads([drop("p.png", photo(20, 24))], models, tmp_path / "results")
+    (row,) = batch.rows
+    assert row.error == "p.png: could not write the result (No space left on device)"
+    assert str(tmp_path) not in row.error

@@ -156,12 +156,35 @@ def test_only_its_own_temporary_folder_is_served(running_app: RunningApp, tiny_c
 
 
 @pytest.mark.slow
+def test_errors_shown_to_callers_name_no_server_paths(running_app: RunningApp, tiny_ckpt: Path) -> None:
+    secrets = [str(running_app.cwd), str(Path.home()), str(tiny_ckpt.parent), str(running_app.temp_dir)]
+    for path in ("secret.txt", str(Path.home() / "x.png"), str(tiny_ckpt), str(running_app.cwd / "secret.txt")):
+        stream = _call(running_app, [[{"path": path, "meta": {"_type": "gradio.FileData"}}], "last.ckpt", False])
+        assert "event: error" in stream, stream
+        leaked = [s for s in secrets if s in stream.replace(path, "<the caller's own path>")]
+        assert not leaked, (path, stream)
+
+
+@pytest.mark.slow
+def test_ordinary_user_errors_leave_no_traceback_in_the_log(running_app: RunningApp) -> None:
+    tracebacks = running_app.output().count("Traceback")
+    stream = _call(running_app, [[], "last.ckpt", False])
+    assert "event: error" in stream and "drop one or more photos first" in stream, stream
+    (uploaded,) = json.loads(_upload(running_app, "notes.txt", b"shopping list")[1])
+    stream = _call(running_app, [[{"path": uploaded, "meta": {"_type": "gradio.FileData"}}], "last.ckpt", False])
+    assert "event: complete" in stream and "could not be done" in stream, stream
+    time.sleep(0.5)
+    assert running_app.output().count("Traceback") == tracebacks, running_app.output()[-3000:]
+    assert "notes.txt: not a readable image" in running_app.output()  # one line, not a traceback
+
+
+@pytest.mark.slow
 def test_the_page_cannot_make_it_read_a_file_it_names(running_app: RunningApp, tmp_path: Path) -> None:
     elsewhere = tmp_path / "private.png"  # not under any blocked path: refused because nobody uploaded it
     Image.new("RGB", (20, 10), "red").save(elsewhere)
     jobs_before = sorted((running_app.temp_dir / "results").glob("job-*"))
     stream = _call(running_app, [[{"path": str(elsewhere), "meta": {"_type": "gradio.FileData"}}], "last.ckpt", False])
-    assert "event: error" in stream and "not uploaded by a user" in stream, stream
+    assert "event: error" in stream and str(elsewhere) not in stream.split("data:", 1)[1], stream  # refused, quietly
     assert sorted((running_app.temp_dir / "results").glob("job-*")) == jobs_before
 
     # a real upload with a checkpoint path instead of a model's label

@@ -196,7 +196,9 @@ def serve(args: argparse.Namespace, temp_dir: Path) -> int:
             inbrowser=False,
             prevent_thread_lock=True,
             quiet=True,  # its hints name launch() arguments, not this command's options
-            show_error=True,
+            # only the page's own messages (gr.Error) reach the browser: Gradio's others name server paths (its
+            # blocked-paths refusal lists the working folder, the home folder and the checkpoints)
+            show_error=False,
             max_file_size=int(args.max_upload_mb * 1024 * 1024),
             allowed_paths=[],
             blocked_paths=blocked_paths(temp_dir, [Path(p).expanduser() for p in args.ckpt]),

@@ -293,7 +293,8 @@ def colorize_uploads(
                 save_image(side_by_side([result.input, result.image]), row.compare)
         except OSError as err:
             row.output = row.before = row.compare = None
-            row.error = f"{name}: could not write the result ({err})"
+            row.error = f"{name}: could not write the result ({err.strerror or type(err).__name__})"
+            log.error("%s: could not write the result: %s", name, err)  # the server's own log may name its paths
     made = [f for r in rows if r.error is None for f in (r.output, r.compare) if f is not None]
     archive = write_zip(made, folder / ZIP_NAME) if made else None
     if progress is not None:

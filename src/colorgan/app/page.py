@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +12,8 @@ from colorgan.host_memory import release_freed_memory
 
 if TYPE_CHECKING:
     import gradio as gr
+
+log = logging.getLogger(__name__)
 
 INSTALL_HINT = 'pip install "colorgan[app]"'
 
@@ -71,8 +74,15 @@ def build_page(
                 files, models, results_dir, model=model, compare=compare,
                 progress=lambda fraction, desc: progress(fraction, desc=desc), max_files=max_files,
             )
-        except ValueError as err:
-            raise gr.Error(str(err)) from err
+        except ValueError as err:  # the caller's mistake (no photos, too many): said on the page, not a traceback
+            raise gr.Error(str(err), print_exception=False) from err
+        except Exception as err:
+            # a fault of the server: the traceback goes to its log, the page gets a message without its paths
+            log.exception("colorizing %d file(s) failed", len(files or ()))
+            raise gr.Error(
+                f"the server could not colorize these photos ({type(err).__name__}); its log says why",
+                print_exception=False,
+            ) from err
         finally:
             prune_jobs(results_dir, keep_jobs, uploads_dir)
             release_freed_memory()  # the page idles between jobs: a big photo's memory goes back to the system
