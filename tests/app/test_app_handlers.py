@@ -98,9 +98,10 @@ def test_the_zip_holds_every_result_and_side_by_side(models, drop, tmp_path: Pat
     side = Image.open(a.compare)
     assert side.height == 30 and side.width > 2 * 40  # input | gap | colorized
     with zipfile.ZipFile(batch.zip) as archive:
-        assert sorted(archive.namelist()) == ["a.jpg", "a_compare.jpg", "b.png", "b_compare.png"]
-        assert archive.read("a.jpg") == a.output.read_bytes()
-        assert archive.read("b_compare.png") == b.compare.read_bytes()
+        top = f"colorized-{batch.folder.name}/"
+        assert sorted(archive.namelist()) == [top + n for n in ("a.jpg", "a_compare.jpg", "b.png", "b_compare.png")]
+        assert archive.read(top + "a.jpg") == a.output.read_bytes()
+        assert archive.read(top + "b_compare.png") == b.compare.read_bytes()
         assert archive.testzip() is None
 
 
@@ -249,3 +250,38 @@ def test_a_full_disk_is_said_without_the_servers_paths(models, drop, tmp_path: P
     (row,) = batch.rows
     assert row.error == "p.png: could not write the result (No space left on device)"
     assert str(tmp_path) not in row.error
+
+
+def test_the_before_half_of_a_transparent_photo_hides_what_it_hides(models, drop, tmp_path: Path) -> None:
+    logo = photo(30, 40, "RGBA")
+    alpha = np.full((30, 40), 255, np.uint8)
+    alpha[:, :20] = 0  # the left half is hidden
+    logo.putalpha(Image.fromarray(alpha))
+    batch = colorize_uploads([drop("logo.png", logo)], models, tmp_path / "results")
+    (row,) = batch.rows
+    before = Image.open(row.before)
+    assert before.mode == "RGBA" and before.size == (40, 30)
+    assert np.array_equal(np.asarray(before)[..., 3], alpha)  # as transparent as the result beside it
+
+
+def test_results_from_the_page_keep_exif_but_orientation(models, drop, tmp_path: Path) -> None:
+    exif = Image.Exif()
+    exif[0x010F] = "Kodak"
+    exif[0x0112] = 6  # rotate 90°: applied to the result, so not kept
+    exif.get_ifd(0x8769)[0x9003] = "1962:07:14 10:30:00"
+    source = drop("wedding.jpg", photo(30, 40, "L"))
+    Image.open(source).save(source, exif=exif)
+    batch = colorize_uploads([source], models, tmp_path / "results", compare=True)
+    (row,) = batch.rows
+    for path in (row.output, row.compare):
+        kept = Image.open(path).getexif()
+        assert kept.get(0x010F) == "Kodak" and kept.get_ifd(0x8769).get(0x9003) == "1962:07:14 10:30:00", path
+        assert 0x0112 not in kept, path
+    assert Image.open(row.output).size == (30, 40)
+
+
+def test_the_zip_unpacks_into_a_folder_of_its_own(models, drop, tmp_path: Path) -> None:
+    batch = colorize_uploads([drop("beach.jpg", photo(20, 24, "L"))], models, tmp_path / "results")
+    with zipfile.ZipFile(batch.zip) as archive:
+        names = archive.namelist()
+    assert names == [f"colorized-{batch.folder.name}/beach.jpg"]  # never over the original beach.jpg

@@ -9,8 +9,9 @@ A job folder holds, for photos ``beach.jpg`` and ``logo.png`` (transparent)::
     job-<n>/logo.png                  PNG, and PNG whenever the result has transparency
     job-<n>/beach_compare.jpg         with the side-by-side asked for: input | colorized
     job-<n>/before/beach.jpg          the input as the model read it (gray or colour, orientation applied), at the
-                                      photo's own size: the "before" half of the slider; not in the zip
-    job-<n>/colorized.zip             every result and side-by-side
+                                      photo's own size: the "before" half of the slider; not in the zip (PNG with
+                                      the result's transparency for a transparent photo)
+    job-<n>/colorized.zip             every result and side-by-side, in a folder colorized-job-<n>/
     job-<n>/.job.json                 when the job started and which uploads it took (for :func:`prune_jobs`)
 
 Retention: after each job the page keeps the newest ``--keep-jobs`` job folders and deletes the older ones, with
@@ -38,7 +39,7 @@ from PIL import Image
 from colorgan.data.decode import DEFAULT_MAX_PIXELS
 from colorgan.grid import side_by_side
 from colorgan.inference.colorizer import ColorizedPhoto, Colorizer
-from colorgan.inference.outputs import COMPARE_SUFFIX, output_suffix, save_image
+from colorgan.inference.outputs import COMPARE_SUFFIX, output_suffix, save_image, source_exif
 
 log = logging.getLogger(__name__)
 
@@ -215,16 +216,17 @@ def _new_job_folder(results_dir: Path) -> Path:
     raise AssertionError("unreachable")
 
 
-def write_zip(files: Sequence[Path], path: Path) -> Path:
-    """Put ``files`` (by their names) into the zip ``path``, written through a temporary file.
+def write_zip(files: Sequence[Path], path: Path, folder: str) -> Path:
+    """Put ``files`` (by their names) into the zip ``path``, inside the folder ``folder``, through a temporary file.
 
-    Photos are stored, not deflated: JPEG and PNG are compressed already.
+    The folder is there because results keep their photos' names: unpacked next to the originals, a zip without
+    it would write over them. Photos are stored, not deflated: JPEG and PNG are compressed already.
     """
     tmp = path.with_name(f".{path.name}.part")
     try:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as archive:
             for f in files:
-                archive.write(f, arcname=f.name)
+                archive.write(f, arcname=f"{folder}/{f.name}")
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -284,19 +286,21 @@ def colorize_uploads(
         out_name = _unique(Path(name).stem or "photo", suffix, taken)
         row.output = folder / out_name
         row.size = result.image.size
+        exif = source_exif(path)  # date taken, camera...: the result is still that photo
         try:
-            save_image(result.image, row.output)
-            row.before = folder / "before" / f"{row.output.stem}.jpg"
-            save_image(_before_image(result.input, result.image), row.before, quality=BEFORE_QUALITY)
+            save_image(result.image, row.output, exif=exif)
+            before = _before_image(result.input, result.image)
+            row.before = folder / "before" / f"{row.output.stem}{'.png' if before.mode == 'RGBA' else '.jpg'}"
+            save_image(before, row.before, quality=BEFORE_QUALITY)
             if compare and result.input is not None:
                 row.compare = folder / f"{row.output.stem}{COMPARE_SUFFIX}{suffix}"
-                save_image(side_by_side([result.input, result.image]), row.compare)
+                save_image(side_by_side([result.input, result.image]), row.compare, exif=exif)
         except OSError as err:
             row.output = row.before = row.compare = None
             row.error = f"{name}: could not write the result ({err.strerror or type(err).__name__})"
             log.error("%s: could not write the result: %s", name, err)  # the server's own log may name its paths
     made = [f for r in rows if r.error is None for f in (r.output, r.compare) if f is not None]
-    archive = write_zip(made, folder / ZIP_NAME) if made else None
+    archive = write_zip(made, folder / ZIP_NAME, f"colorized-{folder.name}") if made else None
     if progress is not None:
         progress(1.0, "Done")
     return Batch(label, rows, archive, folder)
@@ -352,5 +356,10 @@ def prune_jobs(results_dir: Path, keep: int, uploads_dir: Path | None = None) ->
 
 
 def _before_image(decoded: Image.Image | None, result: Image.Image) -> Image.Image:
-    """The slider's left half: the photo as the model read it; the result made gray where that is missing."""
-    return decoded if decoded is not None else result.convert("L")
+    """The slider's left half: the photo as the model read it (the result made gray where that is missing), with
+    the result's transparency, so that it shows no pixel the photo hides."""
+    before = decoded if decoded is not None else result.convert("L")
+    if result.mode == "RGBA":
+        before = before.convert("RGBA")
+        before.putalpha(result.getchannel("A"))
+    return before
