@@ -251,3 +251,12 @@ def test_results_keep_the_photos_exif_but_its_orientation(tiny_ckpt: Path, tmp_p
         assert exif.get(0x010F) == "Kodak" and exif.get_ifd(0x8769).get(0x9003) == "1962:07:14 10:30:00", name
         assert 0x0112 not in exif, name  # already applied: a viewer must not turn it again
     assert Image.open(tmp_path / "out" / "wedding.png").size == (30, 40)  # upright
+
+
+def test_iphone_heic_photos_in_a_folder_are_colorized(tiny_ckpt: Path, tmp_path: Path) -> None:
+    pillow_heif = pytest.importorskip("pillow_heif", reason='HEIC needs pillow-heif: pip install "colorgan[app]"')
+    (tmp_path / "in").mkdir()
+    picture = Image.fromarray(synthetic_photo(np.random.default_rng(1), 48, 64))
+    pillow_heif.from_pillow(picture).save(tmp_path / "in" / "IMG_0003.HEIC", quality=90)
+    assert main([str(tmp_path / "in"), "--ckpt", str(tiny_ckpt), "-o", str(tmp_path / "out")]) == 0
+    assert Image.open(tmp_path / "out" / "IMG_0003.png").size == (64, 48)

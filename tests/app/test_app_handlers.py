@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import struct
+import subprocess
+import sys
 import zipfile
 import zlib
 from pathlib import Path
@@ -285,3 +287,29 @@ def test_the_zip_unpacks_into_a_folder_of_its_own(models, drop, tmp_path: Path) 
     with zipfile.ZipFile(batch.zip) as archive:
         names = archive.namelist()
     assert names == [f"colorized-{batch.folder.name}/beach.jpg"]  # never over the original beach.jpg
+
+
+def _heic(path: Path, image: Image.Image) -> Path:
+    pillow_heif = pytest.importorskip("pillow_heif", reason='HEIC needs pillow-heif: pip install "colorgan[app]"')
+    pillow_heif.from_pillow(image).save(path, quality=90)
+    assert path.read_bytes()[4:12] == b"ftypheic"  # what an iPhone writes
+    return path
+
+
+def test_iphone_heic_photos_are_colorized(models, drop, tmp_path: Path) -> None:
+    source = _heic(drop("IMG_0001.HEIC", data=b"x"), photo(48, 64, "RGB"))
+    batch = colorize_uploads([source], models, tmp_path / "results")
+    (row,) = batch.rows
+    assert row.error is None and row.output.name == "IMG_0001.png" and Image.open(row.output).size == (64, 48)
+
+
+@pytest.mark.slow
+def test_without_pillow_heif_a_heic_photo_is_named_as_such(tmp_path: Path) -> None:
+    source = _heic(tmp_path / "IMG_0002.HEIC", photo(48, 64, "RGB"))
+    probe = (
+        "import sys; sys.modules['pillow_heif'] = None\n"  # as if it were not installed
+        "from colorgan.data.decode import ImageDecodeError, load_photo\n"
+        f"try:\n    load_photo({str(source)!r})\nexcept ImageDecodeError as err:\n    print(err)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert "IMG_0002.HEIC: a HEIC/HEIF photo" in out.stdout and 'pip install "colorgan[app]"' in out.stdout, out

@@ -1,8 +1,9 @@
 """Reading one photo file into a uint8 RGB tensor, whatever its format and mode.
 
 torchvision.io decodes JPEG, PNG, WebP and GIF (8- and 16-bit, EXIF orientation applied). Anything it cannot
-decode (TIFF, BMP, CMYK and other exotic modes) goes through Pillow. Large JPEGs that will be shrunk a lot anyway
-are decoded at a reduced DCT scale by Pillow's ``draft`` mode, which skips most of the decoding work.
+decode (TIFF, BMP, CMYK and other exotic modes) goes through Pillow, and HEIC/HEIF (iPhone photos) through Pillow
+with pillow-heif's plugin when that is installed (``pip install "colorgan[app]"``). Large JPEGs that will be shrunk
+a lot anyway are decoded at a reduced DCT scale by Pillow's ``draft`` mode, which skips most of the decoding work.
 
 Colorization needs a little more than training: the photo at full resolution as gray or RGB, and its alpha
 channel if it has one (:func:`photo_channels`, :func:`array_channels`, :func:`load_photo`).
@@ -10,6 +11,7 @@ channel if it has one (:func:`photo_channels`, :func:`array_channels`, :func:`lo
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -72,6 +74,28 @@ def _pil_to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB") if img.mode != "RGB" else img
 
 
+# ISO-BMFF brands of HEIC/HEIF stills (iPhones write "heic"): Pillow reads them only through pillow-heif's plugin
+_HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
+HEIF_HINT = 'pip install "colorgan[app]" (or pip install pillow-heif)'
+
+
+def _is_heif(path: Path) -> bool:
+    with path.open("rb") as f:
+        header = f.read(12)
+    return header[4:8] == b"ftyp" and header[8:12] in _HEIF_BRANDS
+
+
+@functools.cache
+def _heif_plugin() -> bool:
+    """Register pillow-heif's opener with Pillow, once; whether it is installed."""
+    try:
+        from pillow_heif import register_heif_opener
+    except ImportError:
+        return False
+    register_heif_opener()
+    return True
+
+
 _PILLOW_GUARD = threading.Lock()
 
 
@@ -99,6 +123,10 @@ def open_checked(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) 
     path = Path(path)
     if path.stat().st_size == 0:
         raise ImageDecodeError(f"{path}: empty file (0 bytes)")
+    if _is_heif(path) and not _heif_plugin():
+        raise ImageDecodeError(
+            f"{path}: a HEIC/HEIF photo (as iPhones take them); reading it needs pillow-heif: {HEIF_HINT}"
+        )
     try:
         with _without_pillow_pixel_guard():
             img = Image.open(path)
