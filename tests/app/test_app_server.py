@@ -264,12 +264,13 @@ def test_memory_is_given_back_after_a_big_photo(running_app: RunningApp) -> None
     job(_png_bytes(3), "warm-up.png")  # the first job loads what every job needs (libraries, caches)
     idle = process.memory_info().rss
     big = io.BytesIO()
-    # 12 MP, as a phone takes them; smooth, so that the file is under the test page's --max-upload-mb 1
-    Image.linear_gradient("L").resize((4000, 3000)).save(big, format="JPEG", quality=90)
+    # 24 MP; smooth, so that the file is under the test page's --max-upload-mb 1
+    Image.linear_gradient("L").resize((6000, 4000)).save(big, format="JPEG", quality=90)
     job(big.getvalue(), "big.jpg")
     time.sleep(0.5)
+    # measured: 274 MiB stayed when nothing gave it back, 64-97 MiB stay now (what the first big photo sets up once)
     grown = (process.memory_info().rss - idle) / 2**20
-    assert grown < 60, f"{grown:.0f} MiB more than before the job, while idle"
+    assert grown < 150, f"{grown:.0f} MiB more than before the job, while idle"
 
 
 def _png_bytes(seed: int = 0) -> bytes:
