@@ -112,3 +112,30 @@ def test_progress_and_a_busy_button_are_visible_while_a_job_runs(running_app: Ru
     except BrowserUnavailable as err:
         pytest.fail(f"the browser test cannot run: {err}")
     assert Image.open(shot).height > 0
+
+
+@pytest.mark.slow
+def test_a_site_that_resolves_to_this_computer_cannot_use_the_page(running_app: RunningApp) -> None:
+    port = running_app.port
+    uploads = sorted(p for p in running_app.temp_dir.rglob("*") if "results" not in p.parts)
+    # the browser resolves evil.example.com to 127.0.0.1, as a rebinding DNS server makes it do
+    rebinding = [f"--host-resolver-rules=MAP evil.example.com 127.0.0.1, MAP attacker.example.net 127.0.0.1:{port}"]
+    try:
+        with chromium_page(extra_args=rebinding) as page:
+            page.set_default_timeout(TIMEOUT_MS)
+            answer = page.goto(f"http://evil.example.com:{port}/")
+            assert answer.status == 403 and "does not answer to the name" in page.content()
+            # another site's page posts a photo to the page's real address (no preflight for a form-like POST)
+            page.goto(f"http://attacker.example.net:{port}/whatever")  # any answer: we only need its origin
+            sent = page.evaluate(
+                """async (url) => { const form = new FormData();
+                       form.append('files', new Blob(['not yours'], {type: 'image/png'}), 'planted.png');
+                       try { await fetch(url, {method: 'POST', body: form, mode: 'no-cors'}); return 'sent'; }
+                       catch (e) { return 'failed: ' + e; } }""",
+                f"http://127.0.0.1:{port}/gradio_api/upload",
+            )
+            assert sent == "sent"
+    except BrowserUnavailable as err:
+        pytest.fail(f"the browser test cannot run: {err}")
+    assert sorted(p for p in running_app.temp_dir.rglob("*") if "results" not in p.parts) == uploads  # not kept
+    assert "refused POST /gradio_api/upload" in running_app.output() and "attacker.example.net" in running_app.output()
