@@ -227,3 +227,36 @@ def test_compare_is_capped_at_2048_px(tiny_ckpt: Path, tmp_path: Path, height: i
         assert compare.size == (2 * short + 8, 2048)
     else:  # two photos of 2048 px (less the rounding of their height) and the gap
         assert compare.height == short and 2 * 2040 + 8 <= compare.width <= 2 * 2048 + 8
+
+
+def _camera_exif() -> Image.Exif:
+    """EXIF as a camera writes it: maker, date taken, and an orientation (rotate 90° to show it upright)."""
+    exif = Image.Exif()
+    exif[0x010F] = "Kodak"  # Make
+    exif[0x0112] = 6  # Orientation
+    exif.get_ifd(0x8769)[0x9003] = "1962:07:14 10:30:00"  # DateTimeOriginal
+    return exif
+
+
+def test_results_keep_the_photos_exif_but_its_orientation(tiny_ckpt: Path, tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    Image.fromarray(synthetic_photo(np.random.default_rng(0), 30, 40)).convert("L").save(
+        tmp_path / "in" / "wedding.jpg", exif=_camera_exif()
+    )
+    assert main([str(tmp_path / "in"), "--ckpt", str(tiny_ckpt), "-o", str(tmp_path / "out"),
+                 "--format", "png", "--compare"]) == 0
+    for name in ("wedding.png", "wedding_compare.png"):
+        out = Image.open(tmp_path / "out" / name)
+        exif = out.getexif()
+        assert exif.get(0x010F) == "Kodak" and exif.get_ifd(0x8769).get(0x9003) == "1962:07:14 10:30:00", name
+        assert 0x0112 not in exif, name  # already applied: a viewer must not turn it again
+    assert Image.open(tmp_path / "out" / "wedding.png").size == (30, 40)  # upright
+
+
+def test_iphone_heic_photos_in_a_folder_are_colorized(tiny_ckpt: Path, tmp_path: Path) -> None:
+    pillow_heif = pytest.importorskip("pillow_heif", reason='HEIC needs pillow-heif: pip install "colorgan[app]"')
+    (tmp_path / "in").mkdir()
+    picture = Image.fromarray(synthetic_photo(np.random.default_rng(1), 48, 64))
+    pillow_heif.from_pillow(picture).save(tmp_path / "in" / "IMG_0003.HEIC", quality=90)
+    assert main([str(tmp_path / "in"), "--ckpt", str(tiny_ckpt), "-o", str(tmp_path / "out")]) == 0
+    assert Image.open(tmp_path / "out" / "IMG_0003.png").size == (64, 48)

@@ -26,6 +26,7 @@ from colorgan.inference.outputs import (
     Job,
     plan_jobs,
     save_image,
+    source_exif,
 )
 
 # The video settings' defaults (colorgan.inference.video and .temporal hold the same; kept here so that --help
@@ -173,11 +174,12 @@ def run(args: argparse.Namespace) -> int:
                     failed.append(f"{job.source}: has transparency its header did not show; rerun it with --format png")
                     bar.write(f"FAILED {failed[-1]}", file=sys.stderr)
                     continue
+                exif = source_exif(job.source)  # date taken, camera...: the result is still that photo
                 try:
-                    save_image(result.image, job.output, args.quality, protect=inputs)
+                    save_image(result.image, job.output, args.quality, protect=inputs, exif=exif)
                     if job.compare is not None and result.input is not None:
                         compare = side_by_side([result.input, result.image])
-                        save_image(compare, job.compare, args.quality, protect=inputs)
+                        save_image(compare, job.compare, args.quality, protect=inputs, exif=exif)
                 except OSError as err:
                     failed.append(f"{job.output}: could not write it ({err})")
                     bar.write(f"FAILED {failed[-1]}", file=sys.stderr)

@@ -11,11 +11,15 @@ jemalloc or tcmalloc, done here without anything to install): blocks up to 32 Mi
 The command-line entry points call it first thing; worker processes forked later inherit it. It does nothing
 where the C library is not glibc (or ``malloc`` is replaced by a preloaded allocator), and
 ``COLORGAN_KEEP_FREED_MEMORY=0`` turns it off.
+
+A long-lived process that then sits idle (the page between jobs) calls :func:`release_freed_memory` after a job:
+what a 12-megapixel photo needed would otherwise stay in the process, up to the 1 GiB kept for reuse.
 """
 
 from __future__ import annotations
 
 import ctypes
+import gc
 import logging
 import os
 import platform
@@ -55,3 +59,20 @@ def keep_freed_memory() -> bool:
     if not _applied:
         log.debug("mallopt refused the thresholds; glibc's defaults stay")
     return _applied
+
+
+def release_freed_memory() -> bool:
+    """Hand the memory freed so far back to the operating system (glibc's ``malloc_trim(0)``), after a garbage
+    collection so that objects kept only by reference cycles are freed first.
+
+    Returns whether anything was given back (``False`` where the C library is not glibc).
+    """
+    gc.collect()
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        malloc_trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return False
+    malloc_trim.argtypes, malloc_trim.restype = (ctypes.c_size_t,), ctypes.c_int
+    return bool(malloc_trim(0))

@@ -39,7 +39,8 @@ def running_app(tiny_ckpt: Path, tmp_path_factory: pytest.TempPathFactory) -> It
     cwd = tmp_path_factory.mktemp("app_cwd")
     (cwd / "secret.txt").write_text("not for the page")
     app = start_app(
-        "--ckpt", str(tiny_ckpt), "--max-upload-mb", "1", cwd=cwd, env={"GRADIO_SERVER_NAME": "0.0.0.0"}
+        "--ckpt", str(tiny_ckpt), "--max-upload-mb", "1", "--keep-jobs", "3", cwd=cwd,
+        env={"GRADIO_SERVER_NAME": "0.0.0.0"},
     )
     yield app
     assert stop_app(app) == 0, app.output()[-3000:]  # Ctrl-C: a clean exit ...

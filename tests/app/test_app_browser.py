@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
 
@@ -69,7 +70,72 @@ def test_drop_colorize_download_in_a_browser(running_app: RunningApp, tmp_path: 
     gray = np.asarray(Image.open(grandma).convert("L"), dtype=np.float32)
     assert np.abs(rgb.mean(axis=2) - gray).mean() < 12  # the photo itself, coloured, not something else
     with zipfile.ZipFile(archive) as zipped:
-        assert zipped.namelist() == ["grandma.jpg"]
-        assert zipped.read("grandma.jpg") == result.read_bytes()
+        (name,) = zipped.namelist()
+        assert re.fullmatch(r"colorized-job-\d+/grandma\.jpg", name), name  # in a folder: never over the original
+        assert zipped.read(name) == result.read_bytes()
     screenshot = Image.open(shot)
     assert screenshot.format == "PNG" and screenshot.width >= 1000 and screenshot.height >= 600
+
+
+@pytest.mark.slow
+def test_progress_and_a_busy_button_are_visible_while_a_job_runs(running_app: RunningApp, tmp_path: Path) -> None:
+    # three 12 MP photos: a few seconds of work, long enough to look at the page while it runs
+    files = []
+    for i in range(3):
+        files.append(tmp_path / f"big_{i}.jpg")
+        Image.linear_gradient("L").resize((4000, 3000)).save(files[-1], quality=90)
+    shot = tmp_path / "busy.png"
+    try:
+        with chromium_page() as page:
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(running_app.url + "/")
+            page.locator("#photos input[type=file]").set_input_files([str(f) for f in files])
+            for f in files:
+                page.locator(f'#photos a[download="{f.name}"]').wait_for()
+            page.locator("#colorize").click()
+
+            progress = page.locator("#status .progress-level-inner", has_text="Colorizing big_")
+            progress.wait_for()
+            # seen, not just present: the point at the middle of the progress text shows that text
+            shown = progress.evaluate(
+                """el => { const r = el.getBoundingClientRect();
+                           const hit = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+                           return r.width > 0 && r.height > 0 && !!hit && el.contains(hit); }"""
+            )
+            busy = page.locator("#colorize").evaluate("b => [b.disabled, b.innerText.trim()]")
+            page.screenshot(path=str(shot))
+            assert shown, "the progress text is hidden (clipped or covered)"
+            assert busy == [True, "Colorizing…"], busy
+
+            page.get_by_text("Colorized 3 of 3 photo(s)").wait_for()
+            page.locator("#colorize:not([disabled])", has_text="Colorize").wait_for()  # ready for the next job
+    except BrowserUnavailable as err:
+        pytest.fail(f"the browser test cannot run: {err}")
+    assert Image.open(shot).height > 0
+
+
+@pytest.mark.slow
+def test_a_site_that_resolves_to_this_computer_cannot_use_the_page(running_app: RunningApp) -> None:
+    port = running_app.port
+    uploads = sorted(p for p in running_app.temp_dir.rglob("*") if "results" not in p.parts)
+    # the browser resolves evil.example.com to 127.0.0.1, as a rebinding DNS server makes it do
+    rebinding = [f"--host-resolver-rules=MAP evil.example.com 127.0.0.1, MAP attacker.example.net 127.0.0.1:{port}"]
+    try:
+        with chromium_page(extra_args=rebinding) as page:
+            page.set_default_timeout(TIMEOUT_MS)
+            answer = page.goto(f"http://evil.example.com:{port}/")
+            assert answer.status == 403 and "does not answer to the name" in page.content()
+            # another site's page posts a photo to the page's real address (no preflight for a form-like POST)
+            page.goto(f"http://attacker.example.net:{port}/whatever")  # any answer: we only need its origin
+            sent = page.evaluate(
+                """async (url) => { const form = new FormData();
+                       form.append('files', new Blob(['not yours'], {type: 'image/png'}), 'planted.png');
+                       try { await fetch(url, {method: 'POST', body: form, mode: 'no-cors'}); return 'sent'; }
+                       catch (e) { return 'failed: ' + e; } }""",
+                f"http://127.0.0.1:{port}/gradio_api/upload",
+            )
+            assert sent == "sent"
+    except BrowserUnavailable as err:
+        pytest.fail(f"the browser test cannot run: {err}")
+    assert sorted(p for p in running_app.temp_dir.rglob("*") if "results" not in p.parts) == uploads  # not kept
+    assert "refused POST /gradio_api/upload" in running_app.output() and "attacker.example.net" in running_app.output()

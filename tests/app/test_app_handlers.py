@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import struct
+import subprocess
+import sys
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from colorgan.app.handlers import Models, checkpoint_labels, colorize_uploads
+from colorgan.app.handlers import Models, checkpoint_labels, colorize_uploads, prune_jobs
 from colorgan.checkpoints.reading import CheckpointError
 
 from helpers.app import constant_colour_model, photo
@@ -95,9 +100,10 @@ def test_the_zip_holds_every_result_and_side_by_side(models, drop, tmp_path: Pat
     side = Image.open(a.compare)
     assert side.height == 30 and side.width > 2 * 40  # input | gap | colorized
     with zipfile.ZipFile(batch.zip) as archive:
-        assert sorted(archive.namelist()) == ["a.jpg", "a_compare.jpg", "b.png", "b_compare.png"]
-        assert archive.read("a.jpg") == a.output.read_bytes()
-        assert archive.read("b_compare.png") == b.compare.read_bytes()
+        top = f"colorized-{batch.folder.name}/"
+        assert sorted(archive.namelist()) == [top + n for n in ("a.jpg", "a_compare.jpg", "b.png", "b_compare.png")]
+        assert archive.read(top + "a.jpg") == a.output.read_bytes()
+        assert archive.read(top + "b_compare.png") == b.compare.read_bytes()
         assert archive.testzip() is None
 
 
@@ -173,3 +179,137 @@ def test_checkpoint_labels_tell_files_with_one_name_apart() -> None:
     assert checkpoint_labels(["/r/a/last.ckpt", "/r/b/last.ckpt"]) == ["a/last.ckpt", "b/last.ckpt"]
     assert checkpoint_labels(["/x/best.ckpt"]) == ["best.ckpt"]
     assert checkpoint_labels(["/a/c/m.pt", "/b/c/m.pt", "/z/n.pt"]) == ["a/c/m.pt", "b/c/m.pt", "n.pt"]
+
+
+def test_only_the_newest_jobs_and_their_uploads_are_kept(models, tmp_path: Path) -> None:
+    uploads = tmp_path / "temp"  # laid out as Gradio keeps uploads: a folder per file, under its temporary folder
+    results = uploads / "results"
+
+    def upload(name: str, seed: int) -> Path:
+        folder = uploads / f"{seed:064x}"
+        folder.mkdir(parents=True)
+        photo(20, 24, seed=seed).save(folder / name)
+        return folder / name
+
+    never_colorized = upload("dropped.png", 99)
+    jobs = []
+    for i in range(4):
+        files = [upload(f"p{i}.png", i)]
+        batch = colorize_uploads(files, models, results)
+        jobs.append((batch.folder, files[0]))
+        deleted = prune_jobs(results, keep=2, uploads_dir=uploads)
+    assert sorted(p.name for p in results.iterdir()) == ["job-3", "job-4"]
+    assert not jobs[0][0].exists() and not jobs[1][0].exists()
+    assert [f.exists() for _, f in jobs] == [False, False, True, True]  # the uploads of deleted jobs go with them
+    assert not never_colorized.parent.exists()  # dropped before the oldest kept job, and never used since
+    assert jobs[1][0] in deleted
+    late = upload("late.png", 100)  # dropped after the newest job: its colorize press may be on its way
+    prune_jobs(results, keep=2, uploads_dir=uploads)
+    assert late.exists() and jobs[3][0].exists()
+    # a job that reuses an old upload keeps it
+    reused = colorize_uploads([jobs[2][1]], models, results)
+    prune_jobs(results, keep=1, uploads_dir=uploads)
+    assert sorted(p.name for p in results.iterdir()) == [reused.folder.name] and jobs[2][1].exists()
+
+
+def _png_header_only(path: Path, width: int, height: int) -> Path:
+    """A PNG that says it is ``width`` x ``height`` gray, with almost no pixel data: what a photo over Pillow's own
+    guard (178,956,970 pixels) looks like to anything that reads only the header."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+                     + chunk(b"IEND", b""))
+    return path
+
+
+def test_max_pixels_zero_means_no_limit_and_the_limit_is_said_in_colorgans_words(tmp_path: Path) -> None:
+    from colorgan.data.decode import open_checked
+
+    huge = _png_header_only(tmp_path / "panorama.png", 20_000, 9_000)  # 180 MP: over Pillow's 178,956,970
+    with open_checked(huge, max_pixels=None) as img:  # --max-pixels 0: no limit, Pillow's included
+        assert img.size == (20_000, 9_000)
+    with pytest.raises(ValueError) as refused:
+        open_checked(huge, max_pixels=100_000_000)
+    message = str(refused.value)
+    assert "panorama.png: 20000x9000 = 180 megapixels is over the limit of 100 megapixels (--max-pixels" in message
+    assert "DOS attack" not in message and "0 for no limit" in message
+    with pytest.raises(ValueError, match="is over the limit of 1.2 megapixels"):
+        open_checked(_png_header_only(tmp_path / "small.png", 2000, 1000), max_pixels=1_200_000)
+
+
+def test_a_full_disk_is_said_without_the_servers_paths(models, drop, tmp_path: Path, monkeypatch) -> None:
+    import errno
+
+    from colorgan.app import handlers
+
+    def full_disk(image, path, *args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))  # as a write to a full disk fails
+
+    monkeypatch.setattr(handlers, "save_image", full_disk)
+    batch = colorize_uploads([drop("p.png", photo(20, 24))], models, tmp_path / "results")
+    (row,) = batch.rows
+    assert row.error == "p.png: could not write the result (No space left on device)"
+    assert str(tmp_path) not in row.error
+
+
+def test_the_before_half_of_a_transparent_photo_hides_what_it_hides(models, drop, tmp_path: Path) -> None:
+    logo = photo(30, 40, "RGBA")
+    alpha = np.full((30, 40), 255, np.uint8)
+    alpha[:, :20] = 0  # the left half is hidden
+    logo.putalpha(Image.fromarray(alpha))
+    batch = colorize_uploads([drop("logo.png", logo)], models, tmp_path / "results")
+    (row,) = batch.rows
+    before = Image.open(row.before)
+    assert before.mode == "RGBA" and before.size == (40, 30)
+    assert np.array_equal(np.asarray(before)[..., 3], alpha)  # as transparent as the result beside it
+
+
+def test_results_from_the_page_keep_exif_but_orientation(models, drop, tmp_path: Path) -> None:
+    exif = Image.Exif()
+    exif[0x010F] = "Kodak"
+    exif[0x0112] = 6  # rotate 90°: applied to the result, so not kept
+    exif.get_ifd(0x8769)[0x9003] = "1962:07:14 10:30:00"
+    source = drop("wedding.jpg", photo(30, 40, "L"))
+    Image.open(source).save(source, exif=exif)
+    batch = colorize_uploads([source], models, tmp_path / "results", compare=True)
+    (row,) = batch.rows
+    for path in (row.output, row.compare):
+        kept = Image.open(path).getexif()
+        assert kept.get(0x010F) == "Kodak" and kept.get_ifd(0x8769).get(0x9003) == "1962:07:14 10:30:00", path
+        assert 0x0112 not in kept, path
+    assert Image.open(row.output).size == (30, 40)
+
+
+def test_the_zip_unpacks_into_a_folder_of_its_own(models, drop, tmp_path: Path) -> None:
+    batch = colorize_uploads([drop("beach.jpg", photo(20, 24, "L"))], models, tmp_path / "results")
+    with zipfile.ZipFile(batch.zip) as archive:
+        names = archive.namelist()
+    assert names == [f"colorized-{batch.folder.name}/beach.jpg"]  # never over the original beach.jpg
+
+
+def _heic(path: Path, image: Image.Image) -> Path:
+    pillow_heif = pytest.importorskip("pillow_heif", reason='HEIC needs pillow-heif: pip install "colorgan[app]"')
+    pillow_heif.from_pillow(image).save(path, quality=90)
+    assert path.read_bytes()[4:12] == b"ftypheic"  # what an iPhone writes
+    return path
+
+
+def test_iphone_heic_photos_are_colorized(models, drop, tmp_path: Path) -> None:
+    source = _heic(drop("IMG_0001.HEIC", data=b"x"), photo(48, 64, "RGB"))
+    batch = colorize_uploads([source], models, tmp_path / "results")
+    (row,) = batch.rows
+    assert row.error is None and row.output.name == "IMG_0001.png" and Image.open(row.output).size == (64, 48)
+
+
+@pytest.mark.slow
+def test_without_pillow_heif_a_heic_photo_is_named_as_such(tmp_path: Path) -> None:
+    source = _heic(tmp_path / "IMG_0002.HEIC", photo(48, 64, "RGB"))
+    probe = (
+        "import sys; sys.modules['pillow_heif'] = None\n"  # as if it were not installed
+        "from colorgan.data.decode import ImageDecodeError, load_photo\n"
+        f"try:\n    load_photo({str(source)!r})\nexcept ImageDecodeError as err:\n    print(err)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert "IMG_0002.HEIC: a HEIC/HEIF photo" in out.stdout and 'pip install "colorgan[app]"' in out.stdout, out

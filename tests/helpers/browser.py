@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -45,8 +45,11 @@ def chromium_path() -> str:
 
 
 @contextmanager
-def chromium_page(viewport: tuple[int, int] = (1100, 900)) -> Iterator[Any]:
+def chromium_page(viewport: tuple[int, int] = (1100, 900), extra_args: Sequence[str] = ()) -> Iterator[Any]:
     """A Playwright page in a fresh headless Chromium profile that accepts downloads; closed on exit.
+
+    ``extra_args``: more Chromium switches, e.g. ``--host-resolver-rules=MAP evil.example.com 127.0.0.1`` to make a
+    name resolve to this computer, as DNS rebinding does.
 
     Raises:
         BrowserUnavailable: Playwright is not installed, or Chromium is missing or does not start.
@@ -62,7 +65,8 @@ def chromium_page(viewport: tuple[int, int] = (1100, 900)) -> Iterator[Any]:
         with sync_playwright() as playwright:
             try:
                 context = playwright.chromium.launch_persistent_context(
-                    profile, executable_path=executable, headless=True, args=CHROMIUM_ARGS, accept_downloads=True,
+                    profile, executable_path=executable, headless=True, args=[*CHROMIUM_ARGS, *extra_args],
+                    accept_downloads=True,
                     viewport={"width": viewport[0], "height": viewport[1]},
                 )
             except PlaywrightError as err:

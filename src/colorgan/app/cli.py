@@ -8,7 +8,9 @@ The safety settings, as people expect of a local tool:
 * Gradio serves only the app's own temporary folder (uploads and results, removed on exit): no allowed paths, its
   examples cache moved in there, and the checkpoints, the working folder and the home folder blocked;
 * uploads are limited in size (``--max-upload-mb``), photos in pixels (``--max-pixels``), one job runs at a time and
-  at most ``--queue-size`` wait;
+  at most ``--queue-size`` wait; only the newest ``--keep-jobs`` jobs keep their results and uploads;
+* only requests addressed to a loopback name, ``--host`` or ``--allowed-host`` are answered, and none sent by
+  another web site (:mod:`colorgan.app.guard`: DNS rebinding, cross-site uploads);
 * Gradio's analytics and version check are off: the page starts and works without internet.
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import logging
 import os
 import signal
 import sys
@@ -46,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--host", default="127.0.0.1",
         help="address to listen on (default 127.0.0.1: this computer only; 0.0.0.0 opens it to your network)",
     )
+    parser.add_argument(
+        "--allowed-host", action="append", default=[], metavar="NAME",
+        help="another name the page may be opened by (a name on your network, a reverse proxy's); requests naming "
+        "any other host are refused, against DNS rebinding (loopback names and --host are always allowed)",
+    )
     parser.add_argument("--port", type=int, default=7860, help="port to listen on (default 7860)")
     parser.add_argument("--device", default="auto", help="auto (a GPU when there is one) | cpu | cuda | cuda:N")
     parser.add_argument(
@@ -64,6 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--queue-size", type=int, default=8, metavar="N",
         help="jobs that may wait while one runs; more are turned away until one finishes (default 8)",
+    )
+    parser.add_argument(
+        "--keep-jobs", type=int, default=10, metavar="N",
+        help="keep the results of the newest N jobs; older ones, and the uploads they took, are deleted (default 10)",
     )
     parser.add_argument(
         "--share", action="store_true",
@@ -156,7 +168,9 @@ def serve(args: argparse.Namespace, temp_dir: Path) -> int:
         return 2
     print(f"Models:\n{models.describe()}", file=sys.stderr)
 
-    page = build_page(models, temp_dir / "results", max_files=args.max_files)
+    page = build_page(
+        models, temp_dir / "results", max_files=args.max_files, keep_jobs=args.keep_jobs, uploads_dir=temp_dir
+    )
     page.queue(default_concurrency_limit=1, max_size=args.queue_size)
     warning = host_warning(args.host)
     if warning:
@@ -168,6 +182,11 @@ def serve(args: argparse.Namespace, temp_dir: Path) -> int:
             file=sys.stderr,
         )
     print(f"Uploads and results live in {temp_dir} (removed when the page stops).", file=sys.stderr)
+    from starlette.middleware import Middleware
+
+    from colorgan.app.guard import AllowedHosts, RequestGuard
+
+    allowed = AllowedHosts(args.host, args.allowed_host)
     _stop_on_sigterm()
     try:
         page.launch(
@@ -177,7 +196,9 @@ def serve(args: argparse.Namespace, temp_dir: Path) -> int:
             inbrowser=False,
             prevent_thread_lock=True,
             quiet=True,  # its hints name launch() arguments, not this command's options
-            show_error=True,
+            # only the page's own messages (gr.Error) reach the browser: Gradio's others name server paths (its
+            # blocked-paths refusal lists the working folder, the home folder and the checkpoints)
+            show_error=False,
             max_file_size=int(args.max_upload_mb * 1024 * 1024),
             allowed_paths=[],
             blocked_paths=blocked_paths(temp_dir, [Path(p).expanduser() for p in args.ckpt]),
@@ -187,6 +208,8 @@ def serve(args: argparse.Namespace, temp_dir: Path) -> int:
             pwa=False,
             footer_links=[],
             css=CSS,
+            # the guard sits in front of every route Gradio adds, uploads and file downloads included
+            app_kwargs={"middleware": [Middleware(RequestGuard, allowed=allowed)]},
         )
     except OSError as err:
         print(f"{PROG}: error: cannot listen on {args.host}:{args.port} ({err}); pick another --port", file=sys.stderr)
@@ -194,6 +217,7 @@ def serve(args: argparse.Namespace, temp_dir: Path) -> int:
         return 2
     print(f"Open {page.local_url} in your browser. Ctrl-C stops the page.", flush=True)
     if args.share and page.share_url:
+        allowed.add(page.share_url)  # the share servers pass on the link's own name
         print(f"Public link: {page.share_url}", flush=True)
     try:
         page.block_thread()
@@ -205,11 +229,13 @@ def serve(args: argparse.Namespace, temp_dir: Path) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point (``colorgan-app``)."""
     keep_freed_memory()
+    # refused requests and photos that could not be done are one line each in the server's log
+    logging.basicConfig(level=logging.WARNING, format=f"{PROG}: %(levelname)s: %(message)s")
     parser = build_parser()
     args = parser.parse_args(argv)
     if not 0 <= args.port <= 65535:
         parser.error("--port must be between 0 and 65535")
-    for name in ("max_upload_mb", "max_files", "queue_size"):
+    for name in ("max_upload_mb", "max_files", "queue_size", "keep_jobs"):
         if getattr(args, name) <= 0:
             parser.error(f"--{name.replace('_', '-')} must be positive")
     if args.size is not None and args.size < 1:

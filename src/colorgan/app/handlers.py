@@ -9,16 +9,26 @@ A job folder holds, for photos ``beach.jpg`` and ``logo.png`` (transparent)::
     job-<n>/logo.png                  PNG, and PNG whenever the result has transparency
     job-<n>/beach_compare.jpg         with the side-by-side asked for: input | colorized
     job-<n>/before/beach.jpg          the input as the model read it (gray or colour, orientation applied), at the
-                                      photo's own size: the "before" half of the slider; not in the zip
-    job-<n>/colorized.zip             every result and side-by-side
+                                      photo's own size: the "before" half of the slider; not in the zip (PNG with
+                                      the result's transparency for a transparent photo)
+    job-<n>/colorized.zip             every result and side-by-side, in a folder colorized-job-<n>/
+    job-<n>/.job.json                 when the job started and which uploads it took (for :func:`prune_jobs`)
+
+Retention: after each job the page keeps the newest ``--keep-jobs`` job folders and deletes the older ones, with
+every upload no kept job took that was dropped before the oldest kept job started (:func:`prune_jobs`). So the
+temporary folder holds a bounded number of jobs, whatever runs for days.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import os
+import re
+import shutil
 import threading
+import time
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -29,11 +39,14 @@ from PIL import Image
 from colorgan.data.decode import DEFAULT_MAX_PIXELS
 from colorgan.grid import side_by_side
 from colorgan.inference.colorizer import ColorizedPhoto, Colorizer
-from colorgan.inference.outputs import COMPARE_SUFFIX, output_suffix, save_image
+from colorgan.inference.outputs import COMPARE_SUFFIX, output_suffix, save_image, source_exif
 
 log = logging.getLogger(__name__)
 
 ZIP_NAME = "colorized.zip"
+JOB_RECORD = ".job.json"
+# Gradio keeps each upload in a folder named by the SHA of its content, directly under its temporary folder
+_UPLOAD_FOLDER = re.compile(r"[0-9a-f]{40,128}")
 BEFORE_QUALITY = 90  # the slider's "before" image is a preview of what the model read, not a result
 Progress = Callable[[float, str], None]
 
@@ -189,8 +202,11 @@ def _unique(stem: str, suffix: str, taken: set[str]) -> str:
 
 
 def _new_job_folder(results_dir: Path) -> Path:
+    """``job-<n>`` with ``n`` one more than any job's so far: numbers are never reused once older jobs are pruned,
+    so a link to an old result never shows a newer one."""
     results_dir.mkdir(parents=True, exist_ok=True)
-    for n in itertools.count(1):
+    numbers = [_job_number(p) for p in results_dir.glob("job-*") if p.name[4:].isdigit()]
+    for n in itertools.count(max(numbers, default=0) + 1):
         folder = results_dir / f"job-{n}"
         try:
             folder.mkdir()
@@ -200,16 +216,17 @@ def _new_job_folder(results_dir: Path) -> Path:
     raise AssertionError("unreachable")
 
 
-def write_zip(files: Sequence[Path], path: Path) -> Path:
-    """Put ``files`` (by their names) into the zip ``path``, written through a temporary file.
+def write_zip(files: Sequence[Path], path: Path, folder: str) -> Path:
+    """Put ``files`` (by their names) into the zip ``path``, inside the folder ``folder``, through a temporary file.
 
-    Photos are stored, not deflated: JPEG and PNG are compressed already.
+    The folder is there because results keep their photos' names: unpacked next to the originals, a zip without
+    it would write over them. Photos are stored, not deflated: JPEG and PNG are compressed already.
     """
     tmp = path.with_name(f".{path.name}.part")
     try:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as archive:
             for f in files:
-                archive.write(f, arcname=f.name)
+                archive.write(f, arcname=f"{folder}/{f.name}")
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -249,6 +266,8 @@ def colorize_uploads(
         raise ValueError(f"{len(files)} files at once is more than this page takes ({max_files}); drop fewer")
     label, _ = models.get(model)
     folder = _new_job_folder(results_dir)
+    record = {"started": time.time(), "uploads": [str(Path(f).resolve()) for f in files]}
+    (folder / JOB_RECORD).write_text(json.dumps(record))
     taken: set[str] = {ZIP_NAME, "before"}
     rows: list[PhotoResult] = []
     for i, upload in enumerate(files):
@@ -267,23 +286,80 @@ def colorize_uploads(
         out_name = _unique(Path(name).stem or "photo", suffix, taken)
         row.output = folder / out_name
         row.size = result.image.size
+        exif = source_exif(path)  # date taken, camera...: the result is still that photo
         try:
-            save_image(result.image, row.output)
-            row.before = folder / "before" / f"{row.output.stem}.jpg"
-            save_image(_before_image(result.input, result.image), row.before, quality=BEFORE_QUALITY)
+            save_image(result.image, row.output, exif=exif)
+            before = _before_image(result.input, result.image)
+            row.before = folder / "before" / f"{row.output.stem}{'.png' if before.mode == 'RGBA' else '.jpg'}"
+            save_image(before, row.before, quality=BEFORE_QUALITY)
             if compare and result.input is not None:
                 row.compare = folder / f"{row.output.stem}{COMPARE_SUFFIX}{suffix}"
-                save_image(side_by_side([result.input, result.image]), row.compare)
+                save_image(side_by_side([result.input, result.image]), row.compare, exif=exif)
         except OSError as err:
             row.output = row.before = row.compare = None
-            row.error = f"{name}: could not write the result ({err})"
+            row.error = f"{name}: could not write the result ({err.strerror or type(err).__name__})"
+            log.error("%s: could not write the result: %s", name, err)  # the server's own log may name its paths
     made = [f for r in rows if r.error is None for f in (r.output, r.compare) if f is not None]
-    archive = write_zip(made, folder / ZIP_NAME) if made else None
+    archive = write_zip(made, folder / ZIP_NAME, f"colorized-{folder.name}") if made else None
     if progress is not None:
         progress(1.0, "Done")
     return Batch(label, rows, archive, folder)
 
 
+def _job_number(folder: Path) -> int:
+    return int(folder.name.removeprefix("job-"))
+
+
+def _job_record(folder: Path) -> dict:
+    try:
+        return json.loads((folder / JOB_RECORD).read_text())
+    except (OSError, ValueError):  # a job folder from before records, or a half-written one: nothing to protect
+        return {"started": folder.stat().st_mtime, "uploads": []}
+
+
+def prune_jobs(results_dir: Path, keep: int, uploads_dir: Path | None = None) -> list[Path]:
+    """Delete all but the newest ``keep`` job folders under ``results_dir``, and the uploads they took.
+
+    Uploads are Gradio's folders directly under ``uploads_dir`` (``<sha>/<name>``). One is deleted when no kept job
+    took it and it was dropped before the oldest kept job started: an upload whose *Colorize* press may still be
+    on its way (dropped after that) stays.
+
+    Returns:
+        The folders deleted.
+    """
+    if keep < 1:
+        raise ValueError(f"keep must be at least 1 (--keep-jobs), got {keep}")
+    if not results_dir.is_dir():
+        return []
+    jobs = sorted((p for p in results_dir.glob("job-*") if p.name[4:].isdigit()), key=_job_number)
+    kept, old = jobs[-keep:], jobs[:-keep]
+    deleted: list[Path] = []
+    for folder in old:
+        shutil.rmtree(folder, ignore_errors=True)
+        deleted.append(folder)
+    if uploads_dir is None or not old:
+        return deleted
+    records = [_job_record(folder) for folder in kept]
+    cutoff = min(r["started"] for r in records)
+    in_use = {Path(u).parent for r in records for u in r["uploads"]}
+    for folder in uploads_dir.iterdir():
+        if not (_UPLOAD_FOLDER.fullmatch(folder.name) and folder.is_dir()) or folder.resolve() in in_use:
+            continue
+        try:
+            dropped = folder.stat().st_mtime
+        except OSError:
+            continue
+        if dropped < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
+            deleted.append(folder)
+    return deleted
+
+
 def _before_image(decoded: Image.Image | None, result: Image.Image) -> Image.Image:
-    """The slider's left half: the photo as the model read it; the result made gray where that is missing."""
-    return decoded if decoded is not None else result.convert("L")
+    """The slider's left half: the photo as the model read it (the result made gray where that is missing), with
+    the result's transparency, so that it shows no pixel the photo hides."""
+    before = decoded if decoded is not None else result.convert("L")
+    if result.mode == "RGBA":
+        before = before.convert("RGBA")
+        before.putalpha(result.getchannel("A"))
+    return before

@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import html
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from colorgan.app.handlers import Batch, Models, colorize_uploads
+from colorgan.app.handlers import Batch, Models, colorize_uploads, prune_jobs
+from colorgan.host_memory import release_freed_memory
 
 if TYPE_CHECKING:
     import gradio as gr
 
+log = logging.getLogger(__name__)
+
 INSTALL_HINT = 'pip install "colorgan[app]"'
 
+BUTTON = "Colorize"
+BUSY_BUTTON = "Colorizing…"
+
+# Gradio draws a job's queue position and progress bar over the event's output, here the status line; an empty
+# Markdown is 0 px tall with overflow:auto (set inline, hence !important), which would clip them out of sight.
 CSS = """
+#status { min-height: 4.5em; overflow: visible !important; }
 .colorgan-error { color: #b00020; padding: 0.6em 0.8em; border: 1px solid #f3c2c8; border-radius: 6px;
                   background: #fff5f6; }
 """
@@ -44,13 +54,17 @@ def _rows(batch: Batch) -> list[dict[str, Any]]:
     ]
 
 
-def build_page(models: Models, results_dir: Path, *, max_files: int = 100) -> gr.Blocks:
+def build_page(
+    models: Models, results_dir: Path, *, max_files: int = 100, keep_jobs: int = 10, uploads_dir: Path | None = None
+) -> gr.Blocks:
     """The Blocks of the page; :mod:`colorgan.app.cli` queues and launches it.
 
     Args:
         models: the checkpoints of the command line (the page offers their labels, never paths).
         results_dir: where job folders go; it must be inside the folder Gradio serves (``GRADIO_TEMP_DIR``).
         max_files: the most photos one press of *Colorize* takes.
+        keep_jobs: how many of the newest jobs keep their results (see :func:`~colorgan.app.handlers.prune_jobs`).
+        uploads_dir: Gradio's upload folder (``GRADIO_TEMP_DIR``), whose old uploads go with old jobs.
     """
     gr = require_gradio()
 
@@ -60,8 +74,18 @@ def build_page(models: Models, results_dir: Path, *, max_files: int = 100) -> gr
                 files, models, results_dir, model=model, compare=compare,
                 progress=lambda fraction, desc: progress(fraction, desc=desc), max_files=max_files,
             )
-        except ValueError as err:
-            raise gr.Error(str(err)) from err
+        except ValueError as err:  # the caller's mistake (no photos, too many): said on the page, not a traceback
+            raise gr.Error(str(err), print_exception=False) from err
+        except Exception as err:
+            # a fault of the server: the traceback goes to its log, the page gets a message without its paths
+            log.exception("colorizing %d file(s) failed", len(files or ()))
+            raise gr.Error(
+                f"the server could not colorize these photos ({type(err).__name__}); its log says why",
+                print_exception=False,
+            ) from err
+        finally:
+            prune_jobs(results_dir, keep_jobs, uploads_dir)
+            release_freed_memory()  # the page idles between jobs: a big photo's memory goes back to the system
         return (
             _rows(batch),
             batch.summary(),
@@ -82,7 +106,7 @@ def build_page(models: Models, results_dir: Path, *, max_files: int = 100) -> gr
                     interactive=several,
                 )
                 compare = gr.Checkbox(label="Also make a side-by-side (input | colorized)", elem_id="compare")
-                go = gr.Button("Colorize", variant="primary", elem_id="colorize")
+                go = gr.Button(BUTTON, variant="primary", elem_id="colorize")
         status = gr.Markdown(elem_id="status")
         download_all = gr.DownloadButton("Download all (zip)", visible=False, elem_id="download-all")
         results = gr.State([])
@@ -114,8 +138,15 @@ def build_page(models: Models, results_dir: Path, *, max_files: int = 100) -> gr
                         for note in row["notes"]:
                             gr.Markdown(f"note: {html.escape(note)}")
 
+        # The button says the page is busy from the press until the job ends, failed or not (.then runs either way).
         go.click(
+            lambda: gr.Button(BUSY_BUTTON, interactive=False), outputs=go, queue=False, trigger_mode="once",
+            show_progress="hidden", api_visibility="private",
+        ).then(
             run, inputs=[files, model, compare], outputs=[results, status, download_all], api_name="colorize",
-            trigger_mode="once",
+            show_progress_on=status,
+        ).then(
+            lambda: gr.Button(BUTTON, interactive=True), outputs=go, queue=False, show_progress="hidden",
+            api_visibility="private",
         )
     return page

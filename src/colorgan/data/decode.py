@@ -1,8 +1,9 @@
 """Reading one photo file into a uint8 RGB tensor, whatever its format and mode.
 
 torchvision.io decodes JPEG, PNG, WebP and GIF (8- and 16-bit, EXIF orientation applied). Anything it cannot
-decode (TIFF, BMP, CMYK and other exotic modes) goes through Pillow. Large JPEGs that will be shrunk a lot anyway
-are decoded at a reduced DCT scale by Pillow's ``draft`` mode, which skips most of the decoding work.
+decode (TIFF, BMP, CMYK and other exotic modes) goes through Pillow, and HEIC/HEIF (iPhone photos) through Pillow
+with pillow-heif's plugin when that is installed (``pip install "colorgan[app]"``). Large JPEGs that will be shrunk
+a lot anyway are decoded at a reduced DCT scale by Pillow's ``draft`` mode, which skips most of the decoding work.
 
 Colorization needs a little more than training: the photo at full resolution as gray or RGB, and its alpha
 channel if it has one (:func:`photo_channels`, :func:`array_channels`, :func:`load_photo`).
@@ -10,7 +11,10 @@ channel if it has one (:func:`photo_channels`, :func:`array_channels`, :func:`lo
 
 from __future__ import annotations
 
-import warnings
+import functools
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -70,25 +74,71 @@ def _pil_to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB") if img.mode != "RGB" else img
 
 
+# ISO-BMFF brands of HEIC/HEIF stills (iPhones write "heic"): Pillow reads them only through pillow-heif's plugin
+_HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
+HEIF_HINT = 'pip install "colorgan[app]" (or pip install pillow-heif)'
+
+
+def _is_heif(path: Path) -> bool:
+    with path.open("rb") as f:
+        header = f.read(12)
+    return header[4:8] == b"ftyp" and header[8:12] in _HEIF_BRANDS
+
+
+@functools.cache
+def _heif_plugin() -> bool:
+    """Register pillow-heif's opener with Pillow, once; whether it is installed."""
+    try:
+        from pillow_heif import register_heif_opener
+    except ImportError:
+        return False
+    register_heif_opener()
+    return True
+
+
+_PILLOW_GUARD = threading.Lock()
+
+
+@contextmanager
+def _without_pillow_pixel_guard() -> Iterator[None]:
+    """Lift Pillow's own decompression-bomb guard (``Image.MAX_IMAGE_PIXELS``, an error past 178,956,970 pixels)
+    for a moment: colorgan applies its ``max_pixels`` to the header itself, so ``0`` ("no limit") means no limit and
+    a refusal says the photo's size and the setting in colorgan's words. The lock keeps two threads from restoring
+    each other's value."""
+    with _PILLOW_GUARD:
+        saved = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = None
+        try:
+            yield
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+
+
+def _megapixels(pixels: int) -> str:
+    return f"{pixels / 1e6:.4g}"
+
+
 def open_checked(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Image.Image:
-    """Open ``path`` lazily with Pillow (header only) and apply the size guard."""
+    """Open ``path`` lazily with Pillow (header only) and apply the size guard (``None``: no limit at all)."""
     path = Path(path)
     if path.stat().st_size == 0:
         raise ImageDecodeError(f"{path}: empty file (0 bytes)")
+    if _is_heif(path) and not _heif_plugin():
+        raise ImageDecodeError(
+            f"{path}: a HEIC/HEIF photo (as iPhones take them); reading it needs pillow-heif: {HEIF_HINT}"
+        )
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with _without_pillow_pixel_guard():
             img = Image.open(path)
-    except Image.DecompressionBombError as err:
-        raise ImageDecodeError(f"{path}: too large to decode safely ({err})") from err
     except Exception as err:  # noqa: BLE001 - Pillow raises many types for junk input
         raise ImageDecodeError(f"{path}: not a readable image ({type(err).__name__}: {err})") from err
     w, h = img.size
     if max_pixels is not None and w * h > max_pixels:
         img.close()
         raise ImageDecodeError(
-            f"{path}: {w}x{h} = {w * h / 1e6:.0f} megapixels is over the limit of {max_pixels / 1e6:.0f} "
-            "megapixels (a guard against decompression bombs; raise it if the photo is genuine)"
+            f"{path}: {w}x{h} = {_megapixels(w * h)} megapixels is over the limit of {_megapixels(max_pixels)} "
+            f"megapixels (--max-pixels {max_pixels}, a guard against decompression bombs: raise it, or 0 for no "
+            "limit, if the photo is genuine)"
         )
     return img
 
@@ -108,7 +158,11 @@ def load_pil(
             scale = draft_size / min(w, h)
             if scale < 0.5:
                 img.draft(img.mode, (max(1, int(w * scale + 0.999)), max(1, int(h * scale + 0.999))))
-        img.load()
+        if img.size[0] * img.size[1] > (Image.MAX_IMAGE_PIXELS or 0) > 0:
+            with _without_pillow_pixel_guard():  # some formats check again while decoding (GIF frames, ICNS)
+                img.load()
+        else:
+            img.load()
         return ImageOps.exif_transpose(img)
     except ImageDecodeError:
         raise

@@ -138,11 +138,36 @@ class InputFiles:
         return (st.st_dev, st.st_ino) in self._files
 
 
+ORIENTATION = 0x0112  # EXIF tag
+
+
+def source_exif(path: str | os.PathLike) -> bytes | None:
+    """The EXIF of the photo at ``path`` (date taken, camera, place, ...) minus its orientation, for its results;
+    ``None`` when it has none or cannot be read.
+
+    The orientation goes because colorize applies it: the result is stored upright, and a viewer that turned it
+    again would show it on its side.
+    """
+    try:
+        with Image.open(path) as img:
+            exif = img.getexif()
+            exif.get_ifd(0x8769)  # the Exif IFD (date taken, exposure): loaded, so that it is written back
+    except Exception:  # noqa: BLE001 - a file Pillow cannot read has no EXIF worth keeping; decoding says why
+        return None
+    exif.pop(ORIENTATION, None)
+    return exif.tobytes() if len(exif) else None
+
+
 def save_image(
-    image: Image.Image, path: Path, quality: int = JPEG_QUALITY, protect: InputFiles | None = None
+    image: Image.Image,
+    path: Path,
+    quality: int = JPEG_QUALITY,
+    protect: InputFiles | None = None,
+    exif: bytes | None = None,
 ) -> None:
     """Write ``image`` to ``path`` (format from its suffix) through a temporary file, so that an interrupted run
-    never leaves a half-written photo that a rerun would take for a finished one.
+    never leaves a half-written photo that a rerun would take for a finished one. ``exif`` (from
+    :func:`source_exif`) goes into the file, JPEG or PNG.
 
     Raises:
         FileExistsError: ``path`` is one of the ``protect`` files (an input photo); nothing is written.
@@ -152,10 +177,11 @@ def save_image(
         raise FileExistsError(f"{path} is an input photo; colorize never writes over an input")
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
+        extra = {"exif": exif} if exif else {}
         if path.suffix == ".jpg":
-            image.convert("RGB").save(tmp, format="JPEG", quality=quality)
+            image.convert("RGB").save(tmp, format="JPEG", quality=quality, **extra)
         else:
-            image.save(tmp, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
+            image.save(tmp, format="PNG", compress_level=PNG_COMPRESS_LEVEL, **extra)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
