@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import lightning as L
@@ -13,8 +16,18 @@ from hydra.utils import instantiate
 from lightning.pytorch.accelerators import CPUAccelerator, CUDAAccelerator
 from lightning.pytorch.strategies import DDPStrategy
 
+from colorgan.checkpoints.reading import read_checkpoint
 from colorgan.training.distributed import check_ddp_setup, launched_as_rank_zero, sync_batchnorm_where_it_runs
 
+from helpers.fault_injection import (
+    Deadlock,
+    Pace,
+    RankProgress,
+    callback_overrides,
+    read_json,
+    start_training,
+    wait_for,
+)
 from helpers.runs import SRC, TINY_WITH_BAR, run_job
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -112,6 +125,91 @@ def test_two_cpu_processes_train_the_same_weights(tmp_path: Path, bar: str) -> N
               for when in ("step", "epoch")]
     assert all(k in end[0]["metrics"] for k in logged), sorted(end[0]["metrics"])
     assert {k: end[0]["metrics"][k] for k in logged} == {k: end[1]["metrics"][k] for k in logged}
+
+
+# The README's two-process command as a job of its own, with the default callbacks and progress bar.
+DDP_JOB = ["+experiment=demo", *TINY_WITH_BAR, "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2",
+           "logger=csv"]
+
+
+def _gone(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def _wait_after_sigterm(proc: subprocess.Popen, seconds: float, log_file: Path) -> tuple[int, float]:
+    """The exit status of ``proc`` and how long after now it came; fails the test if it takes over ``seconds``."""
+    start = time.monotonic()
+    try:
+        status = proc.wait(seconds)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"still running {seconds:.0f} s after SIGTERM\n--- log ---\n{log_file.read_text()[-5000:]}")
+    return status, time.monotonic() - start
+
+
+@pytest.mark.slow
+def test_sigterm_stops_every_rank_after_the_same_batch_and_saves(tmp_path: Path) -> None:
+    """A scheduler preempts a running DDP job (SIGTERM to every process of it): the ranks agree to stop, after the same
+    batch, last.ckpt holds that batch, and the job exits with status 143 well within its grace period."""
+    progress = tmp_path / "progress"
+    overrides = [*DDP_JOB, "trainer.max_epochs=3", "trainer.limit_train_batches=5", f"paths.root_dir={tmp_path}",
+                 *callback_overrides("pace", Pace, seconds=0.5),
+                 *callback_overrides("record", RankProgress, folder=str(progress))]
+    log_file = tmp_path / "train.log"
+    proc = start_training(overrides, tmp_path, log_file, start_new_session=True)  # a job: its own process group
+    try:
+        wait_for(lambda: all((p := read_json(progress / f"progress_rank{r}.json")) and p["batches_this_process"] >= 2
+                             for r in (0, 1)), 150, "two training batches on both ranks", proc, log_file)
+        os.killpg(proc.pid, signal.SIGTERM)
+        status, took = _wait_after_sigterm(proc, 60, log_file)
+        wait_for(lambda: _gone(proc.pid), 30, "every rank to exit")
+    finally:
+        if not _gone(proc.pid):
+            os.killpg(proc.pid, signal.SIGKILL)
+    log = log_file.read_text()
+    assert status == 128 + signal.SIGTERM, log[-5000:]
+    assert "did not stop within" not in log  # stopped cleanly, not by the watchdog
+    assert "Stopped by SIGTERM" in log and "Resume with ckpt_path=last" in log
+    done = [read_json(progress / f"progress_rank{r}.json") for r in (0, 1)]
+    assert done[0]["batches_this_process"] == done[1]["batches_this_process"], done  # the same batch
+    assert done[0]["global_step"] == done[1]["global_step"]
+    [ckpt_path] = tmp_path.glob("logs/demo/runs/*/checkpoints/last.ckpt")
+    ckpt = read_checkpoint(ckpt_path)
+    assert ckpt["global_step"] == done[0]["global_step"] == 2 * done[0]["batches_this_process"], (ckpt_path, done)
+    assert ckpt["global_step"] < 2 * 3 * 5, "stopped before the end of training"
+    print(f"stopped {took:.1f} s after SIGTERM, after {done[0]['batches_this_process']} batches on each rank")
+
+
+@pytest.mark.slow
+def test_sigterm_ends_a_deadlocked_run(tmp_path: Path) -> None:
+    """Ranks stuck waiting for one another run no Python code, Lightning's SIGTERM handler included: the job still
+    ends within callbacks.stop_on_sigterm.grace_seconds of SIGTERM, says where each rank was, and exits with 143."""
+    marks = tmp_path / "marks"
+    overrides = [*DDP_JOB, "trainer.limit_train_batches=4", f"paths.root_dir={tmp_path}",
+                 "++callbacks.stop_on_sigterm.grace_seconds=5",
+                 *callback_overrides("deadlock", Deadlock, folder=str(marks), batch=1)]
+    log_file = tmp_path / "train.log"
+    proc = start_training(overrides, tmp_path, log_file, start_new_session=True)
+    try:
+        wait_for(lambda: all((marks / f"stuck_rank{r}").exists() for r in (0, 1)), 150, "both ranks to get stuck",
+                 proc, log_file)
+        time.sleep(1)  # well inside the wait
+        os.killpg(proc.pid, signal.SIGTERM)
+        status, took = _wait_after_sigterm(proc, 60, log_file)
+        wait_for(lambda: _gone(proc.pid), 30, "every rank to exit")
+    finally:
+        if not _gone(proc.pid):
+            os.killpg(proc.pid, signal.SIGKILL)
+    log = log_file.read_text()
+    assert status == 128 + signal.SIGTERM, log[-5000:]
+    assert 5 <= took < 30, took
+    for rank in (0, 1):
+        assert f"rank {rank} did not stop within 5 s of SIGTERM" in log, log[-5000:]
+    assert "in recv" in log  # faulthandler's dump: where the main thread was stuck
+    assert not list(tmp_path.glob("logs/demo/runs/*/checkpoints/last.ckpt"))  # nothing half-saved from a stuck rank
 
 
 @pytest.mark.parametrize(
