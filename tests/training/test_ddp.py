@@ -151,9 +151,11 @@ def _wait_after_sigterm(proc: subprocess.Popen, seconds: float, log_file: Path) 
 
 
 @pytest.mark.slow
-def test_sigterm_stops_every_rank_after_the_same_batch_and_saves(tmp_path: Path) -> None:
-    """A scheduler preempts a running DDP job (SIGTERM to every process of it): the ranks agree to stop, after the same
-    batch, last.ckpt holds that batch, and the job exits with status 143 well within its grace period."""
+@pytest.mark.parametrize("to", ["job", "rank 1"])
+def test_sigterm_stops_every_rank_after_the_same_batch_and_saves(tmp_path: Path, to: str) -> None:
+    """A scheduler preempts a running DDP job (SIGTERM to every process of it, or to one that is not rank 0): the ranks
+    agree to stop, after the same batch, last.ckpt holds that batch, and the job exits with status 143 well within
+    its grace period."""
     progress = tmp_path / "progress"
     overrides = [*DDP_JOB, "trainer.max_epochs=3", "trainer.limit_train_batches=5", f"paths.root_dir={tmp_path}",
                  *callback_overrides("pace", Pace, seconds=0.5),
@@ -163,7 +165,10 @@ def test_sigterm_stops_every_rank_after_the_same_batch_and_saves(tmp_path: Path)
     try:
         wait_for(lambda: all((p := read_json(progress / f"progress_rank{r}.json")) and p["batches_this_process"] >= 2
                              for r in (0, 1)), 150, "two training batches on both ranks", proc, log_file)
-        os.killpg(proc.pid, signal.SIGTERM)
+        if to == "job":
+            os.killpg(proc.pid, signal.SIGTERM)
+        else:
+            os.kill(read_json(progress / "progress_rank1.json")["pid"], signal.SIGTERM)
         status, took = _wait_after_sigterm(proc, 60, log_file)
         wait_for(lambda: _gone(proc.pid), 30, "every rank to exit")
     finally:
@@ -171,6 +176,7 @@ def test_sigterm_stops_every_rank_after_the_same_batch_and_saves(tmp_path: Path)
             os.killpg(proc.pid, signal.SIGKILL)
     log = log_file.read_text()
     assert status == 128 + signal.SIGTERM, log[-5000:]
+    assert ("[rank 0] SIGTERM" in log) is (to == "job") and "[rank 1] SIGTERM" in log
     assert "did not stop within" not in log  # stopped cleanly, not by the watchdog
     assert "Stopped by SIGTERM" in log and "Resume with ckpt_path=last" in log
     done = [read_json(progress / f"progress_rank{r}.json") for r in (0, 1)]

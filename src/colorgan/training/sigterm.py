@@ -13,7 +13,9 @@ acts on by itself. Under DDP both halves are fragile:
 :class:`StopOnSigterm` replaces that handler with one that only records the signal. At every training batch end
 and epoch end the ranks agree on it with one all-reduce (a rank that got the signal is enough), and only then
 is ``trainer.received_sigterm`` set, on every rank at once: Lightning's own loop then stops all of them after the
-same batch, the exception checkpoint writes ``last.ckpt`` and ``colorgan.train`` exits with status 143.
+same batch, the exception checkpoint writes ``last.ckpt`` and ``colorgan.train`` exits with status 143. The
+agreement costs one all-reduce of one number per batch; Lightning 2.6 already waits for a broadcast of its own flag
+at the start of every batch under DDP, so no overlap of host and device work is lost to it.
 
 Independently, a watchdog thread wakes up on the signal itself (``signal.set_wakeup_fd``: written by the C-level
 handler, even while the main thread is blocked in C++), forwards it at once to the ranks Lightning's launcher
