@@ -29,6 +29,17 @@ class SendSigterm(L.Callback):
         if batch_idx == self.batch:
             os.kill(os.getpid(), signal.SIGTERM)
 
+    def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
+        self.on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
+
+
+class CountTestBatches(L.Callback):
+    def __init__(self) -> None:
+        self.batches = 0
+
+    def on_test_batch_end(self, *args, **kwargs) -> None:
+        self.batches += 1
+
 
 def _wakeup_fd() -> int:
     fd = signal.set_wakeup_fd(-1)
@@ -46,6 +57,15 @@ def test_sigterm_stops_after_the_batch_and_the_signal_handling_is_put_back(tmp_p
     assert trainer.global_step == 2 * 2  # stopped after the batch it was sent in: two optimizer steps a batch
     assert send.handler == stop._on_sigterm  # while training, SIGTERM only sets a flag the ranks agree on
     assert (signal.getsignal(signal.SIGTERM), _wakeup_fd()) == before
+
+
+def test_sigterm_stops_a_test_run_after_the_batch(tmp_path, photo_root) -> None:
+    count = CountTestBatches()
+    trainer = tiny_trainer(tmp_path, limit_test_batches=2,
+                           callbacks=[SendSigterm(batch=0), StopOnSigterm(grace_seconds=None), count])
+    with pytest.raises(SIGTERMException):
+        trainer.test(tiny_model(), datamodule=tiny_data(photo_root))
+    assert count.batches == 1
 
 
 def test_a_finished_run_puts_the_signal_handling_back(tmp_path, photo_root) -> None:

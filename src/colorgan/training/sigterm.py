@@ -10,8 +10,9 @@ acts on by itself. Under DDP both halves are fragile:
 * a process blocked in a collective (a deadlock: one rank waiting in an all-reduce the others never join) never
   returns to Python, so no Python signal handler ever runs. It ignores SIGTERM and waits until SIGKILL.
 
-:class:`StopOnSigterm` replaces that handler with one that only records the signal. At every training batch end
-and epoch end the ranks agree on it with one all-reduce (a rank that got the signal is enough), and only then
+:class:`StopOnSigterm` replaces that handler with one that only records the signal. At every training (and test)
+batch end and epoch end the ranks agree on it with one all-reduce (a rank that got the signal is enough; a
+validation in progress is finished first), and only then
 is ``trainer.received_sigterm`` set, on every rank at once: Lightning's own loop then stops all of them after the
 same batch, the exception checkpoint writes ``last.ckpt`` and ``colorgan.train`` exits with status 143. The
 agreement costs one all-reduce of one number per batch; Lightning 2.6 already waits for a broadcast of its own flag
@@ -99,6 +100,9 @@ class StopOnSigterm(L.Callback):
         self._agree(trainer)
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._agree(trainer)  # a SIGTERM during the epoch's validation: stop once it is over
+
+    def on_test_batch_end(self, trainer: L.Trainer, *args: Any) -> None:
         self._agree(trainer)
 
     def _agree(self, trainer: L.Trainer) -> None:
