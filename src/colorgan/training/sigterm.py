@@ -126,7 +126,7 @@ class StopOnSigterm(L.Callback):
         # stop on this rank alone (the others would wait for it in the next batch). See _agree.
         if not self._received:
             log.warning(
-                "[rank %d] SIGTERM: stopping after this batch on every rank, with last.ckpt saved", self._rank
+                "[rank %d] SIGTERM: every rank stops after this batch", self._rank
             )
         self._received = True
 
