@@ -111,6 +111,43 @@ class RecordProgress(L.Callback):
         )
 
 
+class RankProgress(L.Callback):
+    """Under DDP: after every training batch, ``folder/progress_rank<R>.json`` with this rank's global step and the
+    batches it trained in this process, for a test that checks all ranks stopped at the same batch."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = Path(folder)
+        self.batches_here = 0
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
+        self.batches_here += 1
+        self.folder.mkdir(parents=True, exist_ok=True)
+        _write_json(
+            self.folder / f"progress_rank{trainer.global_rank}.json",
+            {"global_step": trainer.global_step, "batches_this_process": self.batches_here, "pid": os.getpid()},
+        )
+
+
+class Deadlock(L.Callback):
+    """Under DDP: after training batch ``batch``, every rank waits for a message from another rank that never sends
+    one, as ranks do that wait in different collectives. Each writes ``folder/stuck_rank<R>`` first. The wait is in
+    C++ (gloo): no Python code, signal handlers included, runs in the main thread until it returns."""
+
+    def __init__(self, folder: str, batch: int = 1) -> None:
+        self.folder = Path(folder)
+        self.batch = batch
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
+        if args[-1] != self.batch:
+            return
+        import torch.distributed as dist
+
+        rank = trainer.global_rank
+        self.folder.mkdir(parents=True, exist_ok=True)
+        (self.folder / f"stuck_rank{rank}").write_text(str(os.getpid()))
+        dist.recv(torch.zeros(1), src=(rank + 1) % trainer.world_size)
+
+
 def callback_overrides(name: str, target: type, **kwargs: Any) -> list[str]:
     """Hydra overrides that add ``target(**kwargs)`` to the run's callbacks as ``callbacks.<name>``."""
     out = [f"+callbacks.{name}._target_={target.__module__}.{target.__qualname__}"]

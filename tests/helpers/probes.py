@@ -3,7 +3,7 @@
 Add it to a run with ``+callbacks.probe._target_=helpers.probes.StateProbe +callbacks.probe.dirpath=DIR`` (``tests/`` on
 ``PYTHONPATH``). It writes ``DIR/{start,end}_rank{R}.pt`` holding, on CPU: the LightningModule's ``state_dict``,
 the optimizers' ``state_dict``s, ``global_step``, ``current_epoch``, ``world_size``, the device of the weights and
-of the optimizer state, and the logged metrics (``trainer.callback_metrics``).
+of the optimizer state, the logged metrics (``trainer.callback_metrics``) and the progress bar's class name.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ class StateProbe(L.Callback):
             "weights_device": str(next(pl_module.generator.parameters()).device),
             "optimizer_devices": _optimizer_devices(trainer.optimizers),
             "metrics": {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1},
+            "progress_bar": type(trainer.progress_bar_callback).__name__,
         }
         torch.save(record, self.dirpath / f"{when}_rank{trainer.global_rank}.pt")
 

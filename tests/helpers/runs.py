@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -43,6 +44,38 @@ def run_module(*args: str, cwd: Path, timeout: float = 600, env: dict | None = N
         env={**os.environ, **(env or {})},
     )
 
+
+def run_job(*args: str, cwd: Path, timeout: float, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run ``python -m <args>`` as a job of its own (a new process group, like a scheduler's job) and fail the test
+    if it takes longer than ``timeout`` seconds.
+
+    A DDP run is several processes (Lightning starts the other ranks itself); a deadlock leaves all of them waiting.
+    On timeout every process of the group is killed (SIGKILL: a deadlocked rank answers nothing else), so a hang
+    fails the test with the run's output instead of hanging the test session.
+    """
+    proc = subprocess.Popen(
+        [sys.executable, "-m", *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, **(env or {})}, start_new_session=True,
+    )
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        stdout, stderr = proc.communicate()
+        raise AssertionError(
+            f"python -m {' '.join(args)} did not finish within {timeout:.0f} s (killed): hung?\n"
+            f"--- stdout ---\n{stdout[-3000:]}\n--- stderr ---\n{stderr[-5000:]}"
+        ) from None
+    finally:
+        try:  # the other ranks, should rank 0 have ended without them
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+
+
+# TINY without its progress-bar override: the default callbacks, progress bar included, as users run them.
+TINY_WITH_BAR = [o for o in TINY if not o.startswith("trainer.enable_progress_bar=")]
 
 # The ResNet U-Net at the TINY size: resnet18 encoder, random weights (no test downloads ImageNet weights).
 TINY_RESNET = ["model/generator=resnet_unet", "model.generator.encoder=resnet18"]

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import lightning as L
@@ -13,9 +16,19 @@ from hydra.utils import instantiate
 from lightning.pytorch.accelerators import CPUAccelerator, CUDAAccelerator
 from lightning.pytorch.strategies import DDPStrategy
 
+from colorgan.checkpoints.reading import read_checkpoint
 from colorgan.training.distributed import check_ddp_setup, launched_as_rank_zero, sync_batchnorm_where_it_runs
 
-from helpers.runs import SRC, TINY, run_module
+from helpers.fault_injection import (
+    Deadlock,
+    Pace,
+    RankProgress,
+    callback_overrides,
+    read_json,
+    start_training,
+    wait_for,
+)
+from helpers.runs import SRC, TINY_WITH_BAR, run_job
 
 TESTS = Path(__file__).resolve().parents[1]
 
@@ -31,23 +44,33 @@ def _ddp_trainer(devices: int = 2) -> L.Trainer:
     )
 
 
+# The progress bars users get: Lightning's default (RichProgressBar, rich being installed) and the TQDM one. Each asks
+# rank 0 alone for the logged metrics at the end of every epoch; under DDP nothing may make that a collective.
+PROGRESS_BARS = {
+    "RichProgressBar": [],
+    "TQDMProgressBar": ["+callbacks.progress_bar._target_=lightning.pytorch.callbacks.TQDMProgressBar"],
+}
+
+
 @pytest.mark.slow
-def test_two_cpu_processes_train_the_same_weights(tmp_path: Path) -> None:
+@pytest.mark.parametrize("bar", sorted(PROGRESS_BARS))
+def test_two_cpu_processes_train_the_same_weights(tmp_path: Path, bar: str) -> None:
     probe = tmp_path / "probe"
-    proc = run_module(
+    proc = run_job(
         "colorgan.train",
         "+experiment=demo",
-        *TINY,
+        *TINY_WITH_BAR,  # the default callbacks with the progress bar on, as the README's command has them
         "trainer=ddp",
         "trainer.accelerator=cpu",
         "trainer.devices=2",  # the README's command: BatchNorm, trainer=ddp's sync_batchnorm=true turned off on CPU
         "logger=wandb",
         "model.ema_decay=0.9",
         f"paths.root_dir={tmp_path}",
+        *PROGRESS_BARS[bar],
         "+callbacks.probe._target_=helpers.probes.StateProbe",
         f"+callbacks.probe.dirpath={probe}",
         cwd=tmp_path,
-        timeout=300,
+        timeout=150,  # a deadlocked run fails here (both ranks killed) instead of hanging the test session
         env={"PYTHONPATH": os.pathsep.join([str(SRC), str(TESTS)])},
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
@@ -70,6 +93,7 @@ def test_two_cpu_processes_train_the_same_weights(tmp_path: Path) -> None:
     start = {r: torch.load(probe / f"start_rank{r}.pt", weights_only=True) for r in (0, 1)}
     end = {r: torch.load(probe / f"end_rank{r}.pt", weights_only=True) for r in (0, 1)}
     assert end[0]["world_size"] == end[1]["world_size"] == 2
+    assert end[0]["progress_bar"] == bar  # the bar under test was the one on screen
     # two optimizer steps per batch, two batches per rank
     assert end[0]["global_step"] == end[1]["global_step"] == 4
 
@@ -101,6 +125,97 @@ def test_two_cpu_processes_train_the_same_weights(tmp_path: Path) -> None:
               for when in ("step", "epoch")]
     assert all(k in end[0]["metrics"] for k in logged), sorted(end[0]["metrics"])
     assert {k: end[0]["metrics"][k] for k in logged} == {k: end[1]["metrics"][k] for k in logged}
+
+
+# The README's two-process command as a job of its own, with the default callbacks and progress bar.
+DDP_JOB = ["+experiment=demo", *TINY_WITH_BAR, "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2",
+           "logger=csv"]
+
+
+def _gone(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def _wait_after_sigterm(proc: subprocess.Popen, seconds: float, log_file: Path) -> tuple[int, float]:
+    """The exit status of ``proc`` and how long after now it came; fails the test if it takes over ``seconds``."""
+    start = time.monotonic()
+    try:
+        status = proc.wait(seconds)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"still running {seconds:.0f} s after SIGTERM\n--- log ---\n{log_file.read_text()[-5000:]}")
+    return status, time.monotonic() - start
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("to", ["job", "rank 1"])
+def test_sigterm_stops_every_rank_after_the_same_batch_and_saves(tmp_path: Path, to: str) -> None:
+    """A scheduler preempts a running DDP job (SIGTERM to every process of it, or to one that is not rank 0): the ranks
+    agree to stop, after the same batch, last.ckpt holds that batch, and the job exits with status 143 well within
+    its grace period."""
+    progress = tmp_path / "progress"
+    overrides = [*DDP_JOB, "trainer.max_epochs=3", "trainer.limit_train_batches=5", f"paths.root_dir={tmp_path}",
+                 *callback_overrides("pace", Pace, seconds=0.5),
+                 *callback_overrides("record", RankProgress, folder=str(progress))]
+    log_file = tmp_path / "train.log"
+    proc = start_training(overrides, tmp_path, log_file, start_new_session=True)  # a job: its own process group
+    try:
+        wait_for(lambda: all((p := read_json(progress / f"progress_rank{r}.json")) and p["batches_this_process"] >= 2
+                             for r in (0, 1)), 150, "two training batches on both ranks", proc, log_file)
+        if to == "job":
+            os.killpg(proc.pid, signal.SIGTERM)
+        else:
+            os.kill(read_json(progress / "progress_rank1.json")["pid"], signal.SIGTERM)
+        status, took = _wait_after_sigterm(proc, 60, log_file)
+        wait_for(lambda: _gone(proc.pid), 30, "every rank to exit")
+    finally:
+        if not _gone(proc.pid):
+            os.killpg(proc.pid, signal.SIGKILL)
+    log = log_file.read_text()
+    assert status == 128 + signal.SIGTERM, log[-5000:]
+    assert ("[rank 0] SIGTERM" in log) is (to == "job") and "[rank 1] SIGTERM" in log
+    assert "did not stop within" not in log  # stopped cleanly, not by the watchdog
+    assert "Stopped by SIGTERM" in log and "Resume with ckpt_path=last" in log
+    done = [read_json(progress / f"progress_rank{r}.json") for r in (0, 1)]
+    assert done[0]["batches_this_process"] == done[1]["batches_this_process"], done  # the same batch
+    assert done[0]["global_step"] == done[1]["global_step"]
+    [ckpt_path] = tmp_path.glob("logs/demo/runs/*/checkpoints/last.ckpt")
+    ckpt = read_checkpoint(ckpt_path)
+    assert ckpt["global_step"] == done[0]["global_step"] == 2 * done[0]["batches_this_process"], (ckpt_path, done)
+    assert ckpt["global_step"] < 2 * 3 * 5, "stopped before the end of training"
+    print(f"stopped {took:.1f} s after SIGTERM, after {done[0]['batches_this_process']} batches on each rank")
+
+
+@pytest.mark.slow
+def test_sigterm_ends_a_deadlocked_run(tmp_path: Path) -> None:
+    """Ranks stuck waiting for one another run no Python code, Lightning's SIGTERM handler included: the job still
+    ends within callbacks.stop_on_sigterm.grace_seconds of SIGTERM, says where each rank was, and exits with 143."""
+    marks = tmp_path / "marks"
+    overrides = [*DDP_JOB, "trainer.limit_train_batches=4", f"paths.root_dir={tmp_path}",
+                 "++callbacks.stop_on_sigterm.grace_seconds=5",
+                 *callback_overrides("deadlock", Deadlock, folder=str(marks), batch=1)]
+    log_file = tmp_path / "train.log"
+    proc = start_training(overrides, tmp_path, log_file, start_new_session=True)
+    try:
+        wait_for(lambda: all((marks / f"stuck_rank{r}").exists() for r in (0, 1)), 150, "both ranks to get stuck",
+                 proc, log_file)
+        time.sleep(1)  # well inside the wait
+        os.killpg(proc.pid, signal.SIGTERM)
+        status, took = _wait_after_sigterm(proc, 60, log_file)
+        wait_for(lambda: _gone(proc.pid), 30, "every rank to exit")
+    finally:
+        if not _gone(proc.pid):
+            os.killpg(proc.pid, signal.SIGKILL)
+    log = log_file.read_text()
+    assert status == 128 + signal.SIGTERM, log[-5000:]
+    assert 5 <= took < 30, took
+    for rank in (0, 1):
+        assert f"rank {rank} did not stop within 5 s of SIGTERM" in log, log[-5000:]
+    assert "in recv" in log  # faulthandler's dump: where the main thread was stuck
+    assert not list(tmp_path.glob("logs/demo/runs/*/checkpoints/last.ckpt"))  # nothing half-saved from a stuck rank
 
 
 @pytest.mark.parametrize(

@@ -33,12 +33,16 @@ from colorgan.training.nonfinite import (
 
 log = logging.getLogger(__name__)
 
-# Under DDP the validation/test metrics (torchmetrics state), the epoch means of the training losses (LossLog) and
-# the skipped-photo counts (strategy.reduce) are already reduced across ranks when they are logged; Lightning's
-# advice to sync them once more does not apply.
+# Under DDP nothing is logged with sync_dist=True. Lightning reduces such a value lazily, when something first asks
+# for the epoch's metrics, and the progress bar asks on rank 0 alone (at epoch end, before the module's own
+# all-reduce): one rank in Lightning's all-reduce and the others in colorgan's is a deadlock. Every value logged is
+# already the same on all ranks: the validation/test metrics (torchmetrics state), the epoch means of the training
+# losses (LossLog) and the skipped-photo counts (strategy.reduce) are reduced when they are computed, in the same
+# hook on every rank, and train/stage is a constant. Lightning's advice to sync them does not apply.
 warnings.filterwarnings(
     "ignore",
-    message=r"It is recommended to use `self\.log\('((val|test)/[^']+|train/[^']+_epoch|train/skipped_photos)'",
+    message=r"It is recommended to use `self\.log\('((val|test|pretrain)/[^']+|train/[^']+_epoch|train/skipped_photos"
+    r"|train/stage)'",
 )
 
 
@@ -448,8 +452,8 @@ class ColorGAN(L.LightningModule):
     def _announce_stage(self) -> None:
         """Log ``train/stage`` (0: generator pretraining, 1: GAN) for the epoch, and say when the stage changes."""
         epoch, stage = self.current_epoch, self.stage(self.current_epoch)
-        # a constant, the same on every rank: the all-reduce of sync_dist (once per epoch) only keeps Lightning quiet
-        self.log("train/stage", float(stage), on_step=False, on_epoch=True, batch_size=1, sync_dist=True)
+        # a constant, the same on every rank: no sync_dist (see the warning filter at the top of this file)
+        self.log("train/stage", float(stage), on_step=False, on_epoch=True, batch_size=1, sync_dist=False)
         if not self.pretrain_epochs or not self.trainer.is_global_zero:
             return
         if stage == 0 and not self._pretraining_announced:
@@ -515,8 +519,8 @@ class ColorGAN(L.LightningModule):
         ``pretrain/<metric>``: where the GAN started from, one number per metric next to the ``val/`` curves."""
         if self.trainer.sanity_checking or self.current_epoch != self.pretrain_epochs - 1:
             return
-        # already reduced across ranks (torchmetrics); sync_dist only keeps Lightning quiet, once per run
-        self.log_dict({"pretrain/" + k.split("/", 1)[1]: v for k, v in scores.items()}, sync_dist=True)
+        # already reduced across ranks (torchmetrics): no sync_dist (see the warning filter at the top of this file)
+        self.log_dict({"pretrain/" + k.split("/", 1)[1]: v for k, v in scores.items()}, sync_dist=False)
 
     def on_test_epoch_start(self) -> None:
         # FID only where torch-fidelity and its Inception weights are already here (torch.hub's cache): never
