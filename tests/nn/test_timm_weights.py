@@ -44,6 +44,7 @@ def empty_caches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path,
         raise AssertionError("the weights were looked for on the network")
 
     monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setattr(socket, "getaddrinfo", no_network)  # a name lookup comes first
     return hf, torch_home
 
 
