@@ -130,3 +130,12 @@ def test_a_convnext_trains_from_a_weights_file(photo_root: Path, tmp_path: Path)
     assert pairs and all(b in trained for _, b in pairs)
     for a, b in pairs:
         assert (trained[b] - start[a]).abs().max() < 5e-3, a
+
+
+@pytest.mark.parametrize("recipe, weights", [("lite0_unet", None), ("lite0_unet_imagenet", "lite0_imagenet")])
+def test_the_lite0_recipes_compose_to_the_same_generator_but_its_weights(compose_cfg, recipe, weights) -> None:
+    cfg = compose_cfg(f"+recipe={recipe}", experiment="demo")
+    assert cfg.recipe_name == recipe
+    assert cfg.model.generator.name == "encoder_unet" and cfg.model.generator.encoder == "tf_efficientnet_lite0"
+    assert cfg.model.generator.weights == weights
+    assert cfg.model.l1_warmup_epochs == 3 and cfg.model.ema_decay == 0.99
