@@ -67,11 +67,19 @@ def test_its_checkpoint_colorizes_photos_of_any_size(lite0_ckpt: Path, tmp_path:
     assert np.asarray(out).std() > 0
 
 
-def test_its_checkpoint_exports_weights_that_reproduce_it(lite0_ckpt: Path, tmp_path: Path) -> None:
-    info = export(lite0_ckpt, tmp_path / "g.pt", "weights")
+@pytest.mark.parametrize(
+    "fmt, suffix", [("weights", ".pt"), ("onnx", ".onnx"), pytest.param("torchscript", ".ts", marks=pytest.mark.slow)]
+)
+def test_its_checkpoint_exports_and_the_export_reproduces_it(lite0_ckpt: Path, tmp_path: Path, fmt, suffix) -> None:
+    if fmt == "onnx":
+        pytest.importorskip("onnxruntime")
+    # export() runs the file on a 128 x 64 probe (not the traced 64 x 64) and compares it with the generator: the
+    # TensorFlow "same" padding of tf_efficientnet_lite0 must follow the size
+    info = export(lite0_ckpt, tmp_path / f"g{suffix}", fmt)
     assert info["max_abs_diff"] is not None and info["max_abs_diff"] < 1e-4
-    generator, weights = load_generator(tmp_path / "g.pt")
-    assert isinstance(generator, EncoderUNetGenerator) and weights.generator["encoder"] == "tf_efficientnet_lite0"
+    if fmt == "weights":
+        generator, weights = load_generator(tmp_path / f"g{suffix}")
+        assert isinstance(generator, EncoderUNetGenerator) and weights.generator["encoder"] == "tf_efficientnet_lite0"
 
 
 @pytest.mark.slow  # two more trainings
