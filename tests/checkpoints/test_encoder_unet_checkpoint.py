@@ -147,3 +147,16 @@ def test_the_lite0_recipes_compose_to_the_same_generator_but_its_weights(compose
     assert cfg.model.generator.name == "encoder_unet" and cfg.model.generator.encoder == "tf_efficientnet_lite0"
     assert cfg.model.generator.weights == weights
     assert cfg.model.l1_warmup_epochs == 3 and cfg.model.ema_decay == 0.99
+
+
+def test_a_new_run_without_the_cached_imagenet_weights_stops_before_the_photos(compose_cfg, tmp_path: Path,
+                                                                               monkeypatch: pytest.MonkeyPatch):
+    from colorgan.nn.pretrained import PretrainedWeightsError
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "empty_hf"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty_torch"))
+    cfg = compose_cfg(*TINY_ENCODER, "model.generator.weights=imagenet", f"data.root={tmp_path / 'no_photos'}",
+                      experiment=None)
+    with pytest.raises(PretrainedWeightsError, match=r"models--timm--tf_efficientnet_lite0\.in1k/snapshots/\*/"
+                                                     r"model\.safetensors.*hf download timm/tf_efficientnet_lite0"):
+        train(cfg)
