@@ -7,7 +7,7 @@ import timm
 import torch
 
 from colorgan.color import rgb_to_model_lab
-from colorgan.nn import EncoderUNetGenerator, build_generator, generator_settings
+from colorgan.nn import EncoderUNetGenerator, ResNetUNetGenerator, build_generator, generator_settings
 from colorgan.nn.resnet_unet import PixelShuffleUp
 
 SLOW = pytest.mark.slow  # the big encoders take several seconds to build on one CPU core
@@ -86,3 +86,13 @@ def test_a_name_timm_does_not_have_is_refused_with_the_setting():
 def test_sizes_not_a_multiple_of_the_deepest_stride_are_refused():
     with pytest.raises(ValueError, match="not divisible by 32 .*resnet18"):
         EncoderUNetGenerator("resnet18", ngf=8)(torch.zeros(1, 1, 48, 64))
+
+
+def test_on_a_resnet_it_is_the_resnet_unet_key_for_key_and_output_for_output():
+    # the two generators share the decoder; timm's ResNet has torchvision's layers and names
+    resnet = ResNetUNetGenerator("resnet18", ngf=8).eval()
+    timm_resnet = EncoderUNetGenerator("resnet18", ngf=8).eval()
+    timm_resnet.load_state_dict(resnet.state_dict(), strict=True)
+    x = torch.rand(2, 1, 64, 64) * 2 - 1
+    with torch.no_grad():
+        torch.testing.assert_close(timm_resnet(x), resnet(x), rtol=0, atol=1e-6)
