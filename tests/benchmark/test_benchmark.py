@@ -57,10 +57,14 @@ def test_window_throughput_from_edge_times():
     assert t.per_window == [8.0, 4.0] and t.median == 6.0
 
 
-def test_benchmark_builds_either_generator_through_the_factory():
+def test_benchmark_builds_every_generator_through_the_factory():
     from colorgan.benchmark.models import make_model
-    from colorgan.nn import ResNetUNetGenerator, UNetGenerator
+    from colorgan.benchmark.run import parse_args
+    from colorgan.nn import EncoderUNetGenerator, ResNetUNetGenerator, UNetGenerator
 
     assert isinstance(make_model(64, 8, 8, False, False).generator, UNetGenerator)
     model = make_model(64, 8, 8, False, False, generator="resnet_unet", encoder="resnet18")
     assert isinstance(model.generator, ResNetUNetGenerator) and model.generator.encoder_name == "resnet18"
+    a = parse_args(["--generator", "encoder_unet", "--encoder", "tf_efficientnet_lite0"])
+    model = make_model(64, 8, 8, False, False, generator=a.generator, encoder=a.encoder)
+    assert isinstance(model.generator, EncoderUNetGenerator) and model.generator.encoder_name == "tf_efficientnet_lite0"

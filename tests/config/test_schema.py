@@ -14,6 +14,7 @@ from colorgan.config.schema import (
     GENERATOR_SCHEMAS,
     DataSchema,
     DiscriminatorSchema,
+    EncoderUNetGeneratorSchema,
     ModelSchema,
     PerceptualSchema,
     ResNetUNetGeneratorSchema,
@@ -21,7 +22,14 @@ from colorgan.config.schema import (
     UNetGeneratorSchema,
 )
 from colorgan.data import ColorizationDataModule
-from colorgan.nn import GENERATORS, PatchDiscriminator, PerceptualLoss, ResNetUNetGenerator, UNetGenerator
+from colorgan.nn import (
+    GENERATORS,
+    EncoderUNetGenerator,
+    PatchDiscriminator,
+    PerceptualLoss,
+    ResNetUNetGenerator,
+    UNetGenerator,
+)
 from colorgan.training.module import ColorGAN
 
 EXPERIMENTS = sorted(p.stem for p in (config_dir() / "experiment").glob("*.yaml"))
@@ -45,6 +53,7 @@ def parameters(target: type) -> dict[str, inspect.Parameter]:
         (ModelSchema, ColorGAN),
         (UNetGeneratorSchema, UNetGenerator),
         (ResNetUNetGeneratorSchema, ResNetUNetGenerator),
+        (EncoderUNetGeneratorSchema, EncoderUNetGenerator),
         (PerceptualSchema, PerceptualLoss),
         (DiscriminatorSchema, PatchDiscriminator),
         (TrainerSchema, L.Trainer),

@@ -79,6 +79,8 @@ TINY_WITH_BAR = [o for o in TINY if not o.startswith("trainer.enable_progress_ba
 
 # The ResNet U-Net at the TINY size: resnet18 encoder, random weights (no test downloads ImageNet weights).
 TINY_RESNET = ["model/generator=resnet_unet", "model.generator.encoder=resnet18"]
+# The timm-encoder U-Net at the TINY size: EfficientNet-Lite0 (3.4 M encoder parameters), random weights.
+TINY_ENCODER = ["model/generator=encoder_unet", "model.generator.encoder=tf_efficientnet_lite0"]
 
 
 def train_tiny(out: Path, *overrides: str) -> Path:

@@ -144,7 +144,7 @@ def test_build_generator_picks_the_network_by_name():
     assert isinstance(build_generator({"name": "resnet_unet", "encoder": "resnet18", "ngf": 8}), ResNetUNetGenerator)
     assert isinstance(build_generator({"name": "unet", "ngf": 8, "num_downs": 5}), UNetGenerator)
     assert isinstance(build_generator({"ngf": 8, "num_downs": 5}), UNetGenerator)  # no name: checkpoints before it
-    with pytest.raises(ValueError, match=r"model\.generator\.name must be one of unet, resnet_unet, got 'vit'"):
+    with pytest.raises(ValueError, match=r"name must be one of unet, resnet_unet, encoder_unet, got 'vit'"):
         build_generator({"name": "vit"})
     with pytest.raises(ValueError, match=r"model\.generator\.num_downs: not a setting of the resnet_unet generator"):
         build_generator({"name": "resnet_unet", "num_downs": 5})

@@ -17,11 +17,14 @@ from colorgan.config.resolvers import unet_depth
 from colorgan.nn import GANLoss
 from colorgan.training.module import ColorGAN
 
+# the generators built on an encoder (``encoder``: a torchvision ResNet, or any timm model for encoder_unet)
+ENCODER_GENERATORS = ("resnet_unet", "encoder_unet")
+
 
 def generator_config(name: str, image_size: int, ngf: int, encoder: str = "resnet34") -> dict[str, Any]:
-    """``model.generator`` of the benchmarked generator: ``unet`` (as deep as ``image_size`` allows) or
-    ``resnet_unet`` on ``encoder``, random weights."""
-    if name == "resnet_unet":
+    """``model.generator`` of the benchmarked generator: ``unet`` (as deep as ``image_size`` allows), or
+    ``resnet_unet`` / ``encoder_unet`` on ``encoder``, random weights."""
+    if name in ENCODER_GENERATORS:
         return {"name": name, "encoder": encoder, "ngf": ngf}
     return {"name": name, "ngf": ngf, "num_downs": unet_depth(image_size)}
 

@@ -32,6 +32,7 @@ import torch
 
 from colorgan.benchmark.data_path import classic_loader, colorgan_loader, lab_conversion_ms, make_photos
 from colorgan.benchmark.models import (
+    ENCODER_GENERATORS,
     PlainLoop,
     RepeatedBatch,
     generator_config,
@@ -57,9 +58,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--precision", default="auto", help="32-true | bf16-mixed | 16-mixed (auto: bf16 on a GPU)")
     p.add_argument("--batch-size", type=int, default=None, help="default: 16 on a GPU, 4 on a CPU")
     p.add_argument("--image-size", type=int, default=256)
-    p.add_argument("--generator", default="unet", choices=["unet", "resnet_unet"], help="the generator (default unet)")
-    p.add_argument("--encoder", default="resnet34", choices=["resnet18", "resnet34", "resnet50"],
-                   help="the ResNet of --generator resnet_unet (random weights)")
+    p.add_argument("--generator", default="unet", choices=["unet", "resnet_unet", "encoder_unet"],
+                   help="the generator (default unet)")
+    p.add_argument("--encoder", default="resnet34",
+                   help="the encoder of --generator resnet_unet (resnet18 | resnet34 | resnet50) or encoder_unet "
+                   "(a timm model name, e.g. tf_efficientnet_lite0); random weights")
     p.add_argument("--ngf", type=int, default=64)
     p.add_argument("--ndf", type=int, default=64)
     p.add_argument("--compile", action="store_true", help="torch.compile G and D")
@@ -198,7 +201,7 @@ def bench_e2e(a: argparse.Namespace, device: torch.device, root: Path, out: dict
 
 
 def _generator_label(a: argparse.Namespace) -> str:
-    return f"resnet_unet ({a.encoder})" if a.generator == "resnet_unet" else a.generator
+    return f"{a.generator} ({a.encoder})" if a.generator in ENCODER_GENERATORS else a.generator
 
 
 def _rows(res: dict[str, Any], a: argparse.Namespace) -> list[tuple[str, str]]:

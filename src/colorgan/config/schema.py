@@ -78,6 +78,17 @@ class ResNetUNetGeneratorSchema(GeneratorSchema):
 
 
 @dataclass
+class EncoderUNetGeneratorSchema(GeneratorSchema):
+    """``model/generator=encoder_unet``: arguments of :class:`colorgan.nn.EncoderUNetGenerator`."""
+
+    encoder: str = MISSING  # a timm model name
+    weights: Optional[str] = MISSING  # imagenet | lite0_imagenet | null | a path
+    out_channels: int = MISSING
+    ngf: int = MISSING
+    norm: str = MISSING
+
+
+@dataclass
 class DiscriminatorSchema:
     """``model.discriminator``: arguments of :class:`colorgan.nn.PatchDiscriminator`."""
 
@@ -179,7 +190,11 @@ class TrainerSchema:
 
 SCHEMAS = {"data": DataSchema, "model": ModelSchema, "trainer": TrainerSchema}
 # the options of the group conf/model/generator/, each with its own schema (a subclass of GeneratorSchema)
-GENERATOR_SCHEMAS = {"unet": UNetGeneratorSchema, "resnet_unet": ResNetUNetGeneratorSchema}
+GENERATOR_SCHEMAS = {
+    "unet": UNetGeneratorSchema,
+    "resnet_unet": ResNetUNetGeneratorSchema,
+    "encoder_unet": EncoderUNetGeneratorSchema,
+}
 
 
 def register_schemas() -> None:

@@ -8,11 +8,16 @@ from typing import Any
 
 from torch import nn
 
+from colorgan.nn.encoder_unet import EncoderUNetGenerator
 from colorgan.nn.generator import UNetGenerator
 from colorgan.nn.resnet_unet import ResNetUNetGenerator
 
 # name (= the option of the Hydra group `model/generator`) -> class
-GENERATORS: dict[str, type[nn.Module]] = {"unet": UNetGenerator, "resnet_unet": ResNetUNetGenerator}
+GENERATORS: dict[str, type[nn.Module]] = {
+    "unet": UNetGenerator,
+    "resnet_unet": ResNetUNetGenerator,
+    "encoder_unet": EncoderUNetGenerator,
+}
 # checkpoints and exports written before there was a choice of generator hold the U-Net and no `name`
 DEFAULT_GENERATOR = "unet"
 
