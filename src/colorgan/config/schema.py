@@ -86,6 +86,7 @@ class EncoderUNetGeneratorSchema(GeneratorSchema):
     out_channels: int = MISSING
     ngf: int = MISSING
     norm: str = MISSING
+    dropout: float = 0.0
 
 
 @dataclass

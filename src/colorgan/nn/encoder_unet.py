@@ -7,6 +7,7 @@ import os
 
 import torch
 from torch import Tensor, nn
+from torch.nn import functional as F
 
 from colorgan.color import gray_rgb
 from colorgan.nn.norm import norm_layer
@@ -85,8 +86,13 @@ class EncoderUNetGenerator(nn.Module):
         out_channels: int = 2,
         ngf: int = 64,
         norm: str = "batch",
+        dropout: float = 0.0,
     ) -> None:
         super().__init__()
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"model.generator.dropout={dropout} must be in [0, 1)")
+        # functional dropout, no module: the state dict (and every checkpoint) is the same with and without it
+        self.dropout = float(dropout)
         self.encoder_name = encoder
         self.encoder = create_encoder(encoder)
         channels, strides = self.encoder.feature_info.channels(), self.encoder.feature_info.reduction()
@@ -156,7 +162,12 @@ class EncoderUNetGenerator(nn.Module):
                 f"deepest stride); resize the input to a multiple of {self.divisor}"
             )
         features = self.encoder(self.encoder_input(x))
-        y = self.bottleneck(features[-1])
-        for stage, skip in zip(self.decoder, reversed(features[:-1])):
+        y = self._drop(self.bottleneck(features[-1]))
+        for i, (stage, skip) in enumerate(zip(self.decoder, reversed(features[:-1]))):
             y = stage(y, skip)
+            if i < 2:  # the two deepest decoder stages, as in ResNetUNetGenerator and Pix2Pix's U-Net
+                y = self._drop(y)
         return self.head(torch.cat([self.final_up(y), x], dim=1))
+
+    def _drop(self, y: Tensor) -> Tensor:
+        return F.dropout(y, self.dropout, self.training) if self.dropout else y
