@@ -8,6 +8,7 @@ only a cut detector can tell that the colour must start afresh there.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -39,8 +40,15 @@ def write_clip(
     rate: int = 12,
     audio: bool = True,
     codec: str = "libx264",
+    rotation: int = 0,
+    picture: Callable[[int], np.ndarray] | None = None,
 ) -> Path:
-    """Write the two-shot clip (H.264, crf 10) with, if ``audio``, a 440 Hz AAC tone as long as the video."""
+    """Write the two-shot clip (H.264, crf 10) with, if ``audio``, a 440 Hz AAC tone as long as the video.
+
+    ``rotation``: a display matrix that turns the stored picture this many degrees counterclockwise for display,
+    as phones write (FFmpeg's ``-metadata:s:v:0 rotate=...``). ``picture(i)``: frame ``i`` as stored, uint8 RGB
+    ``(height, width, 3)``, instead of the two-shot clip.
+    """
     import av
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -50,9 +58,12 @@ def write_clip(
         v.pix_fmt = "yuv420p" if codec != "libx264" or (width % 2 == 0 and height % 2 == 0) else "yuv444p"
         if codec == "libx264":
             v.options = {"crf": "10"}
+        if rotation:
+            v.set_display_rotation(rotation)
         a = out.add_stream("aac", rate=22050) if audio else None
         for i in range(frames):
-            frame = av.VideoFrame.from_ndarray(clip_frame(i, width, height, cut), format="rgb24")
+            pixels = clip_frame(i, width, height, cut) if picture is None else picture(i)
+            frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
             frame.pts = i
             for packet in v.encode(frame):
                 out.mux(packet)
@@ -86,6 +97,13 @@ class VideoInfo:
     audio_codec: str | None
     audio_samples: int  # decoded samples of the first audio stream
     audio_packets: list[bytes]
+    rotation: int = 0  # degrees counterclockwise a player turns the stored frames (the display matrix)
+    field_order: int = 0  # FFmpeg's AVFieldOrder: 0 unknown, 1 progressive, 2 top field first, 3 bottom first ...
+    audio_languages: list[str | None] | None = None
+
+    def displayed(self) -> list[np.ndarray]:
+        """The frames as a player shows them: turned by the display matrix."""
+        return [np.ascontiguousarray(np.rot90(f, k=round(self.rotation / 90) % 4)) for f in self.frames]
 
 
 def read_video(path: Path) -> VideoInfo:
@@ -99,10 +117,13 @@ def read_video(path: Path) -> VideoInfo:
         cc = v.codec_context
         space = cc.colorspace if cc.colorspace in _SWS_MATRIX else (1 if cc.height > 576 else 6)
         matrix = getattr(av.video.reformatter.Colorspace, _SWS_MATRIX[space])
-        frames = [f.reformat(format="rgb24", src_colorspace=matrix).to_ndarray() for f in c.decode(v)]
+        decoded = list(c.decode(v))
+        frames = [f.reformat(format="rgb24", src_colorspace=matrix).to_ndarray() for f in decoded]
         duration = float(v.duration * v.time_base) if v.duration is not None else None
         info = VideoInfo(
-            frames, v.average_rate, duration, cc.width, cc.height, cc.name, cc.pix_fmt, None, 0, []
+            frames, v.average_rate, duration, cc.width, cc.height, cc.name, cc.pix_fmt, None, 0, [],
+            rotation=decoded[0].rotation if decoded else 0, field_order=cc.field_order,
+            audio_languages=[s.metadata.get("language") for s in c.streams.audio],
         )
     with av.open(str(path)) as c:
         if c.streams.audio:

@@ -240,3 +240,35 @@ def test_bad_settings_are_refused(colorizer: Colorizer) -> None:
         VideoColorizer(colorizer, crf=60)
     with pytest.raises(ValueError, match="batch size"):
         VideoColorizer(colorizer, batch_size=0)
+
+
+class TopRedBottomBlue(nn.Module):
+    """A fake generator that colours the top half of its square red (a* +44) and the bottom half blue (b* -44):
+    which way up it saw the picture shows in where the red ends up."""
+
+    divisor = 1
+
+    def forward(self, L: Tensor) -> Tensor:
+        B, _, H, W = L.shape
+        top = (torch.arange(H) < H // 2).float().view(1, 1, H, 1)
+        return torch.cat([0.4 * top, -0.4 * (1 - top)], dim=1).expand(B, 2, H, W)
+
+
+@pytest.mark.parametrize("rotation", [90, -90])
+def test_a_phone_clip_is_colorized_upright_and_keeps_its_rotation(rotation: int, tmp_path: Path) -> None:
+    """A portrait phone clip: 64x48 stored sideways, with a display matrix that turns it 48x64 upright."""
+    upright = np.zeros((64, 48, 3), np.uint8)
+    upright[:, :] = np.linspace(60, 200, 64, dtype=np.uint8)[:, None, None]  # a sky above, darker ground below
+    stored = np.ascontiguousarray(np.rot90(upright, k=-rotation // 90))
+    src = write_clip(tmp_path / "phone.mp4", frames=4, rotation=rotation, picture=lambda i: stored, audio=False)
+    assert read_video(src).rotation == rotation and read_video(src).displayed()[0].shape == (64, 48, 3)
+
+    colorizer = Colorizer(TopRedBottomBlue(), 64, device="cpu")
+    result = VideoColorizer(colorizer, smoothing=FRAME_BY_FRAME).colorize(src, tmp_path / "out" / "phone.mp4")
+    out = read_video(result.path)
+    assert (out.width, out.height, out.rotation) == (64, 48, rotation)  # stored as the input, turned as the input
+    assert (result.width, result.height) == (64, 48)
+    _, ab = lab(out.displayed())
+    top, bottom = ab[:, :, 4:28].mean(dim=(0, 2, 3)), ab[:, :, 36:60].mean(dim=(0, 2, 3))
+    # red sky, blue ground, as a player shows it (colorized sideways, each would be half red, half blue)
+    assert top[0] > 30 and top[1] > -10 and bottom[0] < 10 and bottom[1] < -30, (top, bottom)

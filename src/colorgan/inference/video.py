@@ -226,12 +226,18 @@ class VideoColorizer:
             encoder = self._encoder(av, fmt, width, height)
             if encoder.note:
                 notes.append(f"{src}: {encoder.note}")
+            matrix, turns = _orientation(av, src, vin.index)
+            if matrix is not None and turns is None:
+                notes.append(
+                    f"{src}: its display matrix turns the picture by an angle that is not a multiple of 90 degrees; "
+                    "it was colorized as stored, and the output keeps the matrix"
+                )
             expected = vin.frames or (
                 int(round(float(vin.duration * vin.time_base) * float(rate))) if vin.duration and rate else 0
             )
             with av.open(str(tmp), "w", format=fmt) as out:
                 out.metadata.update({k: v for k, v in inp.metadata.items() if k.lower() not in _MUXER_KEYS})
-                writer = _FrameWriter(av, out, vin, encoder, rate)
+                writer = _FrameWriter(av, out, vin, encoder, rate, matrix, turns or 0)
                 audio_out = {s.index: out.add_stream_from_template(s) for s in audio}
                 smoother = TemporalSmoother(self.smoothing)
                 batch: list[Any] = []
@@ -290,6 +296,8 @@ class VideoColorizer:
         encode them."""
         colorizer = self.colorizer
         pixels = torch.stack([torch.from_numpy(writer.to_rgb(f)).permute(2, 0, 1) for f in frames])  # (B, 3, H, W)
+        if writer.turns:  # a phone's sideways frames: the generator learned upright photos
+            pixels = torch.rot90(pixels, writer.turns, dims=(2, 3)).contiguous()
         with torch.inference_mode():
             squares, box = colorizer.model_input(pixels)
             names = [f"{src} frame {first + i}" for i in range(len(frames))]
@@ -301,6 +309,8 @@ class VideoColorizer:
                 ab = smoother(crop(squares[i], box), ab)  # with strength 0 it only counts the cuts
                 rgb = colorizer.join(pixels[i], ab, names[i], frame_notes)
                 notes.extend(frame_notes)
+                if writer.turns:  # back to the stored orientation, which the output's display matrix turns again
+                    rgb = torch.rot90(rgb, -writer.turns, dims=(0, 1)).contiguous()
                 writer.write(rgb.numpy(), frame)
 
     def _encoder(self, av: ModuleType, fmt: str, width: int, height: int) -> _Encoder:
@@ -339,7 +349,10 @@ _MUXER_KEYS = {"encoder", "major_brand", "minor_version", "compatible_brands", "
 class _FrameWriter:
     """Decoded frames -> RGB, and colour RGB -> encoded frames with the input's timestamps and colour matrix."""
 
-    def __init__(self, av: ModuleType, out: Any, vin: Any, encoder: _Encoder, rate: Fraction | None) -> None:
+    def __init__(
+        self, av: ModuleType, out: Any, vin: Any, encoder: _Encoder, rate: Fraction | None,
+        matrix: Sequence[int] | None = None, turns: int = 0,
+    ) -> None:
         from av.video.reformatter import Colorspace
 
         self.av, self.out = av, out
@@ -357,6 +370,9 @@ class _FrameWriter:
         cc = self.stream.codec_context
         self.stream.width, self.stream.height, self.stream.pix_fmt = self.width, self.height, encoder.pix_fmt
         self.stream.options = dict(encoder.options)
+        self.turns = turns  # quarter turns counterclockwise from the stored frames to the upright picture
+        if matrix is not None:  # the frames are written as stored, so players turn them as they turned the input
+            self.stream.set_display_matrix(list(matrix))
         self.time_base = vin.time_base or 1 / self.rate
         self.stream.time_base = self.time_base
         cc.time_base = self.time_base
@@ -404,6 +420,31 @@ class _FrameWriter:
     def finish(self) -> None:
         for packet in self.stream.encode(None):
             self.out.mux(packet)
+
+
+def _orientation(av: ModuleType, src: Path, index: int) -> tuple[tuple[int, ...] | None, int | None]:
+    """The display matrix of the film's video (a phone's rotation) and how many quarter turns counterclockwise
+    make its stored frames upright (``None`` for an angle that is not a multiple of 90 degrees).
+
+    FFmpeg hands the stream's matrix to every decoded frame as side data, so the first frame tells; a film that
+    cannot be decoded is reported by the main pass, so here it simply has no matrix.
+    """
+    import struct
+
+    from av.sidedata.sidedata import Type
+
+    try:
+        with av.open(str(src)) as probe:
+            for frame in probe.decode(probe.streams[index]):
+                data = frame.side_data.get(Type.DISPLAYMATRIX)
+                if data is None:
+                    return None, 0
+                matrix = struct.unpack("<9i", bytes(data))
+                degrees = frame.rotation  # counterclockwise, as av_display_rotation_get says
+                return matrix, (round(degrees / 90) % 4 if degrees % 90 == 0 else None)
+    except (av.error.FFmpegError, OSError, StopIteration):
+        pass
+    return None, 0
 
 
 def _reason(err: BaseException) -> str:
