@@ -76,10 +76,15 @@ def test_films_without_pyav_are_reported_with_the_extra(
 
 
 @pytest.mark.parametrize(
-    "option", [["--video-crf", "52"], ["--smoothing", "1"], ["--smoothing-tolerance", "0"], ["--cut-threshold", "0"]]
+    "option",
+    [
+        ["--video-crf", "52"], ["--smoothing", "1"], ["--smoothing-tolerance", "0"], ["--cut-threshold", "0"],
+        ["--video-preset", "fastest"],
+    ],
 )
 def test_bad_video_settings_stop_before_any_work(option: list[str], tmp_path: Path, capsys) -> None:
+    write_photos(tmp_path / "in", 1, size=(40, 30), ext="jpg")
     with pytest.raises(SystemExit) as exit_:
-        main([str(tmp_path), "--ckpt", "x.ckpt", "--output", str(tmp_path / "out"), *option])
+        main([str(tmp_path / "in"), "--ckpt", "x.ckpt", "--output", str(tmp_path / "out"), *option])
     assert exit_.value.code == 2
     assert option[0] in capsys.readouterr().err

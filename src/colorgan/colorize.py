@@ -31,6 +31,9 @@ from colorgan.inference.outputs import (
 # The video settings' defaults (colorgan.inference.video and .temporal hold the same; kept here so that --help
 # does not import PyTorch).
 VIDEO_CRF, VIDEO_PRESET = 18, "medium"
+X264_PRESETS = (
+    "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"
+)
 SMOOTHING, SMOOTHING_TOLERANCE, CUT_THRESHOLD = 0.8, 4.0, 0.3
 
 
@@ -86,8 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
         "FFmpeg's default); .webm outputs (VP9) use it on VP9's 0-63 scale",
     )
     video.add_argument(
-        "--video-preset", default=VIDEO_PRESET, metavar="NAME",
-        help=f"libx264 speed/size trade-off: ultrafast ... veryslow (default {VIDEO_PRESET})",
+        "--video-preset", default=VIDEO_PRESET, metavar="NAME", choices=X264_PRESETS,
+        help=f"libx264 speed/size trade-off: ultrafast ... veryslow (default {VIDEO_PRESET}); checked before any work",
     )
     video.add_argument(
         "--smoothing", type=float, default=SMOOTHING, metavar="S",

@@ -240,6 +240,8 @@ def test_bad_settings_are_refused(colorizer: Colorizer) -> None:
         VideoColorizer(colorizer, crf=60)
     with pytest.raises(ValueError, match="batch size"):
         VideoColorizer(colorizer, batch_size=0)
+    with pytest.raises(ValueError, match="preset.*veryslow"):
+        VideoColorizer(colorizer, preset="fastest")
 
 
 class TopRedBottomBlue(nn.Module):

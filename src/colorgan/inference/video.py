@@ -47,6 +47,10 @@ VIDEO_EXTRA = 'pip install "colorgan[video]"'
 DEFAULT_CRF = 18
 DEFAULT_PRESET = "medium"
 DEFAULT_BATCH_SIZE = 8
+# libx264's presets, fastest first (colorgan.colorize holds the same for --help)
+X264_PRESETS = (
+    "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"
+)
 
 # The container FFmpeg writes for each output suffix (the output keeps the input's suffix).
 CONTAINER_FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".avi": "avi"}
@@ -142,6 +146,8 @@ class VideoColorizer:
             raise ValueError(f"video crf must be in 0-51 (lower is better quality, 18 looks like the input), got {crf}")
         if batch_size < 1:
             raise ValueError(f"video batch size must be at least 1, got {batch_size}")
+        if preset not in X264_PRESETS:  # libx264 would refuse it only when the first film is opened
+            raise ValueError(f"video preset must be one of {', '.join(X264_PRESETS)}, got {preset!r}")
         self.colorizer = colorizer
         self.smoothing = Smoothing() if smoothing is None else smoothing
         self.crf = int(crf)
