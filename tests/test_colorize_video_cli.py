@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -88,3 +91,30 @@ def test_bad_video_settings_stop_before_any_work(option: list[str], tmp_path: Pa
         main([str(tmp_path / "in"), "--ckpt", "x.ckpt", "--output", str(tmp_path / "out"), *option])
     assert exit_.value.code == 2
     assert option[0] in capsys.readouterr().err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_stops_a_film_cleanly(sig: signal.Signals, tiny_ckpt: Path, tmp_path: Path) -> None:
+    """Ctrl-C (SIGINT) or a service manager's stop (SIGTERM) while a film is written: a short message, no
+    traceback, no hidden half-written film left next to the output, and the exit code of the signal."""
+    src = write_clip(tmp_path / "long.mp4", frames=900, audio=False)
+    out = tmp_path / "out"
+    part = out / ".long.mp4.part"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "colorgan.colorize", str(src), "--ckpt", str(tiny_ckpt), "--output", str(out),
+         "--device", "cpu"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not part.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert part.exists(), "the film was never started"
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 128 + sig, err
+    assert "Traceback" not in err and "interrupted" in err, err
+    assert not out.exists() or sorted(p.name for p in out.iterdir()) == []

@@ -12,7 +12,9 @@ interrupted job.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -247,8 +249,21 @@ def _colorize_videos(
     return done
 
 
+class Terminated(BaseException):
+    """SIGTERM (a service manager, ``kill``, a job scheduler) raised where the program is, so that the same clean-up
+    runs as for Ctrl-C: a film being written removes its hidden partial file on the way out."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Console entry point (``colorgan-colorize``)."""
+    """Console entry point (``colorgan-colorize``).
+
+    Ctrl-C and SIGTERM stop it with one line instead of a traceback, exit codes 130 and 143 (128 + the signal, as a
+    shell reports them); what was finished stays, nothing half-written does, and the same command finishes the rest.
+    """
     keep_freed_memory()
     args = build_parser().parse_args(argv)
     if args.batch_size < 1:
@@ -263,7 +278,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         build_parser().error("--smoothing-tolerance must be positive (a change of L*, 0-100)")
     if not 0 < args.cut_threshold <= 1:
         build_parser().error("--cut-threshold must be in (0, 1]")
-    return run(args)
+    in_main_thread = threading.current_thread() is threading.main_thread()  # only there can a handler be set
+    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
+    try:
+        return run(args)
+    except (KeyboardInterrupt, Terminated) as err:
+        sig = signal.SIGINT if isinstance(err, KeyboardInterrupt) else signal.SIGTERM
+        print(
+            f"\ncolorgan-colorize: interrupted ({sig.name}); finished outputs are kept, nothing half-written is left; "
+            "run the same command again to do the rest",
+            file=sys.stderr,
+        )
+        return 128 + sig
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":
