@@ -42,12 +42,14 @@ def write_clip(
     codec: str = "libx264",
     rotation: int = 0,
     picture: Callable[[int], np.ndarray] | None = None,
+    languages: tuple[str, ...] = (),
 ) -> Path:
     """Write the two-shot clip (H.264, crf 10) with, if ``audio``, a 440 Hz AAC tone as long as the video.
 
     ``rotation``: a display matrix that turns the stored picture this many degrees counterclockwise for display,
     as phones write (FFmpeg's ``-metadata:s:v:0 rotate=...``). ``picture(i)``: frame ``i`` as stored, uint8 RGB
-    ``(height, width, 3)``, instead of the two-shot clip.
+    ``(height, width, 3)``, instead of the two-shot clip. ``languages``: one tone per language, tagged with it
+    (``eng``, ``fra``), instead of one untagged tone.
     """
     import av
 
@@ -60,7 +62,11 @@ def write_clip(
             v.options = {"crf": "10"}
         if rotation:
             v.set_display_rotation(rotation)
-        a = out.add_stream("aac", rate=22050) if audio else None
+        tracks = []
+        for language in languages or ((None,) if audio else ()):
+            tracks.append(out.add_stream("aac", rate=22050))
+            if language:
+                tracks[-1].metadata["language"] = language
         for i in range(frames):
             pixels = clip_frame(i, width, height, cut) if picture is None else picture(i)
             frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
@@ -69,7 +75,7 @@ def write_clip(
                 out.mux(packet)
         for packet in v.encode():
             out.mux(packet)
-        if a is not None:
+        for a in tracks:
             n = 22050 * frames // rate
             tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(n) / 22050)).astype(np.float32)
             layout = a.layout.name

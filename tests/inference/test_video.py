@@ -274,3 +274,13 @@ def test_a_phone_clip_is_colorized_upright_and_keeps_its_rotation(rotation: int,
     top, bottom = ab[:, :, 4:28].mean(dim=(0, 2, 3)), ab[:, :, 36:60].mean(dim=(0, 2, 3))
     # red sky, blue ground, as a player shows it (colorized sideways, each would be half red, half blue)
     assert top[0] > 30 and top[1] > -10 and bottom[0] < 10 and bottom[1] < -30, (top, bottom)
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
+def test_audio_languages_and_titles_are_kept(suffix: str, colorizer: Colorizer, tmp_path: Path) -> None:
+    """A film with an English and a French soundtrack keeps both tags, so players still offer the right one."""
+    src = write_clip(tmp_path / f"film{suffix}", frames=6, languages=("eng", "fra"))
+    result = VideoColorizer(colorizer, smoothing=FRAME_BY_FRAME).colorize(src, tmp_path / "out" / f"film{suffix}")
+    assert read_video(src).audio_languages == ["eng", "fra"]
+    assert read_video(result.path).audio_languages == ["eng", "fra"]
+    assert result.audio_streams == 2

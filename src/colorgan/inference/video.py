@@ -245,6 +245,9 @@ class VideoColorizer:
                 out.metadata.update({k: v for k, v in inp.metadata.items() if k.lower() not in _MUXER_KEYS})
                 writer = _FrameWriter(av, out, vin, encoder, rate, matrix, turns or 0)
                 audio_out = {s.index: out.add_stream_from_template(s) for s in audio}
+                for s in audio:  # the template copies the codec, not the tags: a player's language menu needs them
+                    _copy_tags(s, audio_out[s.index])
+                _copy_tags(vin, writer.stream)
                 smoother = TemporalSmoother(self.smoothing)
                 batch: list[Any] = []
                 done = 0
@@ -350,6 +353,14 @@ class VideoColorizer:
 
 
 _MUXER_KEYS = {"encoder", "major_brand", "minor_version", "compatible_brands", "creation_time"}
+# Stream tags that describe the old encoding and would be wrong on the new one (Matroska's statistics tags).
+_STALE_STREAM_KEYS = ("encoder", "duration", "bps", "number_of_frames", "number_of_bytes", "_statistics")
+
+
+def _copy_tags(src: Any, dst: Any) -> None:
+    """A stream's language, title, handler name and disposition (default, forced, commentary ...) onto its copy."""
+    dst.metadata.update({k: v for k, v in src.metadata.items() if not k.lower().startswith(_STALE_STREAM_KEYS)})
+    dst.disposition = src.disposition
 
 
 class _FrameWriter:
