@@ -118,3 +118,28 @@ def test_a_signal_stops_a_film_cleanly(sig: signal.Signals, tiny_ckpt: Path, tmp
     assert proc.returncode == 128 + sig, err
     assert "Traceback" not in err and "interrupted" in err, err
     assert not out.exists() or sorted(p.name for p in out.iterdir()) == []
+
+
+def test_archive_film_formats_are_recognised(tiny_ckpt: Path, tmp_path: Path, capsys) -> None:
+    """MPEG-2 program streams (.mpg, a camcorder's .mod), broadcast transport streams (.ts) and Windows Media (.wmv)
+    are films: found in a folder, and by name, where they used to be skipped or read as broken photos. Films in
+    containers colorgan does not write come out as Matroska (.mkv), which holds their sound as it is."""
+    root = tmp_path / "archive"
+    write_clip(root / "wedding.mpg", frames=6, codec="mpeg2video", rate=25, audio=False)
+    write_clip(root / "news.ts", frames=6, rate=25)
+    write_clip(root / "camcorder" / "MOV001.MOD", frames=6, codec="mpeg2video", rate=25, audio=False, container="mpeg")
+    write_clip(root / "old.wmv", frames=6, codec="wmv2", rate=25, audio=False)
+    (root / "notes.txt").write_text("tape 3, summer 1998")  # not a film, and not a failure
+    out = tmp_path / "out"
+    base = ["--ckpt", str(tiny_ckpt), "--output", str(out), "--device", "cpu"]
+    assert main([str(root), *base]) == 0, capsys.readouterr().err
+    assert files_under(out) == ["camcorder/MOV001.mkv", "news.mkv", "old.mkv", "wedding.mkv"]
+    assert "Colorized 0 photo(s) and 4 video(s)" in capsys.readouterr().out
+    assert len(read_video(out / "news.mkv").frames) == 6 and read_video(out / "news.mkv").audio_codec == "aac"
+    assert len(read_video(out / "camcorder" / "MOV001.mkv").frames) == 6
+
+    # by name, too
+    named = tmp_path / "named"
+    films = [str(root / "wedding.mpg"), str(root / "camcorder" / "MOV001.MOD")]
+    assert main([*films, "--ckpt", str(tiny_ckpt), "--output", str(named), "--device", "cpu"]) == 0
+    assert files_under(named) == ["MOV001.mkv", "wedding.mkv"]

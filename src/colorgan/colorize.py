@@ -51,8 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "inputs", nargs="+", metavar="INPUT",
-        help="photo or video files, folders (recursive) or globs; videos (.mp4 .mov .mkv .avi .webm .m4v) need "
-        'pip install "colorgan[video]"',
+        help="photo or video files, folders (recursive) or globs; videos (.mp4 .mov .mkv .mpg .ts .vob .dv .wmv ..., "
+        'any file FFmpeg reads as a film) need pip install "colorgan[video]"',
     )
     parser.add_argument(
         "--ckpt", required=True, metavar="PATH",

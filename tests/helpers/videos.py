@@ -43,18 +43,20 @@ def write_clip(
     rotation: int = 0,
     picture: Callable[[int], np.ndarray] | None = None,
     languages: tuple[str, ...] = (),
+    container: str | None = None,
 ) -> Path:
     """Write the two-shot clip (H.264, crf 10) with, if ``audio``, a 440 Hz AAC tone as long as the video.
 
     ``rotation``: a display matrix that turns the stored picture this many degrees counterclockwise for display,
     as phones write (FFmpeg's ``-metadata:s:v:0 rotate=...``). ``picture(i)``: frame ``i`` as stored, uint8 RGB
     ``(height, width, 3)``, instead of the two-shot clip. ``languages``: one tone per language, tagged with it
-    (``eng``, ``fra``), instead of one untagged tone.
+    (``eng``, ``fra``), instead of one untagged tone. ``container``: FFmpeg's format name, where the suffix does
+    not say it (``mpeg`` for a camcorder's ``.mod``).
     """
     import av
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), "w") as out:
+    with av.open(str(path), "w", format=container) as out:
         v = out.add_stream(codec, rate=rate)
         v.width, v.height = width, height
         v.pix_fmt = "yuv420p" if codec != "libx264" or (width % 2 == 0 and height % 2 == 0) else "yuv444p"

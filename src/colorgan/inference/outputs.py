@@ -29,12 +29,15 @@ class Job:
 
 def output_suffix(source: Path, fmt: str | None, transparent: bool = False) -> str:
     """``.jpg`` or ``.png`` for a photo: ``.png`` for a photo with transparency (JPEG cannot hold it), else the
-    asked format, else jpg for JPEG inputs and png for everything else. A video keeps its own suffix (lower case),
-    whatever ``fmt`` says."""
+    asked format, else jpg for JPEG inputs and png for everything else. A video keeps its own suffix (lower case)
+    where colorgan writes that container, else becomes ``.mkv`` (.mpg, .ts, .wmv ...: Matroska holds H.264 and
+    their sound as it is), whatever ``fmt`` says."""
     from colorgan.data.files import is_video_file
 
     if is_video_file(source):
-        return source.suffix.lower()
+        from colorgan.inference.video import CONTAINER_FORMATS
+
+        return source.suffix.lower() if source.suffix.lower() in CONTAINER_FORMATS else ".mkv"
     if transparent:
         return ".png"
     if fmt is not None:
