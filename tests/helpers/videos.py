@@ -143,3 +143,27 @@ def read_video(path: Path) -> VideoInfo:
                 for frame in packet.decode():
                     info.audio_samples += frame.samples
     return info
+
+
+# The fade clip of fade_frame: shot A, a cut, shot B that fades to black, black, a cut to shot C.
+FADE_CUTS = (10, 38)  # the first frames of shots B and C: the clip's 2 cuts
+FADE_START, FADE_END, FADE_FRAMES = 20, 34, 46  # shot B fades over frames 20..33, black from 34 to 37
+
+
+def fade_frame(i: int, width: int = 64, height: int = 48) -> np.ndarray:
+    """Frame ``i`` of the fade clip: uint8 RGB ``(height, width, 3)`` (gray). Shot B is a bright suit (rows 12-36,
+    columns 20-44) on a mid-gray gradient; its fade scales every pixel's 8-bit level, as editing programs do."""
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    if i < FADE_CUTS[0]:  # shot A: a dark room with a window on the left
+        img = 40 + 20 * y / height
+        img[8:30, 6:22] = 230
+    elif i < FADE_CUTS[1]:  # shot B: the suit, then the fade
+        img = 90 + 60 * x / width
+        img[12:36, 20:44] = 210
+        img[16:20, 28:36] = 60  # a dark tie knot
+        if i >= FADE_START:
+            img *= float(np.clip(1.0 - (i - FADE_START + 1) / (FADE_END - FADE_START + 1), 0.0, 1.0))
+    else:  # shot C: bright sky over dark ground
+        img = np.where(y < height // 2, 200.0, 70.0) + 10 * np.sin(x / 5)
+    gray = np.clip(np.round(img), 0, 255).astype(np.uint8)
+    return np.repeat(gray[..., None], 3, axis=2)

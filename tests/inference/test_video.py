@@ -16,7 +16,7 @@ from colorgan.inference.colorizer import Colorizer
 from colorgan.inference.temporal import FlickerMeter, Smoothing
 from colorgan.inference.video import ColorizedVideo, VideoColorizer, VideoError, import_av
 
-from helpers.videos import read_video, write_clip
+from helpers.videos import FADE_CUTS, FADE_END, FADE_FRAMES, FADE_START, fade_frame, read_video, write_clip
 
 pytest.importorskip("av")
 
@@ -284,3 +284,58 @@ def test_audio_languages_and_titles_are_kept(suffix: str, colorizer: Colorizer, 
     assert read_video(src).audio_languages == ["eng", "fra"]
     assert read_video(result.path).audio_languages == ["eng", "fra"]
     assert result.audio_streams == 2
+
+
+class ColourByBrightness(nn.Module):
+    """A fake generator with a real one's habit in fades: it sees an orange suit while the picture is bright and a
+    purple-blue one as it gets dark (the colour it predicts follows the frame's mean lightness)."""
+
+    divisor = 1
+
+    def forward(self, L: Tensor) -> Tensor:
+        B, _, H, W = L.shape
+        brightness = ((L + 1) / 2).mean(dim=(1, 2, 3)).view(B, 1, 1, 1)  # 0 black ... 1 white
+        dark = (1 - brightness / 0.55).clamp(0, 1)  # 0 for shot B at full brightness, 1 for black
+        # a* b* (15, 25) and (12, -25): mild enough for sRGB to show them at every lightness of the fade
+        orange, blue = torch.tensor([15.0, 25.0]).view(1, 2, 1, 1), torch.tensor([12.0, -25.0]).view(1, 2, 1, 1)
+        orange, blue = orange / AB_SCALE, blue / AB_SCALE
+        return (orange + dark * (blue - orange)).expand(B, 2, H, W)
+
+
+class SteadyColour(nn.Module):
+    """The suit's orange on every frame, whatever the generator sees."""
+
+    divisor = 1
+
+    def forward(self, L: Tensor) -> Tensor:
+        return (torch.tensor([15.0, 25.0]) / AB_SCALE).view(1, 2, 1, 1).expand(L.shape[0], 2, *L.shape[-2:])
+
+
+def fade_drift(frames: list[np.ndarray]) -> list[float]:
+    """Mean |Δab| (CIE units) of the suit between consecutive frames of the fade, while it is bright enough
+    (L* 30 and up) for its colour to show."""
+    L, ab = lab(frames)
+    suit = (slice(None), slice(None), slice(22, 34), slice(22, 42))
+    lightness, colour = L[suit].mean(dim=(1, 2, 3)), ab[suit]
+    return [
+        float((colour[i] - colour[i - 1]).square().sum(dim=0).sqrt().mean())
+        for i in range(FADE_START, FADE_END)
+        if lightness[i] >= 30
+    ]
+
+
+def test_a_fade_to_black_keeps_its_colour_and_is_no_cut(tmp_path: Path) -> None:
+    src = write_clip(tmp_path / "fade.mp4", frames=FADE_FRAMES, picture=fade_frame, audio=False)
+    colorizer = Colorizer(ColourByBrightness(), 64, device="cpu")
+    raw = VideoColorizer(colorizer, smoothing=FRAME_BY_FRAME).colorize(src, tmp_path / "raw.mp4")
+    smooth = VideoColorizer(colorizer).colorize(src, tmp_path / "smooth.mp4")
+    # the floor of the measure: one colour painted on every frame (8-bit, 4:2:0 and H.264 rounding alone)
+    steady = Colorizer(SteadyColour(), 64, device="cpu")
+    floor = VideoColorizer(steady, smoothing=FRAME_BY_FRAME).colorize(src, tmp_path / "steady.mp4")
+    runs = {"raw": raw, "smooth": smooth, "floor": floor}
+    drift = {name: fade_drift(read_video(r.path).frames) for name, r in runs.items()}
+    figures = ", ".join(f"{k} {np.mean(v):.2f} ({max(v):.2f})" for k, v in drift.items())
+    print(f"fade, mean |Δab| per frame (max): {figures}; cuts {raw.cuts} frame by frame, {smooth.cuts} smoothed")
+    assert len(drift["smooth"]) >= 8 and np.mean(drift["raw"]) > 3  # the generator alone drifts
+    assert np.mean(drift["smooth"]) < np.mean(drift["floor"]) + 0.3, drift  # the smoothed film does not
+    assert raw.cuts == smooth.cuts == len(FADE_CUTS)  # A -> B and black -> C, not the last frames of the fade
