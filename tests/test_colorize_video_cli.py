@@ -14,7 +14,7 @@ from PIL import Image
 from colorgan.colorize import main
 
 from helpers.photos import write_photos
-from helpers.videos import read_video, write_clip
+from helpers.videos import comb, combed_frame, read_video, write_clip
 
 pytest.importorskip("av")
 
@@ -143,3 +143,14 @@ def test_archive_film_formats_are_recognised(tiny_ckpt: Path, tmp_path: Path, ca
     films = [str(root / "wedding.mpg"), str(root / "camcorder" / "MOV001.MOD")]
     assert main([*films, "--ckpt", str(tiny_ckpt), "--output", str(named), "--device", "cpu"]) == 0
     assert files_under(named) == ["MOV001.mkv", "wedding.mkv"]
+
+
+def test_deinterlace_option(tiny_ckpt: Path, tmp_path: Path, capsys) -> None:
+    src = write_clip(tmp_path / "in" / "vhs.mkv", frames=4, rate=25, picture=combed_frame, interlaced=True)
+    base = [str(src), "--ckpt", str(tiny_ckpt), "--device", "cpu"]
+    assert main([*base, "--output", str(tmp_path / "kept")]) == 0
+    assert "interlaced (top field first)" in capsys.readouterr().err
+    assert read_video(tmp_path / "kept" / "vhs.mkv").field_order == 2
+    assert main([*base, "--output", str(tmp_path / "flat"), "--deinterlace"]) == 0
+    out = read_video(tmp_path / "flat" / "vhs.mkv")
+    assert out.field_order in (0, 1) and comb(out.frames) < 0.3 * comb(read_video(src).frames)

@@ -95,6 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"libx264 speed/size trade-off: ultrafast ... veryslow (default {VIDEO_PRESET}); checked before any work",
     )
     video.add_argument(
+        "--deinterlace", action="store_true",
+        help="join the two fields of interlaced films (VHS, DV, broadcast captures) into progressive frames with "
+        "FFmpeg's yadif; without it an interlaced film stays interlaced, with its field order",
+    )
+    video.add_argument(
         "--smoothing", type=float, default=SMOOTHING, metavar="S",
         help=f"how much of the previous frame's colour a still pixel keeps, 0 to <1; 0 colorizes frame by frame "
         f"(default {SMOOTHING})",
@@ -219,6 +224,7 @@ def _colorize_videos(
     video = VideoColorizer(
         colorizer,  # type: ignore[arg-type]
         smoothing=smoothing, crf=args.video_crf, preset=args.video_preset, batch_size=max(1, args.batch_size),
+        deinterlace=args.deinterlace,
     )
     done = 0
     for job in jobs:

@@ -44,6 +44,7 @@ def write_clip(
     picture: Callable[[int], np.ndarray] | None = None,
     languages: tuple[str, ...] = (),
     container: str | None = None,
+    interlaced: bool = False,
 ) -> Path:
     """Write the two-shot clip (H.264, crf 10) with, if ``audio``, a 440 Hz AAC tone as long as the video.
 
@@ -51,7 +52,8 @@ def write_clip(
     as phones write (FFmpeg's ``-metadata:s:v:0 rotate=...``). ``picture(i)``: frame ``i`` as stored, uint8 RGB
     ``(height, width, 3)``, instead of the two-shot clip. ``languages``: one tone per language, tagged with it
     (``eng``, ``fra``), instead of one untagged tone. ``container``: FFmpeg's format name, where the suffix does
-    not say it (``mpeg`` for a camcorder's ``.mod``).
+    not say it (``mpeg`` for a camcorder's ``.mod``). ``interlaced``: coded as interlaced H.264, top field first
+    (``field_order=tt``, as VHS, DV and broadcast captures are).
     """
     import av
 
@@ -64,6 +66,21 @@ def write_clip(
             v.options = {"crf": "10"}
         if rotation:
             v.set_display_rotation(rotation)
+        fields = None
+        if interlaced:  # x264 codes fields when told so, in the order each frame's flags say (setfield sets them)
+            from av.codec.context import Flags
+
+            v.codec_context.flags |= Flags.interlaced_dct
+            v.codec_context.field_order = 2  # AV_FIELD_TT
+            fields = av.filter.Graph()
+            chain = [
+                fields.add_buffer(width=width, height=height, format="yuv420p", time_base=Fraction(1, rate)),
+                fields.add("setfield", "tff"),
+                fields.add("buffersink"),
+            ]
+            chain[0].link_to(chain[1])
+            chain[1].link_to(chain[2])
+            fields.configure()
         tracks = []
         for language in languages or ((None,) if audio else ()):
             tracks.append(out.add_stream("aac", rate=22050))
@@ -73,6 +90,11 @@ def write_clip(
             pixels = clip_frame(i, width, height, cut) if picture is None else picture(i)
             frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
             frame.pts = i
+            if fields is not None:
+                frame = frame.reformat(format="yuv420p")
+                frame.pts, frame.time_base = i, Fraction(1, rate)
+                fields.push(frame)
+                frame = fields.pull()
             for packet in v.encode(frame):
                 out.mux(packet)
         for packet in v.encode():
@@ -107,6 +129,7 @@ class VideoInfo:
     audio_packets: list[bytes]
     rotation: int = 0  # degrees counterclockwise a player turns the stored frames (the display matrix)
     field_order: int = 0  # FFmpeg's AVFieldOrder: 0 unknown, 1 progressive, 2 top field first, 3 bottom first ...
+    interlaced: list[bool] | None = None  # each frame's interlaced flag
     audio_languages: list[str | None] | None = None
 
     def displayed(self) -> list[np.ndarray]:
@@ -132,6 +155,7 @@ def read_video(path: Path) -> VideoInfo:
             frames, v.average_rate, duration, cc.width, cc.height, cc.name, cc.pix_fmt, None, 0, [],
             rotation=decoded[0].rotation if decoded else 0, field_order=cc.field_order,
             audio_languages=[s.metadata.get("language") for s in c.streams.audio],
+            interlaced=[f.interlaced_frame for f in decoded],
         )
     with av.open(str(path)) as c:
         if c.streams.audio:
@@ -167,3 +191,20 @@ def fade_frame(i: int, width: int = 64, height: int = 48) -> np.ndarray:
         img = np.where(y < height // 2, 200.0, 70.0) + 10 * np.sin(x / 5)
     gray = np.clip(np.round(img), 0, 255).astype(np.uint8)
     return np.repeat(gray[..., None], 3, axis=2)
+
+
+def combed_frame(i: int, width: int = 64, height: int = 48) -> np.ndarray:
+    """Frame ``i`` of an interlaced capture of a bright bar moving right 4 px a field: the bottom field (odd rows)
+    was taken a field later than the top one, so the bar's edges are combed. uint8 RGB ``(height, width, 3)``."""
+    img = np.full((height, width), 90, np.uint8)
+    x = 8 + 8 * i
+    img[0::2, x : x + 10] = 220
+    img[1::2, x + 4 : x + 14] = 220
+    return np.repeat(img[..., None], 3, axis=2)
+
+
+def comb(frames: list[np.ndarray]) -> float:
+    """Mean difference between neighbouring rows minus that between rows two apart (same field): high for combed
+    (interlaced, not deinterlaced) frames, about 0 for progressive ones."""
+    g = np.stack(frames).astype(np.float32).mean(axis=-1)
+    return float(np.abs(g[:, 1:-1] - g[:, :-2]).mean() - 0.5 * np.abs(g[:, 2:] - g[:, :-2]).mean())

@@ -16,7 +16,17 @@ from colorgan.inference.colorizer import Colorizer
 from colorgan.inference.temporal import FlickerMeter, Smoothing
 from colorgan.inference.video import ColorizedVideo, VideoColorizer, VideoError, import_av
 
-from helpers.videos import FADE_CUTS, FADE_END, FADE_FRAMES, FADE_START, fade_frame, read_video, write_clip
+from helpers.videos import (
+    FADE_CUTS,
+    FADE_END,
+    FADE_FRAMES,
+    FADE_START,
+    comb,
+    combed_frame,
+    fade_frame,
+    read_video,
+    write_clip,
+)
 
 pytest.importorskip("av")
 
@@ -339,3 +349,21 @@ def test_a_fade_to_black_keeps_its_colour_and_is_no_cut(tmp_path: Path) -> None:
     assert len(drift["smooth"]) >= 8 and np.mean(drift["raw"]) > 3  # the generator alone drifts
     assert np.mean(drift["smooth"]) < np.mean(drift["floor"]) + 0.3, drift  # the smoothed film does not
     assert raw.cuts == smooth.cuts == len(FADE_CUTS)  # A -> B and black -> C, not the last frames of the fade
+
+
+def test_interlaced_films_keep_their_field_order_or_are_deinterlaced(colorizer: Colorizer, tmp_path: Path) -> None:
+    src = write_clip(tmp_path / "vhs.mkv", frames=6, rate=25, picture=combed_frame, interlaced=True, audio=False)
+    original = read_video(src)
+    assert original.field_order == 2 and all(original.interlaced)  # top field first, as a capture says
+    kept = VideoColorizer(colorizer, smoothing=FRAME_BY_FRAME).colorize(src, tmp_path / "out" / "kept.mkv")
+    out = read_video(kept.path)
+    assert out.field_order == 2 and all(out.interlaced) and len(out.frames) == 6  # still interlaced, tff
+    assert any("interlaced" in n and "--deinterlace" in n for n in kept.notes), kept.notes
+
+    flat = VideoColorizer(colorizer, smoothing=FRAME_BY_FRAME, deinterlace=True)
+    result = flat.colorize(src, tmp_path / "out" / "flat.mkv")
+    out = read_video(result.path)
+    assert out.field_order in (0, 1) and not any(out.interlaced)  # progressive
+    assert (len(out.frames), out.rate) == (6, 25)  # one frame per frame (yadif's send_frame), the same rate
+    print(f"comb: input {comb(original.frames):.1f}, deinterlaced {comb(out.frames):.1f}")
+    assert comb(out.frames) < 0.3 * comb(original.frames)  # the fields were joined into whole pictures

@@ -131,6 +131,9 @@ class VideoColorizer:
             fallback (a PyAV without libx264) it is mapped onto its quantiser 2-31.
         preset: libx264's speed/size trade-off (``ultrafast`` ... ``veryslow``).
         batch_size: frames per generator run; this many decoded frames are held in memory.
+        deinterlace: join each interlaced frame's two fields into one progressive picture (FFmpeg's ``yadif``, one
+            output frame per input frame) and write a progressive film; otherwise an interlaced film stays
+            interlaced, with its field order.
     """
 
     def __init__(
@@ -141,6 +144,7 @@ class VideoColorizer:
         crf: int = DEFAULT_CRF,
         preset: str = DEFAULT_PRESET,
         batch_size: int = DEFAULT_BATCH_SIZE,
+        deinterlace: bool = False,
     ) -> None:
         if not 0 <= crf <= 51:
             raise ValueError(f"video crf must be in 0-51 (lower is better quality, 18 looks like the input), got {crf}")
@@ -153,6 +157,7 @@ class VideoColorizer:
         self.crf = int(crf)
         self.preset = preset
         self.batch_size = int(batch_size)
+        self.deinterlace = bool(deinterlace)
 
     def colorize(
         self,
@@ -243,7 +248,16 @@ class VideoColorizer:
             )
             with av.open(str(tmp), "w", format=fmt) as out:
                 out.metadata.update({k: v for k, v in inp.metadata.items() if k.lower() not in _MUXER_KEYS})
-                writer = _FrameWriter(av, out, vin, encoder, rate, matrix, turns or 0)
+                fields = _field_order(vin)
+                if fields and not self.deinterlace:
+                    notes.append(
+                        f"{src}: its video is interlaced ({fields}); colorized as whole frames and written "
+                        "interlaced with the same field order; --deinterlace writes progressive frames instead"
+                    )
+                writer = _FrameWriter(
+                    av, out, vin, encoder, rate, matrix, turns or 0, interlaced=bool(fields) and not self.deinterlace
+                )
+                deinterlacer = _Deinterlacer(av, vin) if self.deinterlace else None
                 audio_out = {s.index: out.add_stream_from_template(s) for s in audio}
                 for s in audio:  # the template copies the codec, not the tags: a player's language menu needs them
                     _copy_tags(s, audio_out[s.index])
@@ -278,10 +292,14 @@ class VideoColorizer:
                                 f"{src}: damaged or cut short: the video cannot be decoded after frame "
                                 f"{done + len(batch)} ({_reason(err)})"
                             ) from err
-                        for frame in frames:
+                        for frame in deinterlacer.filter(frames) if deinterlacer else frames:
                             batch.append(frame)
                             if len(batch) == self.batch_size:
                                 flush()
+                    for frame in deinterlacer.filter(None) if deinterlacer else ():  # yadif holds the last one
+                        batch.append(frame)
+                        if len(batch) == self.batch_size:
+                            flush()
                     if batch:
                         flush()
                 writer.finish()
@@ -368,7 +386,7 @@ class _FrameWriter:
 
     def __init__(
         self, av: ModuleType, out: Any, vin: Any, encoder: _Encoder, rate: Fraction | None,
-        matrix: Sequence[int] | None = None, turns: int = 0,
+        matrix: Sequence[int] | None = None, turns: int = 0, interlaced: bool = False,
     ) -> None:
         from av.video.reformatter import Colorspace
 
@@ -405,6 +423,21 @@ class _FrameWriter:
             _AVCOL_TRC_BT709 if hd else _AVCOL_TRC_SMPTE170M
         )
         self.pix_fmt = encoder.pix_fmt
+        # An interlaced film stays so: the encoder codes fields (x264's interlaced mode) in the input's order, and
+        # each frame is flagged with it (setfield), which is what x264 reads the order from.
+        self._fields = None
+        if interlaced:
+            from av.codec.context import Flags
+
+            cc.flags |= Flags.interlaced_dct
+            cc.field_order = cc_in.field_order
+            top_first = cc_in.field_order in (_AV_FIELD_TT, _AV_FIELD_BT)
+            self._fields = _filter_chain(
+                av, dict(width=self.width, height=self.height, format=self.pix_fmt, time_base=self.time_base),
+                [("setfield", "tff" if top_first else "bff")],
+            )
+        else:
+            cc.field_order = _AV_FIELD_PROGRESSIVE
         self._last_pts: int | None = None
         self._count = 0
 
@@ -431,12 +464,61 @@ class _FrameWriter:
         frame.pts, frame.time_base = pts, self.time_base
         self._last_pts = pts
         self._count += 1
+        if self._fields is not None:
+            self._fields.push(frame)
+            frame = self._fields.pull()
         for packet in self.stream.encode(frame):
             self.out.mux(packet)
 
     def finish(self) -> None:
         for packet in self.stream.encode(None):
             self.out.mux(packet)
+
+
+_AV_FIELD_PROGRESSIVE, _AV_FIELD_TT, _AV_FIELD_BB, _AV_FIELD_TB, _AV_FIELD_BT = 1, 2, 3, 4, 5
+_FIELD_ORDERS = {
+    _AV_FIELD_TT: "top field first",
+    _AV_FIELD_BB: "bottom field first",
+    _AV_FIELD_TB: "top field coded first, bottom shown first",
+    _AV_FIELD_BT: "bottom field coded first, top shown first",
+}
+
+
+def _field_order(vin: Any) -> str | None:
+    """The interlacing of a video stream in words (``top field first`` ...), ``None`` for progressive or unknown."""
+    return _FIELD_ORDERS.get(vin.codec_context.field_order)
+
+
+def _filter_chain(av: ModuleType, buffer: dict[str, Any], filters: list[tuple[str, str]]) -> Any:
+    """An FFmpeg filter graph: a buffer source (``template=`` a stream, or the frame size, format and time base),
+    the ``filters`` in a row, a sink."""
+    graph = av.filter.Graph()
+    chain = [graph.add_buffer(**buffer), *(graph.add(name, args) for name, args in filters), graph.add("buffersink")]
+    for a, b in zip(chain, chain[1:]):
+        a.link_to(b)
+    graph.configure()
+    return graph
+
+
+class _Deinterlacer:
+    """FFmpeg's ``yadif`` on decoded frames: each frame's two fields become one progressive picture, one output frame
+    per input frame with its timestamp (``send_frame``), field order from each frame's flags (``parity=auto``),
+    every frame (``deint=all``: some captures are interlaced without saying so)."""
+
+    def __init__(self, av: ModuleType, vin: Any) -> None:
+        self.av = av
+        self.graph = _filter_chain(av, {"template": vin}, [("yadif", "mode=send_frame:parity=auto:deint=all")])
+
+    def filter(self, frames: Sequence[Any] | None) -> list[Any]:
+        """The deinterlaced frames ready after ``frames`` (``None``: the end of the film, the last ones)."""
+        for frame in [None] if frames is None else frames:
+            self.graph.push(frame)
+        ready = []
+        while True:
+            try:
+                ready.append(self.graph.pull())
+            except (self.av.error.BlockingIOError, self.av.error.EOFError):
+                return ready
 
 
 def _orientation(av: ModuleType, src: Path, index: int) -> tuple[tuple[int, ...] | None, int | None]:
