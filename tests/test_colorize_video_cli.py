@@ -154,3 +154,15 @@ def test_deinterlace_option(tiny_ckpt: Path, tmp_path: Path, capsys) -> None:
     assert main([*base, "--output", str(tmp_path / "flat"), "--deinterlace"]) == 0
     out = read_video(tmp_path / "flat" / "vhs.mkv")
     assert out.field_order in (0, 1) and comb(out.frames) < 0.3 * comb(read_video(src).frames)
+
+
+def test_video_codec_option(tiny_ckpt: Path, tmp_path: Path) -> None:
+    """--video-codec prores on an .mp4 (which cannot hold ProRes) writes a .mov next to where the .mp4 would be."""
+    src = write_clip(tmp_path / "in" / "film.mp4", frames=4)
+    base = [str(src), "--ckpt", str(tiny_ckpt), "--device", "cpu", "--output", str(tmp_path / "out")]
+    assert main([*base, "--video-codec", "prores"]) == 0
+    assert files_under(tmp_path / "out") == ["film.mov"]
+    out = read_video(tmp_path / "out" / "film.mov")
+    assert (out.codec, out.pix_fmt, len(out.frames), out.audio_codec) == ("prores", "yuv422p10le", 4, "aac")
+    assert main([*base, "--video-codec", "hevc"]) == 0
+    assert read_video(tmp_path / "out" / "film.mp4").pix_fmt == "yuv420p10le"

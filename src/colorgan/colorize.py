@@ -37,6 +37,7 @@ X264_PRESETS = (
     "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"
 )
 SMOOTHING, SMOOTHING_TOLERANCE, CUT_THRESHOLD = 0.8, 4.0, 0.3
+VIDEO_CODECS = ("h264", "hevc", "prores")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -95,6 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"libx264 speed/size trade-off: ultrafast ... veryslow (default {VIDEO_PRESET}); checked before any work",
     )
     video.add_argument(
+        "--video-codec", choices=VIDEO_CODECS, default=None,
+        help="h264: 8-bit 4:2:0, plays everywhere (the default; VP9 for .webm); hevc: 10-bit 4:2:0, smaller; prores: "
+        "10-bit 4:2:2 ProRes 422 HQ for editing, written as .mov. A film in a container that cannot hold the codec "
+        "is written as .mkv (.mov for prores)",
+    )
+    video.add_argument(
         "--deinterlace", action="store_true",
         help="join the two fields of interlaced films (VHS, DV, broadcast captures) into progressive frames with "
         "FFmpeg's yadif; without it an interlaced film stays interlaced, with its field order",
@@ -139,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
     pairs, problems = collect_inputs(args.inputs, exclude=output_dir)
     for message in problems:
         print(f"colorgan-colorize: {message}", file=sys.stderr)
-    jobs = plan_jobs(pairs, output_dir, args.format, args.compare)
+    jobs = plan_jobs(pairs, output_dir, args.format, args.compare, video_codec=args.video_codec)
     inputs = InputFiles(p for p, _ in pairs)  # checked again at every write, whatever the plan says
     todo = [j for j in jobs if args.overwrite or not j.output.exists()]
     existing = len(jobs) - len(todo)
@@ -224,7 +231,7 @@ def _colorize_videos(
     video = VideoColorizer(
         colorizer,  # type: ignore[arg-type]
         smoothing=smoothing, crf=args.video_crf, preset=args.video_preset, batch_size=max(1, args.batch_size),
-        deinterlace=args.deinterlace,
+        deinterlace=args.deinterlace, codec=args.video_codec,
     )
     done = 0
     for job in jobs:

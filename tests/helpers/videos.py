@@ -45,6 +45,7 @@ def write_clip(
     languages: tuple[str, ...] = (),
     container: str | None = None,
     interlaced: bool = False,
+    pix_fmt: str | None = None,
 ) -> Path:
     """Write the two-shot clip (H.264, crf 10) with, if ``audio``, a 440 Hz AAC tone as long as the video.
 
@@ -53,7 +54,8 @@ def write_clip(
     ``(height, width, 3)``, instead of the two-shot clip. ``languages``: one tone per language, tagged with it
     (``eng``, ``fra``), instead of one untagged tone. ``container``: FFmpeg's format name, where the suffix does
     not say it (``mpeg`` for a camcorder's ``.mod``). ``interlaced``: coded as interlaced H.264, top field first
-    (``field_order=tt``, as VHS, DV and broadcast captures are).
+    (``field_order=tt``, as VHS, DV and broadcast captures are). ``pix_fmt``: the stored pixel format where the
+    codec's default will not do (``yuv420p10le`` for 10-bit HEVC, ``yuv422p10le`` for ProRes).
     """
     import av
 
@@ -62,8 +64,11 @@ def write_clip(
         v = out.add_stream(codec, rate=rate)
         v.width, v.height = width, height
         v.pix_fmt = "yuv420p" if codec != "libx264" or (width % 2 == 0 and height % 2 == 0) else "yuv444p"
+        v.pix_fmt = pix_fmt or v.pix_fmt
         if codec == "libx264":
             v.options = {"crf": "10"}
+        if codec == "libx265":
+            v.options = {"crf": "10", "x265-params": "log-level=error"}
         if rotation:
             v.set_display_rotation(rotation)
         fields = None

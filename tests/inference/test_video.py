@@ -367,3 +367,33 @@ def test_interlaced_films_keep_their_field_order_or_are_deinterlaced(colorizer: 
     assert (len(out.frames), out.rate) == (6, 25)  # one frame per frame (yadif's send_frame), the same rate
     print(f"comb: input {comb(original.frames):.1f}, deinterlaced {comb(out.frames):.1f}")
     assert comb(out.frames) < 0.3 * comb(original.frames)  # the fields were joined into whole pictures
+
+
+@pytest.mark.parametrize(
+    ("name", "codec", "pix_fmt", "words"),
+    [
+        ("hevc10.mp4", "libx265", "yuv420p10le", "10-bit 4:2:0"),
+        ("prores.mov", "prores_ks", "yuv422p10le", "10-bit 4:2:2"),
+    ],
+)
+def test_more_than_8_bit_or_4_2_0_is_told_and_kept_on_request(
+    name: str, codec: str, pix_fmt: str, words: str, colorizer: Colorizer, tmp_path: Path
+) -> None:
+    src = write_clip(tmp_path / name, frames=4, codec=codec, pix_fmt=pix_fmt, audio=False)
+    assert read_video(src).pix_fmt == pix_fmt
+    # by default, H.264 4:2:0 8-bit, which every player plays, and a note that says so and what else there is
+    result = VideoColorizer(colorizer, smoothing=FRAME_BY_FRAME).colorize(src, tmp_path / "h264" / name)
+    assert (read_video(result.path).codec, read_video(result.path).pix_fmt) == ("h264", "yuv420p")
+    note = next((n for n in result.notes if words in n), None)
+    assert note is not None and "8-bit 4:2:0 H.264" in note and "--video-codec" in note, result.notes
+    # on request, the same depth and chroma
+    kept = VideoColorizer(colorizer, smoothing=FRAME_BY_FRAME, codec="hevc" if codec == "libx265" else "prores")
+    out = read_video(kept.colorize(src, tmp_path / "kept" / name).path)
+    assert (out.codec, out.pix_fmt, len(out.frames)) == (read_video(src).codec, pix_fmt, 4)
+
+
+def test_a_codec_the_container_cannot_hold_is_refused_by_name(colorizer: Colorizer, tmp_path: Path) -> None:
+    with pytest.raises(VideoError, match=r"prores.*\.mp4.*\.mov"):
+        VideoColorizer(colorizer, codec="prores").colorize(tmp_path / "in.mp4", tmp_path / "out.mp4")
+    with pytest.raises(ValueError, match="video codec.*h264"):
+        VideoColorizer(colorizer, codec="mpeg1")

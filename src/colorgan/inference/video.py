@@ -52,8 +52,28 @@ X264_PRESETS = (
     "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"
 )
 
-# The container FFmpeg writes for each output suffix (the output keeps the input's suffix).
+# The container FFmpeg writes for each output suffix (the output keeps the input's suffix where it can).
 CONTAINER_FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".avi": "avi"}
+# The codecs --video-codec offers, and the containers that hold each (FFmpeg refuses the others): H.264 for every
+# player; HEVC 10-bit 4:2:0 (smaller, keeps a 10-bit film 10-bit); ProRes 422 HQ 10-bit for editing.
+VIDEO_CODECS = ("h264", "hevc", "prores")
+CODEC_CONTAINERS = {
+    "h264": {"mp4", "mov", "matroska", "avi"},
+    "hevc": {"mp4", "mov", "matroska"},
+    "prores": {"mov", "matroska"},
+    "vp9": {"webm"},
+}
+
+
+def output_suffix(source_suffix: str, codec: str | None = None) -> str:
+    """The suffix of a colorized film: the input's (lower case) where colorgan writes that container with ``codec``
+    (``None``: H.264, VP9 for ``.webm``), else ``.mov`` for ProRes and ``.mkv`` (Matroska holds every codec and
+    any sound as it is) for the rest."""
+    suffix = source_suffix.lower()
+    fmt = CONTAINER_FORMATS.get(suffix)
+    if fmt is not None and (codec is None or fmt in CODEC_CONTAINERS[codec]):
+        return suffix
+    return ".mov" if codec == "prores" else ".mkv"
 
 # FFmpeg's AVColorSpace numbers of the frames and streams, and swscale's matrix for each (FFmpeg's names).
 _AVCOL_SPC_BT709, _AVCOL_SPC_SMPTE170M = 1, 6
@@ -113,6 +133,7 @@ class _Encoder:
     pix_fmt: str
     options: dict[str, str]
     note: str | None = None
+    tag: str | None = None  # the codec tag (fourcc) to write, where the container's default is not the usual one
 
 
 class VideoColorizer:
@@ -129,7 +150,11 @@ class VideoColorizer:
         crf: quality of the encoder, lower is better: libx264's constant rate factor (0-51; 18 looks like the
             input, 23 is FFmpeg's default); for ``.webm`` the same number on VP9's 0-63 scale; for the MPEG-4
             fallback (a PyAV without libx264) it is mapped onto its quantiser 2-31.
-        preset: libx264's speed/size trade-off (``ultrafast`` ... ``veryslow``).
+        preset: libx264's and libx265's speed/size trade-off (``ultrafast`` ... ``veryslow``).
+        codec: ``h264`` (libx264, 8-bit 4:2:0: every player), ``hevc`` (libx265, 10-bit 4:2:0), ``prores``
+            (ProRes 422 HQ, 10-bit 4:2:2, ``.mov``/``.mkv`` only); ``None``: H.264, or VP9 for ``.webm``. The
+            colour is computed from 8-bit RGB whatever the codec; a 10-bit codec spares it a second rounding and
+            keeps the film's depth for editing.
         batch_size: frames per generator run; this many decoded frames are held in memory.
         deinterlace: join each interlaced frame's two fields into one progressive picture (FFmpeg's ``yadif``, one
             output frame per input frame) and write a progressive film; otherwise an interlaced film stays
@@ -145,11 +170,14 @@ class VideoColorizer:
         preset: str = DEFAULT_PRESET,
         batch_size: int = DEFAULT_BATCH_SIZE,
         deinterlace: bool = False,
+        codec: str | None = None,
     ) -> None:
         if not 0 <= crf <= 51:
             raise ValueError(f"video crf must be in 0-51 (lower is better quality, 18 looks like the input), got {crf}")
         if batch_size < 1:
             raise ValueError(f"video batch size must be at least 1, got {batch_size}")
+        if codec is not None and codec not in VIDEO_CODECS:
+            raise ValueError(f"video codec must be one of {', '.join(VIDEO_CODECS)}, got {codec!r}")
         if preset not in X264_PRESETS:  # libx264 would refuse it only when the first film is opened
             raise ValueError(f"video preset must be one of {', '.join(X264_PRESETS)}, got {preset!r}")
         self.colorizer = colorizer
@@ -158,6 +186,7 @@ class VideoColorizer:
         self.preset = preset
         self.batch_size = int(batch_size)
         self.deinterlace = bool(deinterlace)
+        self.codec = codec
 
     def colorize(
         self,
@@ -187,6 +216,11 @@ class VideoColorizer:
             raise VideoError(
                 f"{dst}: cannot write a video with the suffix '{dst.suffix}'; use one of "
                 + " ".join(sorted(CONTAINER_FORMATS))
+            )
+        if self.codec is not None and fmt not in CODEC_CONTAINERS[self.codec]:
+            raise VideoError(
+                f"{dst}: the codec {self.codec} (--video-codec) cannot go into a '{dst.suffix}' file; write it as "
+                f"{output_suffix(dst.suffix, self.codec)} (colorgan-colorize does so itself), or pick another codec"
             )
         dst.parent.mkdir(parents=True, exist_ok=True)
         tmp = dst.with_name(f".{dst.name}.part")
@@ -237,6 +271,9 @@ class VideoColorizer:
             encoder = self._encoder(av, fmt, width, height)
             if encoder.note:
                 notes.append(f"{src}: {encoder.note}")
+            depth = _depth_note(av, vin, encoder)
+            if depth:
+                notes.append(f"{src}: {depth}")
             matrix, turns = _orientation(av, src, vin.index)
             if matrix is not None and turns is None:
                 notes.append(
@@ -341,23 +378,35 @@ class VideoColorizer:
                 writer.write(rgb.numpy(), frame)
 
     def _encoder(self, av: ModuleType, fmt: str, width: int, height: int) -> _Encoder:
-        """The best encoder this PyAV has for the container, with the quality settings."""
+        """The best encoder this PyAV has for the codec and container, with the quality settings."""
         odd = width % 2 or height % 2
-        if fmt == "webm":
+        odd_note = (
+            f"its size {width}x{height} is odd, which 4:2:0 and 4:2:2 cannot hold: written as 4:4:4, which some "
+            "players (browsers, phones) do not play; crop it to an even size for those"
+            if odd else None
+        )
+        if self.codec == "hevc":
+            candidates = [
+                _Encoder(
+                    "libx265", "yuv444p10le" if odd else "yuv420p10le",
+                    {"crf": str(self.crf), "preset": self.preset, "x265-params": "log-level=error"}, odd_note,
+                    tag="hvc1" if fmt in ("mp4", "mov") else None,  # the tag Apple's players look for
+                ),
+            ]
+        elif self.codec == "prores":
+            candidates = [  # profile 3 is 422 HQ; 4 is 4444, for odd widths
+                _Encoder("prores_ks", "yuv444p10le" if odd else "yuv422p10le", {"profile": "4" if odd else "3"}),
+            ]
+        elif fmt == "webm":
             candidates = [
                 _Encoder("libvpx-vp9", "yuv420p", {"crf": str(round(self.crf * 63 / 51)), "b": "0", "row-mt": "1"}),
                 _Encoder("libvpx", "yuv420p", {"crf": str(max(4, round(self.crf * 63 / 51))), "b": "10M"}),
             ]
         else:
-            x264_fmt = "yuv444p" if odd else "yuv420p"
-            x264_note = (
-                f"its size {width}x{height} is odd, which 4:2:0 H.264 cannot hold: written as 4:4:4 H.264, which "
-                "some players (browsers, phones) do not play; crop it to an even size for those"
-                if odd else None
-            )
             qscale = str(round(2 + self.crf * 29 / 51))
             candidates = [
-                _Encoder("libx264", x264_fmt, {"crf": str(self.crf), "preset": self.preset}, x264_note),
+                _Encoder("libx264", "yuv444p" if odd else "yuv420p", {"crf": str(self.crf), "preset": self.preset},
+                         odd_note),
                 _Encoder("mpeg4", "yuv420p", {"qscale": qscale}, "this PyAV has no H.264 encoder: written as MPEG-4"),
             ]
         for enc in candidates:
@@ -368,6 +417,37 @@ class VideoColorizer:
             return enc
         names = ", ".join(e.codec for e in candidates)
         raise VideoError(f"this PyAV (FFmpeg) build has none of the encoders {names}; reinstall it: {VIDEO_EXTRA}")
+
+
+def _sampling(av: ModuleType, pix_fmt: str | None) -> tuple[int, str] | None:
+    """Bits per sample and chroma subsampling (``4:2:0`` ...) of a YUV pixel format; ``None`` for other formats."""
+    try:
+        f = av.VideoFormat(pix_fmt, 64, 64)
+    except (ValueError, TypeError, av.error.FFmpegError):
+        return None
+    if f.is_rgb or len(f.components) < 3:
+        return None
+    cw, ch = f.chroma_width(), f.chroma_height()
+    chroma = {(64, 64): "4:4:4", (32, 64): "4:2:2", (32, 32): "4:2:0", (16, 64): "4:1:1"}.get((cw, ch), f"{cw}x{ch}")
+    return max(c.bits for c in f.components), chroma
+
+
+def _depth_note(av: ModuleType, vin: Any, encoder: _Encoder) -> str | None:
+    """A note when the film holds more than its output will: more bits or more chroma than the encoder's format."""
+    have, get = _sampling(av, vin.codec_context.pix_fmt), _sampling(av, encoder.pix_fmt)
+    if have is None or get is None:
+        return None
+    rank = {"4:1:1": 0, "4:2:0": 0, "4:2:2": 1, "4:4:4": 2}
+    if have[0] <= get[0] and rank.get(have[1], 0) <= rank.get(get[1], 0):
+        return None
+    name = {"libx264": "H.264", "libx265": "HEVC", "prores_ks": "ProRes", "libvpx-vp9": "VP9"}.get(
+        encoder.codec, encoder.codec
+    )
+    return (
+        f"its video is {have[0]}-bit {have[1]} ({vin.codec_context.name}, {vin.codec_context.pix_fmt}); written as "
+        f"{get[0]}-bit {get[1]} {name}, which every player plays; --video-codec hevc keeps 10 bits (4:2:0), "
+        "--video-codec prores keeps 10-bit 4:2:2 for editing"
+    )
 
 
 _MUXER_KEYS = {"encoder", "major_brand", "minor_version", "compatible_brands", "creation_time"}
@@ -405,6 +485,8 @@ class _FrameWriter:
         cc = self.stream.codec_context
         self.stream.width, self.stream.height, self.stream.pix_fmt = self.width, self.height, encoder.pix_fmt
         self.stream.options = dict(encoder.options)
+        if encoder.tag:
+            cc.codec_tag = encoder.tag
         self.turns = turns  # quarter turns counterclockwise from the stored frames to the upright picture
         if matrix is not None:  # the frames are written as stored, so players turn them as they turned the input
             self.stream.set_display_matrix(list(matrix))
