@@ -166,3 +166,21 @@ def test_video_codec_option(tiny_ckpt: Path, tmp_path: Path) -> None:
     assert (out.codec, out.pix_fmt, len(out.frames), out.audio_codec) == ("prores", "yuv422p10le", 4, "aac")
     assert main([*base, "--video-codec", "hevc"]) == 0
     assert read_video(tmp_path / "out" / "film.mp4").pix_fmt == "yuv420p10le"
+
+
+@pytest.mark.slow
+def test_progress_lines_without_a_terminal(tiny_ckpt: Path, tmp_path: Path) -> None:
+    """Run as under nohup or a job scheduler (stderr is a file, not a terminal): no bar, but a line every so often
+    that says how far the film is."""
+    src = write_clip(tmp_path / "long.mp4", frames=240, audio=False)
+    log = tmp_path / "colorize.log"
+    with log.open("w") as stderr:
+        subprocess.run(
+            [sys.executable, "-m", "colorgan.colorize", str(src), "--ckpt", str(tiny_ckpt), "--output",
+             str(tmp_path / "out"), "--device", "cpu", "--log-every", "0.2"],
+            stdout=subprocess.DEVNULL, stderr=stderr, stdin=subprocess.DEVNULL, check=True, timeout=300,
+        )
+    lines = [line for line in log.read_text().splitlines() if "frames (" in line]
+    assert len(lines) >= 2, log.read_text()
+    assert lines[0].startswith(f"{src.name}: ") and "of 240 frames (" in lines[0] and "left" in lines[0], lines[0]
+    assert "\r" not in log.read_text()  # no bar drawn into the log

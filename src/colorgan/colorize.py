@@ -38,6 +38,7 @@ X264_PRESETS = (
 )
 SMOOTHING, SMOOTHING_TOLERANCE, CUT_THRESHOLD = 0.8, 4.0, 0.3
 VIDEO_CODECS = ("h264", "hevc", "prores")
+LOG_EVERY = 60.0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,6 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="h264: 8-bit 4:2:0, plays everywhere (the default; VP9 for .webm); hevc: 10-bit 4:2:0, smaller; prores: "
         "10-bit 4:2:2 ProRes 422 HQ for editing, written as .mov. A film in a container that cannot hold the codec "
         "is written as .mkv (.mov for prores)",
+    )
+    video.add_argument(
+        "--log-every", type=float, default=LOG_EVERY, metavar="SECONDS",
+        help=f"with no terminal for a progress bar (nohup, a job's log, a notebook), a line of progress for each film "
+        f"every this many seconds (default {LOG_EVERY:g}; 0: none)",
     )
     video.add_argument(
         "--deinterlace", action="store_true",
@@ -240,7 +246,7 @@ def _colorize_videos(
             print(f"FAILED {failed[-1]}", file=sys.stderr)
             continue
         try:
-            result = video.colorize(job.source, job.output)
+            result = video.colorize(job.source, job.output, log_every=args.log_every)
         except (VideoError, ImportError, OSError) as err:
             failed.append(str(err) if str(job.source) in str(err) else f"{job.source}: {err}")
             print(f"FAILED {failed[-1]}", file=sys.stderr)
@@ -291,6 +297,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         build_parser().error("--smoothing-tolerance must be positive (a change of L*, 0-100)")
     if not 0 < args.cut_threshold <= 1:
         build_parser().error("--cut-threshold must be in (0, 1]")
+    if args.log_every < 0:
+        build_parser().error("--log-every must be 0 (no lines) or a number of seconds")
     in_main_thread = threading.current_thread() is threading.main_thread()  # only there can a handler be set
     previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
     try:

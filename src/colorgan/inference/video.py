@@ -26,6 +26,8 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -47,6 +49,7 @@ VIDEO_EXTRA = 'pip install "colorgan[video]"'
 DEFAULT_CRF = 18
 DEFAULT_PRESET = "medium"
 DEFAULT_BATCH_SIZE = 8
+DEFAULT_LOG_EVERY = 60.0  # seconds between progress lines when there is no terminal for a bar
 # libx264's presets, fastest first (colorgan.colorize holds the same for --help)
 X264_PRESETS = (
     "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"
@@ -195,6 +198,7 @@ class VideoColorizer:
         *,
         progress: bool | None = None,
         on_frames: Callable[[int], None] | None = None,
+        log_every: float | None = DEFAULT_LOG_EVERY,
     ) -> ColorizedVideo:
         """Colorize the video ``src`` into ``dst`` (replaced if it exists; its suffix picks the container).
 
@@ -203,6 +207,8 @@ class VideoColorizer:
             dst: the output, ``.mp4 .m4v .mov .mkv .avi`` (H.264) or ``.webm`` (VP9).
             progress: show a progress bar of frames and time left (``None``: only on a terminal).
             on_frames: called with the number of frames each time a batch is written (for a caller's own bar).
+            log_every: where no bar is shown (no terminal: nohup, a job scheduler's log, a notebook), a line on
+                stderr every this many seconds with the frames done and the time left; ``None`` or 0: never.
 
         Raises:
             VideoError: not a video, no video stream, a damaged or truncated file, or an unsupported output suffix
@@ -225,7 +231,7 @@ class VideoColorizer:
         dst.parent.mkdir(parents=True, exist_ok=True)
         tmp = dst.with_name(f".{dst.name}.part")
         try:
-            result = self._run(av, src, dst, tmp, fmt, progress, on_frames)
+            result = self._run(av, src, dst, tmp, fmt, progress, on_frames, log_every)
             os.replace(tmp, dst)
             return result
         except av.error.FFmpegError as err:
@@ -243,6 +249,7 @@ class VideoColorizer:
         fmt: str,
         progress: bool | None,
         on_frames: Callable[[int], None] | None,
+        log_every: float | None = None,
     ) -> ColorizedVideo:
         from tqdm import tqdm
 
@@ -307,14 +314,20 @@ class VideoColorizer:
                     disable=None if progress is None else not progress,
                 ) as bar:
 
+                    started = last_line = time.monotonic()
+
                     def flush() -> None:
-                        nonlocal done
+                        nonlocal done, last_line
                         self._colorize_batch(batch, writer, smoother, src, done, notes)
                         done += len(batch)
                         bar.update(len(batch))
                         if on_frames is not None:
                             on_frames(len(batch))
                         batch.clear()
+                        now = time.monotonic()
+                        if bar.disable and log_every and now - last_line >= log_every:
+                            last_line = now
+                            print(_progress_line(src.name, done, expected, now - started), file=sys.stderr, flush=True)
 
                     for packet in inp.demux(vin, *audio):
                         if packet.stream.type == "audio":
@@ -626,6 +639,16 @@ def _orientation(av: ModuleType, src: Path, index: int) -> tuple[tuple[int, ...]
     except (av.error.FFmpegError, OSError, StopIteration):
         pass
     return None, 0
+
+
+def _progress_line(name: str, done: int, expected: int, seconds: float) -> str:
+    """``film.mp4: 1200 of 5400 frames (22%), 3.1 frames/s, 23 min left`` (without the total where it is unknown)."""
+    rate = done / seconds if seconds > 0 else 0.0
+    if not expected:
+        return f"{name}: {done} frames ({rate:.1f} frames/s, total not known)"
+    left = max(expected - done, 0) / rate if rate else float("inf")
+    when = f"{left / 3600:.1f} h" if left >= 5400 else f"{left / 60:.0f} min" if left >= 90 else f"{left:.0f} s"
+    return f"{name}: {done} of {expected} frames ({100 * done / expected:.0f}%), {rate:.1f} frames/s, {when} left"
 
 
 def _reason(err: BaseException) -> str:
