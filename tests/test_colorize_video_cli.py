@@ -128,21 +128,25 @@ def test_archive_film_formats_are_recognised(tiny_ckpt: Path, tmp_path: Path, ca
     write_clip(root / "wedding.mpg", frames=6, codec="mpeg2video", rate=25, audio=False)
     write_clip(root / "news.ts", frames=6, rate=25)
     write_clip(root / "camcorder" / "MOV001.MOD", frames=6, codec="mpeg2video", rate=25, audio=False, container="mpeg")
+    # a suffix no list has: a film because PyAV finds one in it
+    write_clip(root / "tapes" / "tape_03.vhs", frames=6, codec="mpeg2video", rate=25, audio=False, container="mpeg")
     write_clip(root / "old.wmv", frames=6, codec="wmv2", rate=25, audio=False)
     (root / "notes.txt").write_text("tape 3, summer 1998")  # not a film, and not a failure
+    (root / "tapes" / "cover.dat").write_bytes((root / "notes.txt").read_bytes() * 50)
     out = tmp_path / "out"
     base = ["--ckpt", str(tiny_ckpt), "--output", str(out), "--device", "cpu"]
     assert main([str(root), *base]) == 0, capsys.readouterr().err
-    assert files_under(out) == ["camcorder/MOV001.mkv", "news.mkv", "old.mkv", "wedding.mkv"]
-    assert "Colorized 0 photo(s) and 4 video(s)" in capsys.readouterr().out
+    assert files_under(out) == ["camcorder/MOV001.mkv", "news.mkv", "old.mkv", "tapes/tape_03.mkv", "wedding.mkv"]
+    assert "Colorized 0 photo(s) and 5 video(s)" in capsys.readouterr().out
     assert len(read_video(out / "news.mkv").frames) == 6 and read_video(out / "news.mkv").audio_codec == "aac"
     assert len(read_video(out / "camcorder" / "MOV001.mkv").frames) == 6
+    assert len(read_video(out / "tapes" / "tape_03.mkv").frames) == 6
 
     # by name, too
     named = tmp_path / "named"
-    films = [str(root / "wedding.mpg"), str(root / "camcorder" / "MOV001.MOD")]
+    films = [str(root / "wedding.mpg"), str(root / "camcorder" / "MOV001.MOD"), str(root / "tapes" / "tape_03.vhs")]
     assert main([*films, "--ckpt", str(tiny_ckpt), "--output", str(named), "--device", "cpu"]) == 0
-    assert files_under(named) == ["MOV001.mkv", "wedding.mkv"]
+    assert files_under(named) == ["MOV001.mkv", "tape_03.mkv", "wedding.mkv"]
 
 
 def test_deinterlace_option(tiny_ckpt: Path, tmp_path: Path, capsys) -> None:
