@@ -11,10 +11,14 @@ How a film is colorized (PyAV, FFmpeg's libraries, does the decoding and encodin
 3. Between the generator and the join, the colour is smoothed over time
    (:class:`~colorgan.inference.temporal.TemporalSmoother`): still parts keep a steady colour, moving parts and
    the first frame of each shot use their own.
-4. Each frame is encoded again (H.264 with libx264, VP9 for ``.webm``, ``yuv420p``) with the input frame's
-   timestamp, so the output has the input's frame count, frame rate and duration. The YUV <-> RGB conversion
-   uses the input's colour matrix (BT.709 or BT.601; for an untagged film the one players assume from its
-   height) and tags the output with it, so the lightness a player shows is the input's.
+4. Each frame is encoded again (H.264 with libx264, VP9 for ``.webm``, ``yuv420p``; HEVC or ProRes 10-bit on
+   request) with the input frame's timestamp, so the output has the input's frame count, frame rate and
+   duration. The YUV <-> RGB conversion uses the input's colour matrix (BT.709 or BT.601; for an untagged film
+   the one players assume from its height) and tags the output with it, so the lightness a player shows is the
+   input's.
+
+A phone's display matrix (rotation) is honoured: frames are colorized upright and written as stored, with the
+same matrix. An interlaced film stays interlaced, in its field order, unless it is deinterlaced (``yadif``) first.
 
 Only ``batch_size`` frames are ever held at once, and nothing is written but the output, through a hidden
 temporary file next to it that is renamed when the film is complete: an interrupted run leaves no half-written
