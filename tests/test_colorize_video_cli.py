@@ -120,6 +120,7 @@ def test_a_signal_stops_a_film_cleanly(sig: signal.Signals, tiny_ckpt: Path, tmp
     assert not out.exists() or sorted(p.name for p in out.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_archive_film_formats_are_recognised(tiny_ckpt: Path, tmp_path: Path, capsys) -> None:
     """MPEG-2 program streams (.mpg, a camcorder's .mod), broadcast transport streams (.ts) and Windows Media (.wmv)
     are films: found in a folder, and by name, where they used to be skipped or read as broken photos. Films in
@@ -176,15 +177,15 @@ def test_video_codec_option(tiny_ckpt: Path, tmp_path: Path) -> None:
 def test_progress_lines_without_a_terminal(tiny_ckpt: Path, tmp_path: Path) -> None:
     """Run as under nohup or a job scheduler (stderr is a file, not a terminal): no bar, but a line every so often
     that says how far the film is."""
-    src = write_clip(tmp_path / "long.mp4", frames=240, audio=False)
+    src = write_clip(tmp_path / "long.mp4", frames=120, audio=False)
     log = tmp_path / "colorize.log"
     with log.open("w") as stderr:
         subprocess.run(
             [sys.executable, "-m", "colorgan.colorize", str(src), "--ckpt", str(tiny_ckpt), "--output",
-             str(tmp_path / "out"), "--device", "cpu", "--log-every", "0.2"],
+             str(tmp_path / "out"), "--device", "cpu", "--log-every", "0.1"],
             stdout=subprocess.DEVNULL, stderr=stderr, stdin=subprocess.DEVNULL, check=True, timeout=300,
         )
     lines = [line for line in log.read_text().splitlines() if "frames (" in line]
     assert len(lines) >= 2, log.read_text()
-    assert lines[0].startswith(f"{src.name}: ") and "of 240 frames (" in lines[0] and "left" in lines[0], lines[0]
+    assert lines[0].startswith(f"{src.name}: ") and "of 120 frames (" in lines[0] and "left" in lines[0], lines[0]
     assert "\r" not in log.read_text()  # no bar drawn into the log
