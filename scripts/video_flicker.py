@@ -57,7 +57,7 @@ class SteadyColour(nn.Module):
 
 def shots() -> list[Image.Image]:
     cat = Image.open(asset_path("photos/chelsea_color.jpg")).convert("RGB")  # 451x300
-    held_out = Image.open(asset_path("demo/test/bee_0.jpg")).convert("RGB")  # 160x160, a test photo
+    held_out = Image.open(asset_path("demo/test/hopper_1.jpg")).convert("RGB")  # 160x160, a test photo
     return [cat, held_out.resize((WIDTH, WIDTH), Image.Resampling.LANCZOS), cat]
 
 
