@@ -211,8 +211,9 @@ class VideoColorizer:
             dst: the output, ``.mp4 .m4v .mov .mkv .avi`` (H.264) or ``.webm`` (VP9).
             progress: show a progress bar of frames and time left (``None``: only on a terminal).
             on_frames: called with the number of frames each time a batch is written (for a caller's own bar).
-            log_every: where no bar is shown (no terminal: nohup, a job scheduler's log, a notebook), a line on
-                stderr every this many seconds with the frames done and the time left; ``None`` or 0: never.
+            log_every: with ``progress=None`` and no terminal for the bar (nohup, a job scheduler's log, a
+                notebook), a line on stderr every this many seconds with the frames done and the time left;
+                ``None`` or 0: never.
 
         Raises:
             VideoError: not a video, no video stream, a damaged or truncated file, or an unsupported output suffix
@@ -329,7 +330,8 @@ class VideoColorizer:
                             on_frames(len(batch))
                         batch.clear()
                         now = time.monotonic()
-                        if bar.disable and log_every and now - last_line >= log_every:
+                        # progress=None and no terminal: lines instead of a bar; progress=False: silence
+                        if progress is None and bar.disable and log_every and now - last_line >= log_every:
                             last_line = now
                             print(_progress_line(src.name, done, expected, now - started), file=sys.stderr, flush=True)
 
