@@ -57,8 +57,8 @@ class SteadyColour(nn.Module):
 
 def shots() -> list[Image.Image]:
     cat = Image.open(asset_path("photos/chelsea_color.jpg")).convert("RGB")  # 451x300
-    astronaut = Image.open(asset_path("demo/test/astronaut_7.jpg")).convert("RGB")  # 160x160, held out
-    return [cat, astronaut.resize((WIDTH, WIDTH), Image.Resampling.LANCZOS), cat]
+    held_out = Image.open(asset_path("demo/test/hopper_1.jpg")).convert("RGB")  # 160x160, a test photo
+    return [cat, held_out.resize((WIDTH, WIDTH), Image.Resampling.LANCZOS), cat]
 
 
 def colour_frame(i: int, photos: list[Image.Image]) -> np.ndarray:

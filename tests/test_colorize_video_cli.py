@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -11,7 +14,7 @@ from PIL import Image
 from colorgan.colorize import main
 
 from helpers.photos import write_photos
-from helpers.videos import read_video, write_clip
+from helpers.videos import comb, combed_frame, read_video, write_clip
 
 pytest.importorskip("av")
 
@@ -76,10 +79,113 @@ def test_films_without_pyav_are_reported_with_the_extra(
 
 
 @pytest.mark.parametrize(
-    "option", [["--video-crf", "52"], ["--smoothing", "1"], ["--smoothing-tolerance", "0"], ["--cut-threshold", "0"]]
+    "option",
+    [
+        ["--video-crf", "52"], ["--smoothing", "1"], ["--smoothing-tolerance", "0"], ["--cut-threshold", "0"],
+        ["--video-preset", "fastest"],
+    ],
 )
 def test_bad_video_settings_stop_before_any_work(option: list[str], tmp_path: Path, capsys) -> None:
+    write_photos(tmp_path / "in", 1, size=(40, 30), ext="jpg")
     with pytest.raises(SystemExit) as exit_:
-        main([str(tmp_path), "--ckpt", "x.ckpt", "--output", str(tmp_path / "out"), *option])
+        main([str(tmp_path / "in"), "--ckpt", "x.ckpt", "--output", str(tmp_path / "out"), *option])
     assert exit_.value.code == 2
     assert option[0] in capsys.readouterr().err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_stops_a_film_cleanly(sig: signal.Signals, tiny_ckpt: Path, tmp_path: Path) -> None:
+    """Ctrl-C (SIGINT) or a service manager's stop (SIGTERM) while a film is written: a short message, no
+    traceback, no hidden half-written film left next to the output, and the exit code of the signal."""
+    src = write_clip(tmp_path / "long.mp4", frames=900, audio=False)
+    out = tmp_path / "out"
+    part = out / ".long.mp4.part"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "colorgan.colorize", str(src), "--ckpt", str(tiny_ckpt), "--output", str(out),
+         "--device", "cpu"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not part.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert part.exists(), "the film was never started"
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 128 + sig, err
+    assert "Traceback" not in err and "interrupted" in err, err
+    assert not out.exists() or sorted(p.name for p in out.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_archive_film_formats_are_recognised(tiny_ckpt: Path, tmp_path: Path, capsys) -> None:
+    """MPEG-2 program streams (.mpg, a camcorder's .mod), broadcast transport streams (.ts) and Windows Media (.wmv)
+    are films: found in a folder, and by name, where they used to be skipped or read as broken photos. Films in
+    containers colorgan does not write come out as Matroska (.mkv), which holds their sound as it is."""
+    root = tmp_path / "archive"
+    write_clip(root / "wedding.mpg", frames=6, codec="mpeg2video", rate=25, audio=False)
+    write_clip(root / "news.ts", frames=6, rate=25)
+    write_clip(root / "camcorder" / "MOV001.MOD", frames=6, codec="mpeg2video", rate=25, audio=False, container="mpeg")
+    # a suffix no list has: a film because PyAV finds one in it
+    write_clip(root / "tapes" / "tape_03.vhs", frames=6, codec="mpeg2video", rate=25, audio=False, container="mpeg")
+    write_clip(root / "old.wmv", frames=6, codec="wmv2", rate=25, audio=False)
+    (root / "notes.txt").write_text("tape 3, summer 1998")  # not a film, and not a failure
+    (root / "tapes" / "cover.dat").write_bytes((root / "notes.txt").read_bytes() * 50)
+    out = tmp_path / "out"
+    base = ["--ckpt", str(tiny_ckpt), "--output", str(out), "--device", "cpu"]
+    assert main([str(root), *base]) == 0, capsys.readouterr().err
+    assert files_under(out) == ["camcorder/MOV001.mkv", "news.mkv", "old.mkv", "tapes/tape_03.mkv", "wedding.mkv"]
+    assert "Colorized 0 photo(s) and 5 video(s)" in capsys.readouterr().out
+    assert len(read_video(out / "news.mkv").frames) == 6 and read_video(out / "news.mkv").audio_codec == "aac"
+    assert len(read_video(out / "camcorder" / "MOV001.mkv").frames) == 6
+    assert len(read_video(out / "tapes" / "tape_03.mkv").frames) == 6
+
+    # by name, too
+    named = tmp_path / "named"
+    films = [str(root / "wedding.mpg"), str(root / "camcorder" / "MOV001.MOD"), str(root / "tapes" / "tape_03.vhs")]
+    assert main([*films, "--ckpt", str(tiny_ckpt), "--output", str(named), "--device", "cpu"]) == 0
+    assert files_under(named) == ["MOV001.mkv", "tape_03.mkv", "wedding.mkv"]
+
+
+def test_deinterlace_option(tiny_ckpt: Path, tmp_path: Path, capsys) -> None:
+    src = write_clip(tmp_path / "in" / "vhs.mkv", frames=4, rate=25, picture=combed_frame, interlaced=True)
+    base = [str(src), "--ckpt", str(tiny_ckpt), "--device", "cpu"]
+    assert main([*base, "--output", str(tmp_path / "kept")]) == 0
+    assert "interlaced (top field first)" in capsys.readouterr().err
+    assert read_video(tmp_path / "kept" / "vhs.mkv").field_order == 2
+    assert main([*base, "--output", str(tmp_path / "flat"), "--deinterlace"]) == 0
+    out = read_video(tmp_path / "flat" / "vhs.mkv")
+    assert out.field_order in (0, 1) and comb(out.frames) < 0.3 * comb(read_video(src).frames)
+
+
+def test_video_codec_option(tiny_ckpt: Path, tmp_path: Path) -> None:
+    """--video-codec prores on an .mp4 (which cannot hold ProRes) writes a .mov next to where the .mp4 would be."""
+    src = write_clip(tmp_path / "in" / "film.mp4", frames=4)
+    base = [str(src), "--ckpt", str(tiny_ckpt), "--device", "cpu", "--output", str(tmp_path / "out")]
+    assert main([*base, "--video-codec", "prores"]) == 0
+    assert files_under(tmp_path / "out") == ["film.mov"]
+    out = read_video(tmp_path / "out" / "film.mov")
+    assert (out.codec, out.pix_fmt, len(out.frames), out.audio_codec) == ("prores", "yuv422p10le", 4, "aac")
+    assert main([*base, "--video-codec", "hevc"]) == 0
+    assert read_video(tmp_path / "out" / "film.mp4").pix_fmt == "yuv420p10le"
+
+
+@pytest.mark.slow
+def test_progress_lines_without_a_terminal(tiny_ckpt: Path, tmp_path: Path) -> None:
+    """Run as under nohup or a job scheduler (stderr is a file, not a terminal): no bar, but a line every so often
+    that says how far the film is."""
+    src = write_clip(tmp_path / "long.mp4", frames=120, audio=False)
+    log = tmp_path / "colorize.log"
+    with log.open("w") as stderr:
+        subprocess.run(
+            [sys.executable, "-m", "colorgan.colorize", str(src), "--ckpt", str(tiny_ckpt), "--output",
+             str(tmp_path / "out"), "--device", "cpu", "--log-every", "0.1"],
+            stdout=subprocess.DEVNULL, stderr=stderr, stdin=subprocess.DEVNULL, check=True, timeout=300,
+        )
+    lines = [line for line in log.read_text().splitlines() if "frames (" in line]
+    assert len(lines) >= 2, log.read_text()
+    assert lines[0].startswith(f"{src.name}: ") and "of 120 frames (" in lines[0] and "left" in lines[0], lines[0]
+    assert "\r" not in log.read_text()  # no bar drawn into the log

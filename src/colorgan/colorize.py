@@ -12,7 +12,9 @@ interrupted job.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -32,7 +34,12 @@ from colorgan.inference.outputs import (
 # The video settings' defaults (colorgan.inference.video and .temporal hold the same; kept here so that --help
 # does not import PyTorch).
 VIDEO_CRF, VIDEO_PRESET = 18, "medium"
+X264_PRESETS = (
+    "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"
+)
 SMOOTHING, SMOOTHING_TOLERANCE, CUT_THRESHOLD = 0.8, 4.0, 0.3
+VIDEO_CODECS = ("h264", "hevc", "prores")
+LOG_EVERY = 60.0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,8 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "inputs", nargs="+", metavar="INPUT",
-        help="photo or video files, folders (recursive) or globs; videos (.mp4 .mov .mkv .avi .webm .m4v) need "
-        'pip install "colorgan[video]"',
+        help="photo or video files, folders (recursive) or globs; videos (.mp4 .mov .mkv .mpg .ts .vob .dv .wmv ..., "
+        'any file FFmpeg reads as a film) need pip install "colorgan[video]"',
     )
     parser.add_argument(
         "--ckpt", required=True, metavar="PATH",
@@ -87,8 +94,24 @@ def build_parser() -> argparse.ArgumentParser:
         "FFmpeg's default); .webm outputs (VP9) use it on VP9's 0-63 scale",
     )
     video.add_argument(
-        "--video-preset", default=VIDEO_PRESET, metavar="NAME",
-        help=f"libx264 speed/size trade-off: ultrafast ... veryslow (default {VIDEO_PRESET})",
+        "--video-preset", default=VIDEO_PRESET, metavar="NAME", choices=X264_PRESETS,
+        help=f"libx264 speed/size trade-off: ultrafast ... veryslow (default {VIDEO_PRESET}); checked before any work",
+    )
+    video.add_argument(
+        "--video-codec", choices=VIDEO_CODECS, default=None,
+        help="h264: 8-bit 4:2:0, plays everywhere (the default; VP9 for .webm); hevc: 10-bit 4:2:0, smaller; prores: "
+        "10-bit 4:2:2 ProRes 422 HQ for editing, written as .mov. A film in a container that cannot hold the codec "
+        "is written as .mkv (.mov for prores)",
+    )
+    video.add_argument(
+        "--log-every", type=float, default=LOG_EVERY, metavar="SECONDS",
+        help=f"with no terminal for a progress bar (nohup, a job's log, a notebook), a line of progress for each film "
+        f"every this many seconds (default {LOG_EVERY:g}; 0: none)",
+    )
+    video.add_argument(
+        "--deinterlace", action="store_true",
+        help="join the two fields of interlaced films (VHS, DV, broadcast captures) into progressive frames with "
+        "FFmpeg's yadif; without it an interlaced film stays interlaced, with its field order",
     )
     video.add_argument(
         "--smoothing", type=float, default=SMOOTHING, metavar="S",
@@ -130,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
     pairs, problems = collect_inputs(args.inputs, exclude=output_dir)
     for message in problems:
         print(f"colorgan-colorize: {message}", file=sys.stderr)
-    jobs = plan_jobs(pairs, output_dir, args.format, args.compare)
+    jobs = plan_jobs(pairs, output_dir, args.format, args.compare, video_codec=args.video_codec)
     inputs = InputFiles(p for p, _ in pairs)  # checked again at every write, whatever the plan says
     todo = [j for j in jobs if args.overwrite or not j.output.exists()]
     existing = len(jobs) - len(todo)
@@ -216,6 +239,7 @@ def _colorize_videos(
     video = VideoColorizer(
         colorizer,  # type: ignore[arg-type]
         smoothing=smoothing, crf=args.video_crf, preset=args.video_preset, batch_size=max(1, args.batch_size),
+        deinterlace=args.deinterlace, codec=args.video_codec,
     )
     done = 0
     for job in jobs:
@@ -224,7 +248,7 @@ def _colorize_videos(
             print(f"FAILED {failed[-1]}", file=sys.stderr)
             continue
         try:
-            result = video.colorize(job.source, job.output)
+            result = video.colorize(job.source, job.output, log_every=args.log_every)
         except (VideoError, ImportError, OSError) as err:
             failed.append(str(err) if str(job.source) in str(err) else f"{job.source}: {err}")
             print(f"FAILED {failed[-1]}", file=sys.stderr)
@@ -246,8 +270,21 @@ def _colorize_videos(
     return done
 
 
+class Terminated(BaseException):
+    """SIGTERM (a service manager, ``kill``, a job scheduler) raised where the program is, so that the same clean-up
+    runs as for Ctrl-C: a film being written removes its hidden partial file on the way out."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Console entry point (``colorgan-colorize``)."""
+    """Console entry point (``colorgan-colorize``).
+
+    Ctrl-C and SIGTERM stop it with one line instead of a traceback, exit codes 130 and 143 (128 + the signal, as a
+    shell reports them); what was finished stays, nothing half-written does, and the same command finishes the rest.
+    """
     keep_freed_memory()
     args = build_parser().parse_args(argv)
     if args.batch_size < 1:
@@ -262,7 +299,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         build_parser().error("--smoothing-tolerance must be positive (a change of L*, 0-100)")
     if not 0 < args.cut_threshold <= 1:
         build_parser().error("--cut-threshold must be in (0, 1]")
-    return run(args)
+    if args.log_every < 0:
+        build_parser().error("--log-every must be 0 (no lines) or a number of seconds")
+    in_main_thread = threading.current_thread() is threading.main_thread()  # only there can a handler be set
+    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
+    try:
+        return run(args)
+    except (KeyboardInterrupt, Terminated) as err:
+        sig = signal.SIGINT if isinstance(err, KeyboardInterrupt) else signal.SIGTERM
+        print(
+            f"\ncolorgan-colorize: interrupted ({sig.name}); finished outputs are kept, nothing half-written is left; "
+            "run the same command again to do the rest",
+            file=sys.stderr,
+        )
+        return 128 + sig
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

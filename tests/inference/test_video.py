@@ -16,7 +16,17 @@ from colorgan.inference.colorizer import Colorizer
 from colorgan.inference.temporal import FlickerMeter, Smoothing
 from colorgan.inference.video import ColorizedVideo, VideoColorizer, VideoError, import_av
 
-from helpers.videos import read_video, write_clip
+from helpers.videos import (
+    FADE_CUTS,
+    FADE_END,
+    FADE_FRAMES,
+    FADE_START,
+    comb,
+    combed_frame,
+    fade_frame,
+    read_video,
+    write_clip,
+)
 
 pytest.importorskip("av")
 
@@ -240,3 +250,150 @@ def test_bad_settings_are_refused(colorizer: Colorizer) -> None:
         VideoColorizer(colorizer, crf=60)
     with pytest.raises(ValueError, match="batch size"):
         VideoColorizer(colorizer, batch_size=0)
+    with pytest.raises(ValueError, match="preset.*veryslow"):
+        VideoColorizer(colorizer, preset="fastest")
+
+
+class TopRedBottomBlue(nn.Module):
+    """A fake generator that colours the top half of its square red (a* +44) and the bottom half blue (b* -44):
+    which way up it saw the picture shows in where the red ends up."""
+
+    divisor = 1
+
+    def forward(self, L: Tensor) -> Tensor:
+        B, _, H, W = L.shape
+        top = (torch.arange(H) < H // 2).float().view(1, 1, H, 1)
+        return torch.cat([0.4 * top, -0.4 * (1 - top)], dim=1).expand(B, 2, H, W)
+
+
+@pytest.mark.parametrize("rotation", [90, -90])
+def test_a_phone_clip_is_colorized_upright_and_keeps_its_rotation(rotation: int, tmp_path: Path) -> None:
+    """A portrait phone clip: 64x48 stored sideways, with a display matrix that turns it 48x64 upright."""
+    upright = np.zeros((64, 48, 3), np.uint8)
+    upright[:, :] = np.linspace(60, 200, 64, dtype=np.uint8)[:, None, None]  # a sky above, darker ground below
+    stored = np.ascontiguousarray(np.rot90(upright, k=-rotation // 90))
+    src = write_clip(tmp_path / "phone.mp4", frames=4, rotation=rotation, picture=lambda i: stored, audio=False)
+    assert read_video(src).rotation == rotation and read_video(src).displayed()[0].shape == (64, 48, 3)
+
+    colorizer = Colorizer(TopRedBottomBlue(), 64, device="cpu")
+    result = VideoColorizer(colorizer, smoothing=FRAME_BY_FRAME).colorize(src, tmp_path / "out" / "phone.mp4")
+    out = read_video(result.path)
+    assert (out.width, out.height, out.rotation) == (64, 48, rotation)  # stored as the input, turned as the input
+    assert (result.width, result.height) == (64, 48)
+    _, ab = lab(out.displayed())
+    top, bottom = ab[:, :, 4:28].mean(dim=(0, 2, 3)), ab[:, :, 36:60].mean(dim=(0, 2, 3))
+    # red sky, blue ground, as a player shows it (colorized sideways, each would be half red, half blue)
+    assert top[0] > 30 and top[1] > -10 and bottom[0] < 10 and bottom[1] < -30, (top, bottom)
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
+def test_audio_languages_and_titles_are_kept(suffix: str, colorizer: Colorizer, tmp_path: Path) -> None:
+    """A film with an English and a French soundtrack keeps both tags, so players still offer the right one."""
+    src = write_clip(tmp_path / f"film{suffix}", frames=6, languages=("eng", "fra"))
+    result = VideoColorizer(colorizer, smoothing=FRAME_BY_FRAME).colorize(src, tmp_path / "out" / f"film{suffix}")
+    assert read_video(src).audio_languages == ["eng", "fra"]
+    assert read_video(result.path).audio_languages == ["eng", "fra"]
+    assert result.audio_streams == 2
+
+
+class ColourByBrightness(nn.Module):
+    """A fake generator with a real one's habit in fades: it sees an orange suit while the picture is bright and a
+    purple-blue one as it gets dark (the colour it predicts follows the frame's mean lightness)."""
+
+    divisor = 1
+
+    def forward(self, L: Tensor) -> Tensor:
+        B, _, H, W = L.shape
+        brightness = ((L + 1) / 2).mean(dim=(1, 2, 3)).view(B, 1, 1, 1)  # 0 black ... 1 white
+        dark = (1 - brightness / 0.55).clamp(0, 1)  # 0 for shot B at full brightness, 1 for black
+        # a* b* (15, 25) and (12, -25): mild enough for sRGB to show them at every lightness of the fade
+        orange, blue = torch.tensor([15.0, 25.0]).view(1, 2, 1, 1), torch.tensor([12.0, -25.0]).view(1, 2, 1, 1)
+        orange, blue = orange / AB_SCALE, blue / AB_SCALE
+        return (orange + dark * (blue - orange)).expand(B, 2, H, W)
+
+
+class SteadyColour(nn.Module):
+    """The suit's orange on every frame, whatever the generator sees."""
+
+    divisor = 1
+
+    def forward(self, L: Tensor) -> Tensor:
+        return (torch.tensor([15.0, 25.0]) / AB_SCALE).view(1, 2, 1, 1).expand(L.shape[0], 2, *L.shape[-2:])
+
+
+def fade_drift(frames: list[np.ndarray]) -> list[float]:
+    """Mean |Δab| (CIE units) of the suit between consecutive frames of the fade, while it is bright enough
+    (L* 30 and up) for its colour to show."""
+    L, ab = lab(frames)
+    suit = (slice(None), slice(None), slice(22, 34), slice(22, 42))
+    lightness, colour = L[suit].mean(dim=(1, 2, 3)), ab[suit]
+    return [
+        float((colour[i] - colour[i - 1]).square().sum(dim=0).sqrt().mean())
+        for i in range(FADE_START, FADE_END)
+        if lightness[i] >= 30
+    ]
+
+
+def test_a_fade_to_black_keeps_its_colour_and_is_no_cut(tmp_path: Path) -> None:
+    src = write_clip(tmp_path / "fade.mp4", frames=FADE_FRAMES, picture=fade_frame, audio=False)
+    colorizer = Colorizer(ColourByBrightness(), 64, device="cpu")
+    raw = VideoColorizer(colorizer, smoothing=FRAME_BY_FRAME).colorize(src, tmp_path / "raw.mp4")
+    smooth = VideoColorizer(colorizer).colorize(src, tmp_path / "smooth.mp4")
+    # the floor of the measure: one colour painted on every frame (8-bit, 4:2:0 and H.264 rounding alone)
+    steady = Colorizer(SteadyColour(), 64, device="cpu")
+    floor = VideoColorizer(steady, smoothing=FRAME_BY_FRAME).colorize(src, tmp_path / "steady.mp4")
+    runs = {"raw": raw, "smooth": smooth, "floor": floor}
+    drift = {name: fade_drift(read_video(r.path).frames) for name, r in runs.items()}
+    figures = ", ".join(f"{k} {np.mean(v):.2f} ({max(v):.2f})" for k, v in drift.items())
+    print(f"fade, mean |Δab| per frame (max): {figures}; cuts {raw.cuts} frame by frame, {smooth.cuts} smoothed")
+    assert len(drift["smooth"]) >= 8 and np.mean(drift["raw"]) > 3  # the generator alone drifts
+    assert np.mean(drift["smooth"]) < np.mean(drift["floor"]) + 0.3, drift  # the smoothed film does not
+    assert raw.cuts == smooth.cuts == len(FADE_CUTS)  # A -> B and black -> C, not the last frames of the fade
+
+
+def test_interlaced_films_keep_their_field_order_or_are_deinterlaced(colorizer: Colorizer, tmp_path: Path) -> None:
+    src = write_clip(tmp_path / "vhs.mkv", frames=6, rate=25, picture=combed_frame, interlaced=True, audio=False)
+    original = read_video(src)
+    assert original.field_order == 2 and all(original.interlaced)  # top field first, as a capture says
+    kept = VideoColorizer(colorizer, smoothing=FRAME_BY_FRAME).colorize(src, tmp_path / "out" / "kept.mkv")
+    out = read_video(kept.path)
+    assert out.field_order == 2 and all(out.interlaced) and len(out.frames) == 6  # still interlaced, tff
+    assert any("interlaced" in n and "--deinterlace" in n for n in kept.notes), kept.notes
+
+    flat = VideoColorizer(colorizer, smoothing=FRAME_BY_FRAME, deinterlace=True)
+    result = flat.colorize(src, tmp_path / "out" / "flat.mkv")
+    out = read_video(result.path)
+    assert out.field_order in (0, 1) and not any(out.interlaced)  # progressive
+    assert (len(out.frames), out.rate) == (6, 25)  # one frame per frame (yadif's send_frame), the same rate
+    print(f"comb: input {comb(original.frames):.1f}, deinterlaced {comb(out.frames):.1f}")
+    assert comb(out.frames) < 0.3 * comb(original.frames)  # the fields were joined into whole pictures
+
+
+@pytest.mark.parametrize(
+    ("name", "codec", "pix_fmt", "words"),
+    [
+        ("hevc10.mp4", "libx265", "yuv420p10le", "10-bit 4:2:0"),
+        ("prores.mov", "prores_ks", "yuv422p10le", "10-bit 4:2:2"),
+    ],
+)
+def test_more_than_8_bit_or_4_2_0_is_told_and_kept_on_request(
+    name: str, codec: str, pix_fmt: str, words: str, colorizer: Colorizer, tmp_path: Path
+) -> None:
+    src = write_clip(tmp_path / name, frames=4, codec=codec, pix_fmt=pix_fmt, audio=False)
+    assert read_video(src).pix_fmt == pix_fmt
+    # by default, H.264 4:2:0 8-bit, which every player plays, and a note that says so and what else there is
+    result = VideoColorizer(colorizer, smoothing=FRAME_BY_FRAME).colorize(src, tmp_path / "h264" / name)
+    assert (read_video(result.path).codec, read_video(result.path).pix_fmt) == ("h264", "yuv420p")
+    note = next((n for n in result.notes if words in n), None)
+    assert note is not None and "8-bit 4:2:0 H.264" in note and "--video-codec" in note, result.notes
+    # on request, the same depth and chroma
+    kept = VideoColorizer(colorizer, smoothing=FRAME_BY_FRAME, codec="hevc" if codec == "libx265" else "prores")
+    out = read_video(kept.colorize(src, tmp_path / "kept" / name).path)
+    assert (out.codec, out.pix_fmt, len(out.frames)) == (read_video(src).codec, pix_fmt, 4)
+
+
+def test_a_codec_the_container_cannot_hold_is_refused_by_name(colorizer: Colorizer, tmp_path: Path) -> None:
+    with pytest.raises(VideoError, match=r"prores.*\.mp4.*\.mov"):
+        VideoColorizer(colorizer, codec="prores").colorize(tmp_path / "in.mp4", tmp_path / "out.mp4")
+    with pytest.raises(ValueError, match="video codec.*h264"):
+        VideoColorizer(colorizer, codec="mpeg1")

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".heif")  # HEIC: pillow-heif
-# Videos colorize finds in folders (with the video extra); training uses photos only.
-VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v")
+# Videos colorize finds in folders (with the video extra); training uses photos only. Phones and the web (.mp4 ...),
+# DVDs and camcorders (.mpg .vob .mod .tod), broadcast and AVCHD (.ts .mts .m2ts), DV tape, Windows Media, Flash,
+# Ogg; a file with any other suffix is a video too if PyAV finds a moving picture in it (see is_video_file).
+VIDEO_EXTENSIONS = (
+    ".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".m2v", ".ts", ".mts", ".m2ts", ".vob", ".mod",
+    ".tod", ".dv", ".wmv", ".asf", ".3gp", ".3g2", ".ogv", ".flv", ".mxf",
+)
+# FFmpeg formats that hold one picture, not a film: photos, a song's cover, GIFs (left to photo tools)
+_STILL_FORMATS = ("image2", "gif", "apng", "webp", "tty")
 
 # Folder names that mark a pre-made split (the sports data set's layout), in order of preference.
 TRAIN_DIRS = ("train",)
@@ -25,8 +33,34 @@ def is_image_file(path: Path, extensions: tuple[str, ...] = IMAGE_EXTENSIONS) ->
 
 
 def is_video_file(path: Path) -> bool:
-    """Whether ``path``'s suffix is one of :data:`VIDEO_EXTENSIONS`, in any case."""
-    return path.suffix.lower() in VIDEO_EXTENSIONS
+    """Whether ``path`` is a film: its suffix is one of :data:`VIDEO_EXTENSIONS` (in any case), or, for a file with
+    another suffix that is not a photo's, PyAV (the ``video`` extra) opens it and finds a moving picture in it."""
+    suffix = path.suffix.lower()
+    if suffix in VIDEO_EXTENSIONS:
+        return True
+    if suffix in IMAGE_EXTENSIONS or path.name.startswith(".") or not path.is_file():
+        return False
+    return _pyav_finds_a_film(str(path.resolve()))
+
+
+@functools.lru_cache(maxsize=4096)
+def _pyav_finds_a_film(path: str) -> bool:
+    """Whether FFmpeg (through PyAV) reads ``path`` as a container with a video stream that is not a still picture
+    (a photo, a song's cover art, a GIF). False without PyAV; cached, since a folder is planned more than once."""
+    try:
+        import av
+    except ImportError:
+        return False
+    try:
+        with av.open(path) as container:
+            fmt = container.format.name
+            if fmt.endswith("_pipe") or any(name in _STILL_FORMATS for name in fmt.split(",")):
+                return False
+            return any(
+                not s.disposition & av.stream.Disposition.attached_pic for s in container.streams.video
+            )
+    except (av.error.FFmpegError, OSError, UnicodeDecodeError):
+        return False
 
 
 def find_images(root: str | Path, extensions: tuple[str, ...] = IMAGE_EXTENSIONS) -> list[Path]:

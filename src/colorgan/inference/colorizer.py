@@ -229,6 +229,8 @@ class Colorizer:
         preset: str = "medium",
         batch_size: int = 8,
         progress: bool | None = None,
+        deinterlace: bool = False,
+        codec: str | None = None,
     ) -> ColorizedVideo:
         """Colorize the video file ``src`` into ``dst``: same size, frame rate, frame count and sound.
 
@@ -243,7 +245,10 @@ class Colorizer:
         """
         from colorgan.inference.video import VideoColorizer
 
-        video = VideoColorizer(self, smoothing=smoothing, crf=crf, preset=preset, batch_size=batch_size)
+        video = VideoColorizer(
+            self, smoothing=smoothing, crf=crf, preset=preset, batch_size=batch_size, deinterlace=deinterlace,
+            codec=codec,
+        )
         return video.colorize(src, dst, progress=progress)
 
     def predict_ab(self, L: Tensor) -> Tensor:

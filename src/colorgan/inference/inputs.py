@@ -27,18 +27,27 @@ def _inside(path: Path, folder: Path) -> bool:
         return False
 
 
+def _all_files(folder: Path) -> list[Path]:
+    """Every file below ``folder`` but hidden ones (and those in hidden folders)."""
+    return [
+        p for p in folder.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    ]
+
+
 def collect_inputs(inputs: Sequence[str], exclude: Path | None = None) -> tuple[list[tuple[Path, Path]], list[str]]:
     """Expand INPUT arguments into ``(file, relative path)`` pairs, in order, each file once.
 
     Folders are searched recursively for photos (any case of .jpg .jpeg .png .webp .bmp .tif .tiff) and, when
-    PyAV (the ``video`` extra) is installed, videos (.mp4 .mov .mkv .avi .webm .m4v), skipping hidden files;
-    without PyAV, a folder's videos are left out and a message says how to include them. Folder scans and globs
+    PyAV (the ``video`` extra) is installed, videos (:data:`~colorgan.data.files.VIDEO_EXTENSIONS`, and files
+    with any other suffix that PyAV opens as a film), skipping hidden files; without PyAV, a folder's videos are
+    left out and a message says how to include them. Folder scans and globs
     skip anything under ``exclude`` (the output folder, so that earlier outputs are not colorized again). Returns
     the pairs and one message for each INPUT that matched nothing.
     """
     import glob
 
-    from colorgan.data.files import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, find_images
+    from colorgan.data.files import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, find_images, is_video_file
     from colorgan.inference.video import VIDEO_EXTRA, video_support
 
     videos = video_support()
@@ -57,6 +66,9 @@ def collect_inputs(inputs: Sequence[str], exclude: Path | None = None) -> tuple[
 
     def add_folder(folder: Path, raw: str) -> int:
         files = find_images(folder, extensions)
+        if videos:  # films whose suffix is not in the list (a camcorder's .MOD, an archive's own names)
+            others = [p for p in _all_files(folder) if p.suffix.lower() not in extensions and is_video_file(p)]
+            files = sorted([*files, *others], key=lambda p: p.relative_to(folder).as_posix())
         for f in files:
             add(f, f.relative_to(folder))
         skipped = [] if videos else find_images(folder, VIDEO_EXTENSIONS)

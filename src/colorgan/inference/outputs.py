@@ -27,14 +27,17 @@ class Job:
     compare: Path | None = None
 
 
-def output_suffix(source: Path, fmt: str | None, transparent: bool = False) -> str:
+def output_suffix(source: Path, fmt: str | None, transparent: bool = False, video_codec: str | None = None) -> str:
     """``.jpg`` or ``.png`` for a photo: ``.png`` for a photo with transparency (JPEG cannot hold it), else the
-    asked format, else jpg for JPEG inputs and png for everything else. A video keeps its own suffix (lower case),
-    whatever ``fmt`` says."""
+    asked format, else jpg for JPEG inputs and png for everything else. A video keeps its own suffix (lower case)
+    where colorgan writes that container with ``video_codec``, else becomes ``.mkv`` (.mpg, .ts, .wmv ...: Matroska
+    holds H.264 and their sound as it is; ``.mov`` for ProRes), whatever ``fmt`` says."""
     from colorgan.data.files import is_video_file
 
     if is_video_file(source):
-        return source.suffix.lower()
+        from colorgan.inference.video import output_suffix as video_suffix
+
+        return video_suffix(source.suffix, video_codec)
     if transparent:
         return ".png"
     if fmt is not None:
@@ -48,6 +51,7 @@ def plan_jobs(
     fmt: str | None,
     compare: bool,
     transparent: Callable[[Path], bool] | None = None,
+    video_codec: str | None = None,
 ) -> list[Job]:
     """Give every photo an output path under ``output_dir`` that no other photo and no input file has.
 
@@ -66,7 +70,7 @@ def plan_jobs(
         transparent = file_has_alpha
     suffixes = []
     for source, _ in pairs:
-        suffix = output_suffix(source, fmt)
+        suffix = output_suffix(source, fmt, video_codec=video_codec)
         # only a photo bound for JPEG needs its header read: every other output is a PNG anyway
         suffixes.append(output_suffix(source, fmt, transparent(source)) if suffix == ".jpg" else suffix)
 

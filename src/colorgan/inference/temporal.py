@@ -9,10 +9,14 @@ there:
   an exponential moving average over the last few frames, so the flicker averages out;
 * where ``L`` changed by ``tolerance`` or more (anything that moves, an edge passing by), the frame's own
   prediction is used as it is, so motion is never smeared. The change is counted after taking away the change of
-  the whole frame (its median), so old film's exposure flicker or a fade, which lighten every pixel alike, do not
-  count as motion;
-* at a scene cut (the histogram of ``L`` changes by more than ``cut_threshold``), the average starts afresh, so no
-  colour of the previous shot leaks into the next one, even in the pixels whose lightness happens to match.
+  the whole frame's brightness (an offset or a gain, fitted by medians), so old film's exposure flicker or a fade
+  do not count as motion;
+* while the whole picture darkens (a fade to black), still pixels keep the colour they had in more light: a
+  generator sees less in the dark, and its colour drifts (an orange suit turns purple-blue);
+* at a scene cut (the histogram of ``L`` changes by more than ``cut_threshold`` and more than a quarter of the
+  pixels changed beyond a change of the whole frame's brightness), the average starts afresh, so no colour of the
+  previous shot leaks into the next one, even in the pixels whose lightness happens to match. The last frames of
+  a fade, whose histograms squeeze towards black, are not cuts.
 
 The gate and the cut detector look at the lightness the generator sees (the frame scaled to the generator's size,
 antialiased), where grain has mostly averaged out; the blending happens there too, before the colour is upsampled
@@ -33,6 +37,10 @@ import torch
 from torch import Tensor
 
 from colorgan.color import AB_SCALE, L_SCALE, rgb_to_model_lab
+
+# A frame this much darker than the previous one (as a gain of L* + 16) keeps the previous colour of its still
+# pixels in full; half as much darker, halfway between the usual blend and that.
+FADE_HOLD_STEP = 0.01
 
 
 @dataclass(frozen=True)
@@ -96,8 +104,11 @@ class TemporalSmoother:
         >>> first = smoother(L, torch.full((2, 4, 4), 0.2))
         >>> round(smoother(L, torch.full((2, 4, 4), 0.4))[0, 0, 0].item(), 4)  # still: halfway to the last colour
         0.3
-        >>> round(smoother(L + 1.0, torch.full((2, 4, 4), -0.4))[0, 0, 0].item(), 4)  # a cut: its own colour
+        >>> shot_b = L.clone(); shot_b[..., 2:] = 1.0  # half the picture changes: a cut
+        >>> round(smoother(shot_b, torch.full((2, 4, 4), -0.4))[0, 0, 0].item(), 4)  # its own colour
         -0.4
+        >>> smoother.cuts
+        1
     """
 
     def __init__(self, settings: Smoothing | None = None) -> None:
@@ -122,19 +133,49 @@ class TemporalSmoother:
             ``(2, h, w)`` smoothed ab (a new tensor; ``ab`` is left alone).
         """
         s = self.settings
+        L = L.float()
         hist = lightness_histogram(L, s.bins)
         out = ab.float().clone()
-        prev_ok = self._L is not None and self._ab is not None and self._L.shape == L.shape
-        if prev_ok and self._hist is not None and histogram_distance(self._hist, hist) > s.cut_threshold:
-            self.cuts += 1
-        elif prev_ok and s.enabled:
-            diff = L.float() - self._L
-            # a change of the whole frame's brightness (old film's exposure flicker, a fade) is not motion
-            change = (diff - diff.median()).abs_().mul_(L_SCALE)  # in L* units
-            weight = (1.0 - change / s.tolerance).clamp_(0.0, 1.0).mul_(s.strength)
-            out = torch.lerp(out, self._ab, weight.expand_as(out))
-        self._L, self._ab, self._hist = L.float().clone(), out, hist
+        prev = self._L if self._L is not None and self._ab is not None and self._L.shape == L.shape else None
+        if prev is not None:
+            change, gain = brightness_compensated_change(prev, L)
+            moving = float((change >= s.tolerance).float().mean())
+            # a cut changes the histogram and cannot be told as one change of brightness of the whole frame (a
+            # fade, exposure flicker): a fade's histogram slides and squeezes towards black frame by frame, so the
+            # histogram alone counted its last frames as cuts
+            if self._hist is not None and histogram_distance(self._hist, hist) > s.cut_threshold and moving > 0.25:
+                self.cuts += 1
+            elif s.enabled:
+                # while the picture darkens (a fade to black, a cloud), the generator sees less and its colour
+                # drifts (an orange suit turns blue): still pixels keep the colour they had in more light
+                hold = min(max((1.0 - gain) / FADE_HOLD_STEP, 0.0), 1.0)
+                weight = (1.0 - change / s.tolerance).clamp_(0.0, 1.0).mul_(s.strength)
+                if hold > 0.0:
+                    weight = torch.lerp(weight, (change < s.tolerance).float(), hold)
+                out = torch.lerp(out, self._ab, weight.expand_as(out))
+        self._L, self._ab, self._hist = L.clone(), out, hist
         return out.clone()
+
+
+def brightness_compensated_change(prev: Tensor, L: Tensor) -> tuple[Tensor, float]:
+    """How much each pixel's lightness changed beyond a change of the whole frame's brightness, and that change.
+
+    Two models of a whole-frame change are fitted robustly (medians): an offset (old film's exposure flicker) and
+    a gain of ``L* + 16`` (a fade: scaling a pixel's level scales ``L* + 16`` by about the same factor, since L*
+    is a cube root of luminance). A pixel's change is what the better of the two leaves.
+
+    Args:
+        prev, L: ``(1, h, w)`` normalised lightness in [-1, 1] of the previous and this frame.
+
+    Returns:
+        ``(1, h, w)`` the change in L* units (0-100), and the gain of ``L* + 16`` (below 1: darker).
+    """
+    prev_star, star = (prev + 1.0) * L_SCALE + 16.0, (L + 1.0) * L_SCALE + 16.0  # L* + 16: 16 ... 116
+    diff = star - prev_star
+    offset = (diff - diff.median()).abs_()
+    gain = float((star / prev_star).median())
+    scaled = star - gain * prev_star
+    return torch.minimum(offset, (scaled - scaled.median()).abs_()), gain
 
 
 class FlickerMeter:
