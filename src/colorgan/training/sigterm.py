@@ -32,6 +32,7 @@ import logging
 import os
 import signal
 import socket
+import tempfile
 import threading
 import time
 from types import FrameType
@@ -186,7 +187,25 @@ class StopOnSigterm(L.Callback):
             f"Exiting with status {EXIT_STATUS} without a checkpoint; the newest last.ckpt (the interval checkpoint) "
             "is where ckpt_path=last resumes. Where each thread was:\n"
         )
-        # Straight to the file descriptor: the stuck main thread may hold the lock of sys.stderr or of a log handler
-        os.write(STDERR, message.encode())
-        faulthandler.dump_traceback(file=STDERR, all_threads=True)
+        # Straight to the file descriptor: the stuck main thread may hold the lock of sys.stderr or of a log handler.
+        # The dump is gathered first and written in one piece, so that the ranks' dumps, which go to the same
+        # stderr at the same moment, do not interleave line by line (or mid-word) into something nobody can read.
+        report = message.encode()
+        try:
+            with tempfile.TemporaryFile() as dump:
+                faulthandler.dump_traceback(file=dump, all_threads=True)
+                dump.seek(0)
+                report += dump.read()
+        except OSError:  # no temporary folder to write to: dump straight to stderr
+            os.write(STDERR, report)
+            faulthandler.dump_traceback(file=STDERR, all_threads=True)
+            os._exit(EXIT_STATUS)
+        _write_all(STDERR, report)
         os._exit(EXIT_STATUS)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """``os.write`` until all of ``data`` is written (one call for what fits, which is what keeps it in one piece)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
