@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 import torch
+from tests.helpers.runs import train_tiny
 
 from colorgan.checkpoints.reading import load_generator, read_checkpoint
-from tests.helpers.runs import train_tiny
 
 
 @pytest.mark.slow

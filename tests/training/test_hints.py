@@ -27,13 +27,13 @@ def test_the_maps_hold_each_squares_mean_ab_and_a_mask_of_ones():
     hints = simulate_hints(ab, PAPER, count=1, generator=torch.Generator().manual_seed(3))
     pts = hints.points
     for i in range(ab.shape[0]):
-        t, l, s = int(pts.top[i, 0]), int(pts.left[i, 0]), int(pts.size[i, 0])
+        t, c, s = int(pts.top[i, 0]), int(pts.left[i, 0]), int(pts.size[i, 0])
         assert 1 <= s <= 9
         mask = torch.zeros(32, 32)
-        mask[t : t + s, l : l + s] = 1
+        mask[t : t + s, c : c + s] = 1
         assert torch.equal(hints.maps[i, 2], mask)
-        mean = ab[i, :, t : t + s, l : l + s].mean(dim=(1, 2))
-        square = hints.maps[i, :2, t : t + s, l : l + s]
+        mean = ab[i, :, t : t + s, c : c + s].mean(dim=(1, 2))
+        square = hints.maps[i, :2, t : t + s, c : c + s]
         torch.testing.assert_close(square, mean[:, None, None].expand_as(square), rtol=0, atol=1e-6)
         assert not hints.maps[i, :2][:, mask == 0].any()
 
@@ -43,9 +43,9 @@ def test_a_later_point_paints_over_an_earlier_one():
     hints = simulate_hints(ab, PAPER, count=20, generator=torch.Generator().manual_seed(1))
     p = hints.points
     for i in range(4):
-        t, l, s = int(p.top[i, -1]), int(p.left[i, -1]), int(p.size[i, -1])
-        mean = ab[i, :, t : t + s, l : l + s].mean(dim=(1, 2))
-        torch.testing.assert_close(hints.maps[i, :2, t, l], mean, rtol=0, atol=1e-6)
+        t, c, s = int(p.top[i, -1]), int(p.left[i, -1]), int(p.size[i, -1])
+        mean = ab[i, :, t : t + s, c : c + s].mean(dim=(1, 2))
+        torch.testing.assert_close(hints.maps[i, :2, t, c], mean, rtol=0, atol=1e-6)
 
 
 def test_the_same_seed_gives_the_same_hints_and_another_seed_others():
