@@ -15,12 +15,11 @@ from colorgan.export import export
 from colorgan.inference.colorizer import Colorizer
 
 from helpers.photos import synthetic_photo
-from helpers.runs import train_tiny
 
 
-@pytest.fixture(scope="module")
-def hinted_ckpt(photo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return train_tiny(tmp_path_factory.mktemp("hinted"), f"data.root={photo_root}", "model.hints.enabled=true")
+@pytest.fixture
+def hinted_ckpt(tiny_hinted_ckpt: Path) -> Path:
+    return tiny_hinted_ckpt
 
 
 @pytest.fixture
