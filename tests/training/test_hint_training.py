@@ -37,3 +37,16 @@ def test_a_hinted_model_fine_tunes_from_an_automatic_checkpoint(tmp_path, photo_
     # ... and the hint channels, which started at zero, have learned something
     assert tuned[:, 1:].abs().max() > 0
     assert torch.count_nonzero(tuned[:, 1:]) > tuned[:, 1:].numel() // 2
+
+
+def test_resuming_an_automatic_run_with_hints_points_to_init_from(tmp_path, tiny_ckpt):
+    from tests.helpers.tiny import TINY_D
+
+    from colorgan.checkpoints.resume import ResumeError, resolve_ckpt_path
+    from colorgan.training.module import ColorGAN
+
+    hp = read_checkpoint(tiny_ckpt)["hyper_parameters"]
+    generator = {k: v for k, v in hp["generator"].items() if k != "in_channels"}  # as the config derives it
+    hinted = ColorGAN(generator=generator, discriminator=TINY_D, image_size=64, hints={"enabled": True})
+    with pytest.raises(ResumeError, match=r"(?s)in_channels: checkpoint 1, config 4.*model.init_from="):
+        resolve_ckpt_path(str(tiny_ckpt), tmp_path, dict(hinted.hparams))
