@@ -139,7 +139,7 @@ def plot_curve(summary: dict[str, Any], title: str = "") -> Image.Image:
     """Two panels, PSNR and ab error against the number of points (evenly spaced), with their 95 % intervals; the
     automatic model and gray as horizontal lines with bands."""
     panel_w, panel_h, margin = 420, 300, 60
-    width, height = 2 * panel_w + 3 * margin // 2, panel_h + 2 * margin + 40
+    width, height = 2 * panel_w + 2 * margin + 20, panel_h + margin + 50
     image = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(image)
     font, small = _font(14), _font(11)
@@ -148,7 +148,7 @@ def plot_curve(summary: dict[str, Any], title: str = "") -> Image.Image:
     colours = {"hinted": (31, 119, 180), "automatic": (214, 39, 40), "gray": (127, 127, 127)}
     pts = summary["points"]
     for p, (key, label) in enumerate(SCORES.items()):
-        x0, y0 = margin + p * (panel_w + margin // 2), margin
+        x0, y0 = margin + p * (panel_w + margin), margin
         series = summary["hinted"][key]
         flats = [summary[k][key] for k in ("automatic", "gray") if summary[k] is not None]
         lo = min([e["low"] for e in series] + [e["low"] for e in flats])
@@ -180,7 +180,7 @@ def plot_curve(summary: dict[str, Any], title: str = "") -> Image.Image:
             image.paste(Image.alpha_composite(image.convert("RGBA"), band).convert("RGB"))
             draw = ImageDraw.Draw(image)
             draw.line([x0 + 1, y(e["mean"]), x0 + panel_w - 1, y(e["mean"])], fill=colours[name], width=2)
-            draw.text((x0 + panel_w - 70, y(e["mean"]) - 14), name, fill=colours[name], font=small)
+            draw.text((x0 + panel_w - 80, y(e["mean"]) - 14), name, fill=colours[name], font=small)
         for i, e in enumerate(series):
             draw.line([x(i), y(e["low"]), x(i), y(e["high"])], fill=colours["hinted"], width=1)
             if i:
