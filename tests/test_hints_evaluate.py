@@ -48,7 +48,6 @@ def _data(root: Path, batch_size: int) -> ColorizationDataModule:
     return dm
 
 
-@pytest.mark.slow
 def test_points_come_from_the_truth_and_are_the_same_for_every_batch_size(photo_root):
     oracle = Colorizer(HintEcho(), 64, device="cpu", in_channels=4)
     a = sweep(oracle, _data(photo_root, 4), torch.device("cpu"), points=[0, 5, 100], seed=3)
