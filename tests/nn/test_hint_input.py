@@ -123,3 +123,15 @@ def test_one_setting_switches_hints_on_for_either_generator(compose_cfg, generat
     if generator == "unet":
         model = instantiate(cfg.model, _recursive_=False)
         assert model.generator.downs[0].in_channels == 4
+
+
+def test_a_hinted_resnet_unet_takes_a_torchvision_state_dict_with_zero_hint_weights(tmp_path):
+    from torchvision.models import resnet18
+
+    path = tmp_path / "resnet18.pth"
+    torch.save(resnet18(weights=None).state_dict(), path)
+    saved = torch.load(path, weights_only=True)["conv1.weight"]
+    g = ResNetUNetGenerator("resnet18", weights=str(path), ngf=8, in_channels=4)
+    conv1 = g.encoder.conv1.weight
+    assert conv1.shape == (64, 6, 7, 7)
+    assert torch.equal(conv1[:, :3], saved) and not conv1[:, 3:].any()
