@@ -86,3 +86,11 @@ def tiny_ckpt(photo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     ckpt = out / "checkpoints" / "last.ckpt"
     assert ckpt.is_file(), f"training the tiny model wrote no {ckpt}"
     return ckpt
+
+
+@pytest.fixture(scope="session")
+def tiny_hinted_ckpt(photo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``last.ckpt`` of the TINY model trained with colour hints (``model.hints.enabled=true``) on ``photo_root``."""
+    from helpers.runs import train_tiny
+
+    return train_tiny(tmp_path_factory.mktemp("tiny_hinted_run"), f"data.root={photo_root}", "model.hints.enabled=true")

@@ -68,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
         "multiple of 2**num_downs for the U-Net, of 32 for the ResNet U-Net). Larger can show more detail but leaves "
         "what the model learned.",
     )
+    parser.add_argument(
+        "--hints", default=None, metavar="FILE",
+        help='colour points for a model trained with hints, for one photo: a JSON file {"points": [{"x": 120, "y": 80, '
+        '"color": "#2a5caa", "size": 5}]} in the photo\'s own pixels (x, y: the centre; size: the side of its square)',
+    )
     parser.add_argument("--device", default="auto", help="auto (a GPU when there is one) | cpu | cuda | cuda:N")
     parser.add_argument(
         "--batch-size", type=int, default=4, metavar="N", help="photos or video frames per generator run (default 4)"
@@ -162,6 +167,13 @@ def run(args: argparse.Namespace) -> int:
         return 1
     videos = [j for j in todo if is_video_file(j.source)]
     todo = [j for j in todo if not is_video_file(j.source)]
+    if args.hints is not None and (len(jobs) != 1 or videos):
+        print(
+            f"colorgan-colorize: error: --hints {args.hints} holds points for one photo, but the inputs are "
+            f"{len(jobs)} file(s){' with videos' if videos else ''}; give exactly one photo with --hints",
+            file=sys.stderr,
+        )
+        return 2
 
     try:
         colorizer = Colorizer.from_checkpoint(
@@ -170,6 +182,14 @@ def run(args: argparse.Namespace) -> int:
     except (CheckpointError, ValueError) as err:
         print(f"colorgan-colorize: error: {err}", file=sys.stderr)
         return 2
+    if args.hints is not None:
+        from colorgan.inference.hints import HintError
+
+        try:
+            colorizer.read_hints(args.hints)  # a bad file, or a model without hints, stops before any work
+        except HintError as err:
+            print(f"colorgan-colorize: error: {err}", file=sys.stderr)
+            return 2
 
     what = f"{len(todo)} photo(s)" + (f" and {len(videos)} video(s)" if videos else "")
     print(
@@ -184,7 +204,10 @@ def run(args: argparse.Namespace) -> int:
     with bar:
         for start in range(0, len(todo), batch_size):
             batch = todo[start : start + batch_size]
-            results = colorizer.colorize_batch([j.source for j in batch], keep_input=args.compare)
+            results = colorizer.colorize_batch(
+                [j.source for j in batch], keep_input=args.compare,
+                hints=None if args.hints is None else [args.hints] * len(batch),
+            )
             for job, result in zip(batch, results):
                 bar.update(1)
                 for note in result.notes:

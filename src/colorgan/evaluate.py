@@ -198,6 +198,9 @@ def evaluate(cfg: DictConfig, fid_features: nn.Module | None = None) -> dict[str
         "fid_note": fid_note,
         "fid_features": features_name,
     }
+    curve = _hints_curve(cfg, colorizer, datamodule, device, output_dir)
+    if curve is not None:
+        result["hints_curve"] = curve
     bad = [f"{r}.{k}" for r in (MODEL_ROW, BASELINE_ROW) for k, v in result[r].items() if not math.isfinite(v)]
     if bad:
         log.warning("Some metrics are not finite: %s", ", ".join(bad))
@@ -219,6 +222,40 @@ def evaluate(cfg: DictConfig, fid_features: nn.Module | None = None) -> dict[str
     for reason in skipped:
         log.warning("Skipped unreadable photo %s", reason)
     return result
+
+
+def _hints_curve(
+    cfg: DictConfig, colorizer: Any, datamodule: Any, device: torch.device, output_dir: Path
+) -> dict[str, Any] | None:
+    """For a hinted model: PSNR and ab error against the number of points (:mod:`colorgan.hint_sweep`), written
+    as ``hints_curve.json`` and ``hints_curve.png``; None for an automatic model."""
+    from colorgan.inference.colorizer import Colorizer
+
+    settings = cfg.get("hints") or {}
+    if not colorizer.takes_hints:
+        if settings.get("baseline"):
+            log.warning("hints.baseline is set, but %s was trained without hints: no points curve", cfg.ckpt_path)
+        return None
+    from colorgan.hint_sweep import format_curve, summarise, sweep, write_curve
+
+    baseline = None
+    if settings.get("baseline"):
+        baseline = Colorizer.from_checkpoint(settings.baseline, device=device, size=colorizer.size)
+    points = [int(n) for n in settings.get("points", [0, 1, 2, 5, 10, 20, 50, 100])]
+    seed = int(settings.get("seed", 0))
+    summary = summarise(sweep(colorizer, datamodule, device, points, seed, baseline))
+    summary.update({"seed": seed, "ckpt_path": str(cfg.ckpt_path), "baseline": settings.get("baseline")})
+    json_path, png_path = write_curve(summary, output_dir, f"{Path(str(cfg.ckpt_path)).name}: quality against points")
+    print(f"Against the number of points revealed (seed {seed}; 95 % intervals over source photos):")
+    print(format_curve(summary))
+    cost = summary.get("zero_points_cost")
+    if cost:
+        print(
+            "0 points, hinted minus automatic: "
+            + ", ".join(f"{k} {v['mean']:+.4f} [{v['low']:+.4f}, {v['high']:+.4f}]" for k, v in cost.items())
+        )
+    print(f"Wrote {json_path} and {png_path}")
+    return summary
 
 
 @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="evaluate")

@@ -10,6 +10,10 @@ Formats:
 * ``torchscript``: for C++ (libtorch) and other programs without colorgan. PyTorch has deprecated TorchScript in
   favour of ``torch.export``; prefer ONNX for new deployments.
 
+A generator trained with colour hints (``model.hints.enabled``) takes a second input, ``hints`` ``(B, 3, H, W)``:
+the normalised ab of the hinted pixels and a mask (1 on them, all zeros for no hints); the ONNX and TorchScript
+files then have two inputs, ``L`` and ``hints``.
+
 Every format computes ``ab = G(L)`` in the model's normalisation: ``L = L*/50 - 1`` and ``ab = ab*/110`` (CIE LAB,
 D65, from sRGB). The ONNX file carries these facts in its metadata. After writing, the export is run once and
 compared with the checkpoint's generator (``--no-verify`` skips that).
@@ -33,11 +37,36 @@ SUFFIX_FORMATS = {
     ".onnx": "onnx", ".ts": "torchscript", ".torchscript": "torchscript", ".pt": "weights", ".pth": "weights",
 }
 DEFAULT_OPSET = 17
+INPUT_NAMES = ["L", "hints"]  # a hinted generator's ONNX file takes both
 VERIFY_TOLERANCE = 1e-4
 
 
 class ExportError(RuntimeError):
     """An export could not be written or does not reproduce the checkpoint."""
+
+
+class HintedGenerator(nn.Module):
+    """A hinted generator with its two inputs apart, ``(L, hints) -> ab``: what the ONNX and TorchScript files of
+    a hinted model compute."""
+
+    def __init__(self, generator: nn.Module) -> None:
+        super().__init__()
+        self.generator = generator
+
+    def forward(self, L: torch.Tensor, hints: torch.Tensor) -> torch.Tensor:
+        return self.generator(torch.cat([L, hints], dim=1))
+
+
+def _program(generator: nn.Module, in_channels: int) -> nn.Module:
+    """What the ONNX and TorchScript exports run: the generator, or its two-input form for a hinted one."""
+    return HintedGenerator(generator).eval() if in_channels > 1 else generator
+
+
+def _probe_hints(batch: int, height: int, width: int, seed: int = 0) -> torch.Tensor:
+    """A hint map for checking an export: random ab on a sparse random mask."""
+    g = torch.Generator().manual_seed(seed)
+    mask = (torch.rand(batch, 1, height, width, generator=g) < 0.05).float()
+    return torch.cat([(torch.rand(batch, 2, height, width, generator=g) * 2 - 1) * mask, mask], dim=1)
 
 
 def weights_dict(generator: nn.Module, generator_kwargs: dict[str, Any], image_size: int) -> dict[str, Any]:
@@ -59,7 +88,7 @@ def _write_weights(generator: nn.Module, kwargs: dict[str, Any], image_size: int
     torch.save(weights_dict(generator, kwargs, image_size), path)
 
 
-def _write_torchscript(generator: nn.Module, example: torch.Tensor, path: Path) -> None:
+def _write_torchscript(generator: nn.Module, example: tuple[torch.Tensor, ...], path: Path) -> None:
     with warnings.catch_warnings():
         # jit.trace is deprecated upstream, and warns that the shape check in forward() is traced away; both known.
         warnings.simplefilter("ignore", FutureWarning)
@@ -68,7 +97,9 @@ def _write_torchscript(generator: nn.Module, example: torch.Tensor, path: Path) 
     traced.save(str(path))
 
 
-def _write_onnx(generator: nn.Module, example: torch.Tensor, path: Path, opset: int, metadata: dict[str, str]) -> None:
+def _write_onnx(
+    generator: nn.Module, example: tuple[torch.Tensor, ...], path: Path, opset: int, metadata: dict[str, str]
+) -> None:
     try:
         import onnx
     except ImportError as err:
@@ -77,14 +108,16 @@ def _write_onnx(generator: nn.Module, example: torch.Tensor, path: Path, opset: 
         # The TorchScript-based exporter is deprecated, but needs no extra packages and handles this plain CNN.
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        inputs = INPUT_NAMES[: len(example)]
+        axes = {0: "batch", 2: "height", 3: "width"}
         torch.onnx.export(
             generator,
-            (example,),
+            example,
             str(path),
             dynamo=False,
-            input_names=["L"],
+            input_names=inputs,
             output_names=["ab"],
-            dynamic_axes={"L": {0: "batch", 2: "height", 3: "width"}, "ab": {0: "batch", 2: "height", 3: "width"}},
+            dynamic_axes={**{name: axes for name in inputs}, "ab": axes},
             opset_version=opset,
             do_constant_folding=True,
         )
@@ -95,32 +128,35 @@ def _write_onnx(generator: nn.Module, example: torch.Tensor, path: Path, opset: 
     onnx.save(model, str(path))
 
 
-def _run_export(path: Path, fmt: str, x: torch.Tensor) -> torch.Tensor:
-    """Run an exported generator on ``x`` the way its users would."""
+def _run_export(path: Path, fmt: str, x: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    """Run an exported generator on its inputs ``x`` (``(L,)`` or ``(L, hints)``) the way its users would."""
     if fmt == "weights":
         from colorgan.checkpoints.reading import load_generator
 
-        return load_generator(path)[0](x)
+        return load_generator(path)[0](torch.cat(x, dim=1))
     if fmt == "torchscript":
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
-            return torch.jit.load(str(path))(x)
+            return torch.jit.load(str(path))(*x)
     try:
         import onnxruntime as ort
     except ImportError as err:
         raise ExportError("checking the ONNX file needs onnxruntime: pip install 'colorgan[onnx]'") from err
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return torch.from_numpy(session.run(["ab"], {"L": x.numpy()})[0])
+    feeds = {name: t.numpy() for name, t in zip(INPUT_NAMES, x)}
+    return torch.from_numpy(session.run(["ab"], feeds)[0])
 
 
-def verify(path: Path, fmt: str, generator: nn.Module, x: torch.Tensor) -> float:
-    """Largest absolute difference between the export's and the generator's ``ab`` on ``x``.
+def verify(path: Path, fmt: str, generator: nn.Module, x: torch.Tensor | tuple[torch.Tensor, ...]) -> float:
+    """Largest absolute difference between the export's and the generator's ``ab`` on ``x`` (the generator's input,
+    or its inputs ``(L, hints)`` apart for a hinted one).
 
     Raises:
         ExportError: when it is over :data:`VERIFY_TOLERANCE`.
     """
+    x = x if isinstance(x, tuple) else (x,)
     with torch.inference_mode():
-        expected = generator(x)
+        expected = generator(torch.cat(x, dim=1))
         got = _run_export(path, fmt, x)
     diff = float((got.float() - expected.float()).abs().max())
     if not diff <= VERIFY_TOLERANCE:
@@ -158,8 +194,9 @@ def export(
     if output.exists() and not overwrite:
         raise ExportError(f"'{output}' already exists; pass --overwrite to replace it")
     generator, weights = load_generator(ckpt)
+    in_channels = int(weights.generator.get("in_channels", 1))
     side = round_size(size or weights.image_size, generator.divisor)
-    example = torch.zeros(1, 1, side, side)
+    example = (torch.zeros(1, 1, side, side),) + ((_probe_hints(1, side, side),) if in_channels > 1 else ())
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.name}.part")
     metadata = {
@@ -168,14 +205,19 @@ def export(
         "colorgan.input": "L: CIE L* (sRGB, D65) / 50 - 1, in [-1, 1], shape (B, 1, H, W)",
         "colorgan.output": "ab: CIE a*, b* / 110, in [-1, 1], shape (B, 2, H, W)",
     }
+    if in_channels > 1:
+        metadata["colorgan.hints"] = (
+            "hints: CIE a*, b* / 110 of the hinted pixels (0 elsewhere) and a mask (1 on them), shape (B, 3, H, W); "
+            "all zeros: no hints"
+        )
     try:
         with torch.no_grad():
             if fmt == "weights":
                 _write_weights(generator, weights.generator, weights.image_size, tmp)
             elif fmt == "torchscript":
-                _write_torchscript(generator, example, tmp)
+                _write_torchscript(_program(generator, in_channels), example, tmp)
             else:
-                _write_onnx(generator, example, tmp, opset, metadata)
+                _write_onnx(_program(generator, in_channels), example, tmp, opset, metadata)
         os.replace(tmp, output)
     finally:
         tmp.unlink(missing_ok=True)
@@ -183,7 +225,8 @@ def export(
     if check:
         # A different size from the traced one, to catch sizes baked into the export.
         probe = torch.randn(2, 1, side * 2, side, generator=torch.Generator().manual_seed(0)).clamp_(-1, 1)
-        diff = verify(output, fmt, generator, probe)
+        inputs = (probe,) + ((_probe_hints(2, side * 2, side, seed=1),) if in_channels > 1 else ())
+        diff = verify(output, fmt, generator, inputs)
     return {"path": str(output), "format": fmt, "image_size": weights.image_size, "max_abs_diff": diff}
 
 

@@ -154,7 +154,7 @@ def test_generator_settings_fill_in_the_defaults():
     assert generator_settings({}) == {**generator_settings({"name": "unet"})}
     full = generator_settings({"name": "resnet_unet", "ngf": 8})
     assert full == {"name": "resnet_unet", "encoder": "resnet34", "weights": None, "out_channels": 2, "ngf": 8,
-                    "norm": "batch", "dropout": 0.0}
+                    "norm": "batch", "dropout": 0.0, "in_channels": 1}
 
 
 def test_a_new_generator_starts_near_gray_not_saturated():

@@ -81,6 +81,11 @@ def resolve_ckpt_path(
                 f"checkpoint '{path}' was trained with another architecture than this config:\n  "
                 + "\n  ".join(diff)
                 + "\nUse the same settings as the checkpoint's run (see its config.yaml) to resume it."
+                + (
+                    "\nTo add colour hints to a trained model, start a new run from it instead: "
+                    f"model.hints.enabled=true model.init_from={path}"
+                    if any(line.startswith("model.generator.in_channels") for line in diff) else ""
+                )
             )
     epoch, step = ckpt.get("epoch", "?"), ckpt.get("global_step", "?")
     if run_dir.resolve() != output_dir.resolve():

@@ -112,6 +112,20 @@ def unet_depth(image_size: int, max_depth: int = 8) -> int:
     return depth
 
 
+def hint_channels(enabled: bool) -> int:
+    """``model.generator.in_channels`` for ``model.hints.enabled``: 4 (L, ab hints, mask) or 1 (L)."""
+    from colorgan.nn.hints import input_channels
+
+    return input_channels(bool(enabled))
+
+
+def d_channels(hints: bool, sees_hints: bool) -> int:
+    """``model.discriminator.in_channels``: L and ab (3), plus the hint map (3) when D sees the hints."""
+    from colorgan.nn.hints import HINT_CHANNELS
+
+    return 3 + (HINT_CHANNELS if hints and sees_hints else 0)
+
+
 def register_resolvers() -> None:
     for name, fn in (
         ("asset", asset_path),
@@ -124,6 +138,8 @@ def register_resolvers() -> None:
         ("run_name", run_name),
         ("metric_direction", metric_direction),
         ("cpu_workers", cpu_workers),
+        ("hint_channels", hint_channels),
+        ("d_channels", d_channels),
     ):
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_new_resolver(name, fn)

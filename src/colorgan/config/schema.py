@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 # typing's Optional/Union/Dict rather than `X | None` and dict[...]: the forms OmegaConf 2.3 understands
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, List, Optional, Union
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
@@ -51,13 +51,13 @@ class GeneratorSchema:
     network to build."""
 
     name: str = MISSING
+    in_channels: int = MISSING  # 1 (L) or 4 (L, ab hints, mask): conf/model/pix2pix.yaml derives it from model.hints
 
 
 @dataclass
 class UNetGeneratorSchema(GeneratorSchema):
     """``model/generator=unet``: arguments of :class:`colorgan.nn.UNetGenerator`."""
 
-    in_channels: int = MISSING
     out_channels: int = MISSING
     ngf: int = MISSING
     num_downs: int = MISSING
@@ -101,6 +101,19 @@ class DiscriminatorSchema:
 
 
 @dataclass
+class HintsSchema:
+    """``model.hints``: arguments of :class:`colorgan.training.hints.HintSettings` (user-guided colorization)."""
+
+    enabled: bool = False
+    p: float = 0.125
+    patch_sizes: List[int] = field(default_factory=lambda: list(range(1, 10)))
+    placement: str = "gaussian"
+    no_hints_share: float = 0.0
+    gray_threshold: float = 5.0
+    discriminator: bool = False
+
+
+@dataclass
 class PerceptualSchema:
     """``model.perceptual``: arguments of :class:`colorgan.nn.PerceptualLoss`."""
 
@@ -136,6 +149,8 @@ class ModelSchema:
     channels_last: bool = MISSING
     ema_decay: float = MISSING
     lr_decay_epochs: int = MISSING
+    hints: HintsSchema = field(default_factory=HintsSchema)
+    init_from: Optional[str] = None
 
 
 @dataclass

@@ -41,7 +41,9 @@ from torchvision.transforms.v2 import functional as TF
 from colorgan.checkpoints.reading import load_generator
 from colorgan.data.decode import DEFAULT_MAX_PIXELS, array_channels, load_photo, photo_channels
 from colorgan.inference.fullres import join_full_resolution_array, luminance
+from colorgan.inference.hints import HintError, HintPoint, HintsInput, check_inside, hint_map, read_hints
 from colorgan.inference.letterbox import Box, crop, letterbox, letterbox_box
+from colorgan.nn.hints import generator_input
 
 if TYPE_CHECKING:
     from colorgan.inference.temporal import Smoothing
@@ -110,6 +112,8 @@ class Colorizer:
         device: ``auto`` | ``cpu`` | ``cuda`` | ``cuda:N``.
         max_pixels: decompression-bomb guard for files read from disk (``None``: no limit).
         source: where the weights came from, for messages.
+        in_channels: the generator's input channels: 1 (L), or 4 for a model trained with ``model.hints.enabled``,
+            which also takes colour points (``hints=`` of :meth:`__call__` and :meth:`colorize_batch`).
     """
 
     def __init__(
@@ -121,7 +125,9 @@ class Colorizer:
         device: str | torch.device = "auto",
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
         source: str = "",
+        in_channels: int = 1,
     ) -> None:
+        self.in_channels = int(in_channels)
         self.device = resolve_device(device)
         self.generator = generator.eval().to(self.device)
         self.image_size = int(image_size)
@@ -154,18 +160,43 @@ class Colorizer:
             CheckpointError: the file is missing, unreadable, unsafe, or not a colorgan one (the message names it).
         """
         generator, weights = load_generator(path)
-        return cls(generator, weights.image_size, size=size, device=device, max_pixels=max_pixels, source=str(path))
+        return cls(
+            generator, weights.image_size, size=size, device=device, max_pixels=max_pixels, source=str(path),
+            in_channels=int(weights.generator.get("in_channels", 1)),
+        )
+
+    @property
+    def takes_hints(self) -> bool:
+        """True for a model trained with colour hints (``model.hints.enabled``)."""
+        return self.in_channels > 1
+
+    def read_hints(self, hints: HintsInput, name: str = "hints") -> list[HintPoint]:
+        """Colour points from a hints file or a list of points (see :mod:`colorgan.inference.hints`).
+
+        Raises:
+            HintError: a bad file or point, or a model trained without hints; the message names the file and point.
+        """
+        where = f"hints file '{hints}'" if isinstance(hints, (str, os.PathLike)) else name
+        if not self.takes_hints:
+            raise HintError(
+                f"{where}: the model {self.source or ''} was trained without colour hints, so it cannot take them; "
+                "use a model trained with model.hints.enabled=true (or fine-tuned with model.init_from), or leave "
+                "the hints out"
+            )
+        return read_hints(hints, name)
 
     def __repr__(self) -> str:
         return f"Colorizer(size={self.size}, device={self.device}, source={self.source!r})"
 
     # ------------------------------------------------------------------ public
-    def __call__(self, image: ImageInput) -> Image.Image:
+    def __call__(self, image: ImageInput, hints: HintsInput | None = None) -> Image.Image:
         """Colorize one photo.
 
         Args:
             image: a path; a PIL image of any mode (EXIF orientation applied); a NumPy array ``(H, W)``,
                 ``(H, W, 1..4)`` (uint8, uint16, bool or float in [0, 1]); or a tensor ``(C, H, W)`` laid out alike.
+            hints: for a hinted model, colour points: a hints file (``{"points": [{"x", "y", "color", "size"}]}``)
+                or a list of :class:`~colorgan.inference.hints.HintPoint` or such dicts, in the photo's own pixels.
 
         Returns:
             The colour photo at the input's own size: ``RGB``, or ``RGBA`` when the input has transparency.
@@ -173,38 +204,73 @@ class Colorizer:
         Raises:
             ImageDecodeError: a file that is not a readable photo, or over ``max_pixels`` (the message names it).
             ValueError, TypeError: an array or object that is not an image.
+            HintError: bad hints, a point outside the photo, or hints for a model without them (names the point).
             RuntimeError: out of memory even after the fallbacks.
         """
-        result = self._colorize([self._read(image)])[0]
+        points = None if hints is None else self.read_hints(hints)
+        photo = self._read(image)
+        if points is not None:
+            where = f"hints file '{hints}'" if isinstance(hints, (str, os.PathLike)) else "hints"
+            check_inside(points, photo.pixels.shape[-2], photo.pixels.shape[-1], f"{where} for {photo.name}")
+        result = self._colorize([photo], hints=[points])[0]
         for note in result.notes:
             log.warning(note)
         if result.image is None:
             raise RuntimeError(result.error)
         return result.image
 
-    def colorize_batch(self, images: Sequence[ImageInput], keep_input: bool = False) -> list[ColorizedPhoto]:
+    def colorize_batch(
+        self,
+        images: Sequence[ImageInput],
+        keep_input: bool = False,
+        hints: Sequence[HintsInput | None] | None = None,
+    ) -> list[ColorizedPhoto]:
         """Colorize several photos, running the generator on all of them at once.
 
         A photo that cannot be read, or that fails even after the out-of-memory fallbacks, gets a result with
-        ``error`` set; the others are still done. ``keep_input`` fills each result's ``input`` too.
+        ``error`` set; the others are still done. ``keep_input`` fills each result's ``input`` too. ``hints``: one
+        entry per photo (None: no points), as for :meth:`__call__`; a point outside its photo fails that photo.
+
+        Raises:
+            HintError: a hints file that cannot be read, a bad point, or hints for a model without them.
         """
+        if hints is not None and len(hints) != len(images):
+            raise ValueError(f"hints: {len(hints)} entries for {len(images)} photos; give one per photo (or None)")
+        points = [None if h is None else self.read_hints(h) for h in hints] if hints is not None else None
         photos: list[_Photo | str] = []
-        for image in images:
+        for i, image in enumerate(images):
             try:
-                photos.append(self._read(image))
+                photo = self._read(image)
+                if points is not None and points[i] is not None:
+                    where = f"hints file '{hints[i]}'" if isinstance(hints[i], (str, os.PathLike)) else "hints"
+                    check_inside(points[i], photo.pixels.shape[-2], photo.pixels.shape[-1], f"{where} for {photo.name}")
+                photos.append(photo)
             except (OSError, ValueError, TypeError) as err:
                 photos.append(str(err))
-        return self._colorize(photos, keep_input)
+        return self._colorize(photos, keep_input, points)
 
     @torch.inference_mode()
-    def _colorize(self, photos: Sequence[_Photo | str], keep_input: bool = False) -> list[ColorizedPhoto]:
-        """Photos already read (or the reason one could not be) -> results, in the same order."""
+    def _colorize(
+        self,
+        photos: Sequence[_Photo | str],
+        keep_input: bool = False,
+        hints: Sequence[list[HintPoint] | None] | None = None,
+    ) -> list[ColorizedPhoto]:
+        """Photos already read (or the reason one could not be), and their points (checked to lie inside them)
+        -> results, in the same order."""
         results = [ColorizedPhoto(None, error=p if isinstance(p, str) else None) for p in photos]
         readable = [(i, p) for i, p in enumerate(photos) if isinstance(p, _Photo)]
         if not readable:
             return results
         squares, boxes = zip(*(self.model_input(p.pixels) for _, p in readable))
-        predictions = self.predict_squares(torch.stack(squares), [p.name for _, p in readable])
+        maps = None
+        if hints is not None and any(hints[i] for i, _ in readable):
+            # the points go through the same letterbox as the photo: they land where their pixels did
+            maps = torch.stack([
+                hint_map(hints[i] or [], p.pixels.shape[-2], p.pixels.shape[-1], box, square, p.name)
+                for (i, p), box, square in zip(readable, boxes, squares)
+            ])
+        predictions = self.predict_squares(torch.stack(squares), [p.name for _, p in readable], maps)
         for (i, photo), box, (ab, notes) in zip(readable, boxes, predictions):
             results[i].notes.extend(notes)
             if ab is None:
@@ -251,17 +317,18 @@ class Colorizer:
         )
         return video.colorize(src, dst, progress=progress)
 
-    def predict_ab(self, L: Tensor) -> Tensor:
+    def predict_ab(self, L: Tensor, hints: Tensor | None = None) -> Tensor:
         """The generator's ``ab`` for a batch of square lightness images, at their own size.
 
         Args:
             L: ``(B, 1, S, S)`` normalised L in [-1, 1], any ``S`` (resized to ``size`` for the generator).
+            hints: for a hinted model, the hint map ``(B, 3, S, S)`` (normalised ab, mask); None: no hints.
 
         Returns:
             ``(B, 2, S, S)`` float32 normalised ab in [-1, 1], on ``L``'s device.
         """
         with torch.inference_mode():
-            return self._forward(L, self.device, self.size).to(L.device)
+            return self._forward(L, self.device, self.size, hints).to(L.device)
 
     # ------------------------------------------------------------ the steps
     def _read(self, image: ImageInput) -> _Photo:
@@ -301,14 +368,19 @@ class Colorizer:
             self._cpu_copy = copy.deepcopy(self.generator).cpu().eval()
         return self._cpu_copy
 
-    def _forward(self, L: Tensor, device: torch.device, size: int) -> Tensor:
-        """Run the generator on ``device`` at ``size``: ``(B, 1, S, S)`` -> ``(B, 2, S, S)`` float32 on ``device``."""
+    def _forward(self, L: Tensor, device: torch.device, size: int, hints: Tensor | None = None) -> Tensor:
+        """Run the generator on ``device`` at ``size``: ``(B, 1, S, S)`` (and hints ``(B, 3, S, S)``) ->
+        ``(B, 2, S, S)`` float32 on ``device``."""
         net = self.generator if device == self.device else self._cpu_generator()
         x = L.to(device, torch.float32)
         side = x.shape[-2:]
+        if hints is not None:
+            hints = hints.to(device, torch.float32)
         if side != (size, size):
             x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
-        ab = net(x).float()
+            if hints is not None:  # a point stays a point of its own colour: no blending with the empty pixels
+                hints = F.interpolate(hints, size=(size, size), mode="nearest-exact")
+        ab = net(generator_input(x, hints, self.in_channels)).float()
         if ab.shape[-2:] != side:
             ab = F.interpolate(ab, size=side, mode="bilinear", align_corners=False)
         return ab
@@ -317,12 +389,15 @@ class Colorizer:
         if self.device.type == "cuda":
             torch.cuda.empty_cache()
 
-    def predict_squares(self, L_small: Tensor, names: Sequence[str]) -> list[tuple[Tensor | None, list[str]]]:
+    def predict_squares(
+        self, L_small: Tensor, names: Sequence[str], hints: Tensor | None = None
+    ) -> list[tuple[Tensor | None, list[str]]]:
         """The generator's ab for letterboxed squares, with the out-of-memory fallbacks.
 
         Args:
             L_small: ``(B, 1, size, size)`` normalised L in [-1, 1] (from :meth:`model_input`).
             names: one name per square, for the notes (a file name, or a video's name and frame number).
+            hints: the squares' hint maps ``(B, 3, size, size)`` for a hinted model; None: no hints.
 
         Returns:
             For each square, ``(ab, notes)``: ab ``(2, size, size)`` float32 in [-1, 1] on the CPU, or ``None``
@@ -330,15 +405,20 @@ class Colorizer:
             memory, the squares are retried one by one, then smaller, then on the CPU; the notes say so.
         """
         try:
-            ab = self._forward(L_small, self.device, self.size).cpu()
+            ab = self._forward(L_small, self.device, self.size, hints).cpu()
             return [(ab[i], []) for i in range(len(names))]
         except torch.cuda.OutOfMemoryError:
             self._release_cuda()
         failed = f"{self.size} px" + (f" in a batch of {len(names)}" if len(names) > 1 else "")
         log.debug("Out of GPU memory at %s; retrying one photo at a time", failed)
-        return [self._predict_one(L_small[i : i + 1], name, failed) for i, name in enumerate(names)]
+        return [
+            self._predict_one(L_small[i : i + 1], name, failed, None if hints is None else hints[i : i + 1])
+            for i, name in enumerate(names)
+        ]
 
-    def _predict_one(self, L: Tensor, name: str, failed: str) -> tuple[Tensor | None, list[str]]:
+    def _predict_one(
+        self, L: Tensor, name: str, failed: str, hints: Tensor | None = None
+    ) -> tuple[Tensor | None, list[str]]:
         """One photo, after running out of memory (``failed`` says how): alone, at smaller sizes, on the CPU."""
         attempts = [(self.device, self.size)]
         s = self.size // 2
@@ -350,7 +430,7 @@ class Colorizer:
         tried = [failed]
         for device, size in attempts:
             try:
-                ab = self._forward(L, device, size)[0].cpu()
+                ab = self._forward(L, device, size, hints)[0].cpu()
             except torch.cuda.OutOfMemoryError:
                 self._release_cuda()
                 tried.append(f"{size} px alone")

@@ -10,6 +10,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from colorgan.color import gray_rgb
+from colorgan.nn.hints import HINT_CHANNELS, check_input_channels, split_input, widen_conv_input
 from colorgan.nn.norm import norm_layer
 from colorgan.nn.resnet_unet import DecoderBlock, PixelShuffleUp, ResidualBlock, _conv_block
 from colorgan.nn.timm_encoder import create_encoder, encoder_normalization, load_encoder_weights
@@ -41,6 +42,17 @@ def _doublings(ratio: float, what: str) -> int:
     return int(steps)
 
 
+def widen_stem(encoder: nn.Module, extra: int) -> None:
+    """Give the encoder's first convolution on the picture (its first conv with 3 input channels: ``conv1``,
+    ``conv_stem``, ``stem_0`` ...) ``extra`` more input channels with zero weights, in place."""
+    for parent in encoder.modules():
+        for name, child in parent.named_children():
+            if isinstance(child, nn.Conv2d) and child.in_channels == 3:
+                setattr(parent, name, widen_conv_input(child, extra))
+                return
+    raise ValueError(f"{type(encoder).__name__}: no convolution on the 3-channel picture to add hint channels to")
+
+
 class EncoderUNetGenerator(nn.Module):
     """U-Net on a timm encoder (as segmentation-models-pytorch builds its ``tu-`` U-Nets), with the decoder of
     :class:`~colorgan.nn.ResNetUNetGenerator`.
@@ -68,6 +80,9 @@ class EncoderUNetGenerator(nn.Module):
         weights: ``None`` | ``"imagenet"`` | ``"lite0_imagenet"`` | a path: where the encoder's weights start.
         out_channels: 2 (normalised ab).
         ngf: decoder width of the outermost stage.
+        in_channels: 1 (normalised L) or 4 (L, ab hints, mask): the hint map joins the gray picture at the
+            encoder's stem conv, whose three extra input channels start at zero (:func:`widen_stem`).
+        dropout: dropout probability after the bottleneck and the two deepest decoder stages, in training only.
         norm: the decoder's norm: ``"batch"`` | ``"instance"`` | ``"none"`` (the encoder keeps its own).
 
     Shapes: ``(B, 1, H, W)`` in [-1, 1], ``H`` and ``W`` multiples of :attr:`divisor` (the encoder's deepest stride,
@@ -87,14 +102,18 @@ class EncoderUNetGenerator(nn.Module):
         ngf: int = 64,
         norm: str = "batch",
         dropout: float = 0.0,
+        in_channels: int = 1,
     ) -> None:
         super().__init__()
+        hinted = check_input_channels(in_channels)
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"model.generator.dropout={dropout} must be in [0, 1)")
         # functional dropout, no module: the state dict (and every checkpoint) is the same with and without it
         self.dropout = float(dropout)
         self.encoder_name = encoder
         self.encoder = create_encoder(encoder)
+        if hinted:  # the hint map enters beside the gray picture: three more input channels of the stem's conv
+            widen_stem(self.encoder, HINT_CHANNELS)
         channels, strides = self.encoder.feature_info.channels(), self.encoder.feature_info.reduction()
         what = f"model.generator.encoder={encoder}"
         self.divisor = int(strides[-1])  # the input must halve as often as the deepest stage does
@@ -161,13 +180,15 @@ class EncoderUNetGenerator(nn.Module):
                 f"generator input {h}x{w} is not divisible by {self.divisor} (the {self.encoder_name} encoder's "
                 f"deepest stride); resize the input to a multiple of {self.divisor}"
             )
-        features = self.encoder(self.encoder_input(x))
+        L, hints = split_input(x)
+        picture = self.encoder_input(L)
+        features = self.encoder(picture if hints is None else torch.cat([picture, hints], dim=1))
         y = self._drop(self.bottleneck(features[-1]))
         for i, (stage, skip) in enumerate(zip(self.decoder, reversed(features[:-1]))):
             y = stage(y, skip)
             if i < 2:  # the two deepest decoder stages, as in ResNetUNetGenerator and Pix2Pix's U-Net
                 y = self._drop(y)
-        return self.head(torch.cat([self.final_up(y), x], dim=1))
+        return self.head(torch.cat([self.final_up(y), L], dim=1))
 
     def _drop(self, y: Tensor) -> Tensor:
         return F.dropout(y, self.dropout, self.training) if self.dropout else y

@@ -19,7 +19,8 @@ class UNetGenerator(nn.Module):
     ``num_downs - 5`` of them at every size (3 at 256 px, 2 at 128 px, none at 32 px).
 
     Args:
-        in_channels: 1 (normalised L).
+        in_channels: 1 (normalised L), or 4 for a hinted model: L, then the ab hints and their mask
+            (:mod:`colorgan.nn.hints`), all entering through the first conv.
         out_channels: 2 (normalised ab).
         ngf: width of the first layer (64 in Pix2Pix).
         num_downs: number of down blocks; the input side must be divisible by ``2**num_downs``.

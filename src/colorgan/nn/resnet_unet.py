@@ -10,6 +10,7 @@ from torch import Tensor, nn
 from torchvision.models import get_model
 
 from colorgan.color import gray_rgb
+from colorgan.nn.hints import HINT_CHANNELS, check_input_channels, split_input, widen_conv_input, widen_state_dict
 from colorgan.nn.norm import conv_bias, norm_layer
 from colorgan.nn.pretrained import load_weights, pretrained_state_dict
 
@@ -131,6 +132,10 @@ class ResNetUNetGenerator(nn.Module):
     after the bottleneck and after the two deepest decoder stages (1/16 and 1/8), where Pix2Pix's U-Net has its
     dropout (its innermost decoder blocks): the same noise source, so one sweep space fits both generators.
 
+    **Hints.** With ``in_channels=4`` (``model.hints.enabled``) the input is ``L`` and the hint map (ab, mask; see
+    :mod:`colorgan.nn.hints`). The hints join the encoder's gray RGB picture as three more input channels of
+    ``conv1``, whose weights for them start at zero; the encoder's other weights (ImageNet's too) load unchanged.
+
     **Weights.** ``weights=None`` starts the encoder from random weights; ``"imagenet"`` from torchvision's ImageNet
     weights (from the ``$TORCH_HOME/hub/checkpoints`` cache, downloaded there when missing); a path from a state
     dict of the same torchvision ResNet (its ``fc`` classifier is ignored). See :mod:`colorgan.nn.pretrained`. The
@@ -144,8 +149,10 @@ class ResNetUNetGenerator(nn.Module):
         ngf: decoder width of the outermost stage (the encoder's widths are torchvision's).
         norm: the decoder's norm: ``"batch"`` | ``"instance"`` | ``"none"`` (the encoder keeps its BatchNorm).
         dropout: dropout probability after the bottleneck and the two deepest decoder stages, in training only.
+        in_channels: 1 (normalised L) or 4 (L, ab hints, mask).
 
-    Shapes: ``(B, 1, H, W)`` in [-1, 1], ``H`` and ``W`` multiples of 32 -> ``(B, out_channels, H, W)`` in [-1, 1].
+    Shapes: ``(B, in_channels, H, W)`` in [-1, 1], ``H`` and ``W`` multiples of 32 -> ``(B, out_channels, H, W)``
+    in [-1, 1].
 
     Example:
         >>> g = ResNetUNetGenerator("resnet18", ngf=8).eval()
@@ -163,14 +170,18 @@ class ResNetUNetGenerator(nn.Module):
         ngf: int = 64,
         norm: str = "batch",
         dropout: float = 0.0,
+        in_channels: int = 1,
     ) -> None:
         super().__init__()
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"model.generator.dropout={dropout} must be in [0, 1)")
+        hinted = check_input_channels(in_channels)
         self.encoder_name = encoder
         # functional dropout, no module: the state dict (and every checkpoint) is the same with and without it
         self.dropout = float(dropout)
         self.encoder = headless_resnet(encoder)
+        if hinted:
+            self.encoder.conv1 = widen_conv_input(self.encoder.conv1, HINT_CHANNELS)
         expansion = type(self.encoder.layer1[0]).expansion  # 1 for BasicBlock (18, 34), 4 for Bottleneck (50)
         skips = [self.encoder.bn1.num_features, *(w * expansion for w in (64, 128, 256))]  # stem, layer1..layer3
         deepest = 512 * expansion
@@ -216,6 +227,8 @@ class ResNetUNetGenerator(nn.Module):
                 which file and what to do.
         """
         state = pretrained_state_dict(weights, self.encoder_name, "model.generator.weights")
+        # a hinted encoder's conv1 has three more input channels than torchvision's: their weights start at zero
+        state, _ = widen_state_dict(state, self.encoder.state_dict())
         load_weights(self.encoder, state, source=str(weights), setting="model.generator.weights",
                      what=self.encoder_name, ignore=("fc.",))
 
@@ -233,8 +246,10 @@ class ResNetUNetGenerator(nn.Module):
                 f"generator input {h}x{w} is not divisible by {self.divisor} (the ResNet encoder halves it five "
                 "times); resize the input to a multiple of 32"
             )
+        L, hints = split_input(x)
+        picture = self.encoder_input(L)
         enc = self.encoder
-        stem = enc.relu(enc.bn1(enc.conv1(self.encoder_input(x))))
+        stem = enc.relu(enc.bn1(enc.conv1(picture if hints is None else torch.cat([picture, hints], dim=1))))
         s1 = enc.layer1(enc.maxpool(stem))
         s2 = enc.layer2(s1)
         s3 = enc.layer3(s2)
@@ -243,4 +258,4 @@ class ResNetUNetGenerator(nn.Module):
             y = stage(y, skip)
             if i < 2:  # the stages at 1/16 and 1/8
                 y = self._drop(y)
-        return self.head(torch.cat([self.final_up(y), x], dim=1))
+        return self.head(torch.cat([self.final_up(y), L], dim=1))

@@ -29,6 +29,7 @@ from urllib.parse import urlparse
 import torch
 from torch import Tensor, nn
 
+from colorgan.nn.hints import widen_state_dict
 from colorgan.nn.pretrained import IMAGENET, PretrainedWeightsError
 
 log = logging.getLogger(__name__)
@@ -160,9 +161,13 @@ def load_encoder_state(
             if not key.endswith("num_batches_tracked"):
                 missing.append(full_key)
             continue
-        if state[found].shape != own[key].shape:
-            shapes.append(f"{found} {tuple(state[found].shape)} instead of {tuple(own[key].shape)}")
-        loaded[key] = state[found]
+        value = state[found]
+        if value.shape != own[key].shape:
+            # a hinted encoder's stem takes more input channels than the pretrained one: those start at zero
+            value = widen_state_dict({key: value}, {key: own[key]})[0][key]
+        if value.shape != own[key].shape:
+            shapes.append(f"{found} {tuple(value.shape)} instead of {tuple(own[key].shape)}")
+        loaded[key] = value
     unexpected = [k for k in state if k not in full and k not in own]
     problems = [
         f"{label}: {', '.join(items[:4])}{f' and {len(items) - 4} more' if len(items) > 4 else ''}"

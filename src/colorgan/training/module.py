@@ -20,7 +20,10 @@ from colorgan.checkpoints.reading import CHECKPOINT_FORMAT, CHECKPOINT_KEY
 from colorgan.color import gray_rgb, model_lab_to_rgb
 from colorgan.metrics import ColorizationMetrics, fid_unavailable, frechet_inception_distance, per_photo_scores
 from colorgan.nn import GANLoss, PatchDiscriminator, PerceptualLoss, build_generator
+from colorgan.nn.hints import check_input_channels, generator_input
 from colorgan.training.ema import generator_ema, start_from, update_ema
+from colorgan.training.hints import HintSettings, simulate_hints
+from colorgan.training.init_from import init_from_checkpoint
 from colorgan.training.loss_log import LossLog, lightning_writes_logs
 from colorgan.training.lr_schedule import LinearDecay, linear_decay
 from colorgan.training.nonfinite import (
@@ -77,6 +80,21 @@ def _build(spec: OptimizerSpec | None, *args: Any) -> Any:
     return factory(*args)
 
 
+def _with_hint_channels(generator: dict[str, Any], hints: HintSettings) -> dict[str, Any]:
+    """``model.generator`` with ``in_channels`` set by ``model.hints.enabled`` (4 or 1); a contradicting value is an
+    error that names both settings."""
+    want = 4 if hints.enabled else 1
+    given = generator.get("in_channels", want)
+    check_input_channels(int(given))
+    if int(given) != want:
+        raise ValueError(
+            f"model.generator.in_channels={given} but model.hints.enabled={hints.enabled}, which needs {want}; leave "
+            "in_channels to model.hints.enabled (conf/model/pix2pix.yaml)"
+        )
+    # left out when it is the default, so that an automatic model's settings read as they always did
+    return {**generator, "in_channels": want} if hints.enabled or "in_channels" in generator else generator
+
+
 class ColorGAN(L.LightningModule):
     """Pix2Pix colorization: ``G(L) = ab``, judged by a PatchGAN ``D(L, ab)``.
 
@@ -121,6 +139,13 @@ class ColorGAN(L.LightningModule):
             ``generator_ema``, updated after every generator step that was not skipped. When there is one, it is
             what :meth:`forward` runs: validation, test, the sample grids, and (through the checkpoint) colorize,
             evaluate and export all use the averaged weights.
+        hints: ``model.hints`` (:class:`~colorgan.training.hints.HintSettings`): with ``enabled`` the generator also
+            takes a hint map (ab of a few pixels and a mask), drawn from the truth for every training batch
+            (:mod:`colorgan.training.hints`); with ``discriminator`` D sees it too. Validation and test score the
+            model without hints (automatic colorization), so their numbers compare with an automatic model's.
+        init_from: a training checkpoint whose generator and discriminator a new run starts from (first convs
+            widened with zeros where this model takes more channels, e.g. hints); read when a new fit starts
+            (:meth:`load_pretrained_weights`), never on resume.
     """
 
     def __init__(
@@ -144,11 +169,21 @@ class ColorGAN(L.LightningModule):
         channels_last: bool = False,
         ema_decay: float = 0.0,
         lr_decay_epochs: int = 0,
+        hints: Mapping[str, Any] | None = None,
+        init_from: str | None = None,
     ) -> None:
         super().__init__()
         self.automatic_optimization = False
-        generator = dict(_plain(generator) or {})
+        hint_settings = HintSettings.from_config(_plain(hints))
+        generator = _with_hint_channels(dict(_plain(generator) or {}), hint_settings)
         discriminator = dict(_plain(discriminator) or {})
+        d_channels = 3 + (3 if hint_settings.enabled and hint_settings.discriminator else 0)
+        if discriminator.setdefault("in_channels", d_channels) != d_channels:
+            raise ValueError(
+                f"model.discriminator.in_channels={discriminator['in_channels']} but model.hints says D judges "
+                f"{d_channels} channels (L, ab{', hints' if d_channels > 3 else ''}); leave it to model.hints "
+                "(conf/model/pix2pix.yaml)"
+            )
         perceptual = dict(_plain(perceptual) or {})
         optimizer_g = _plain(optimizer_g) if optimizer_g is not None else dict(DEFAULT_ADAM)
         optimizer_d = _plain(optimizer_d) if optimizer_d is not None else dict(DEFAULT_ADAM)
@@ -184,8 +219,12 @@ class ColorGAN(L.LightningModule):
                 "channels_last": bool(channels_last),
                 "ema_decay": float(ema_decay),
                 "lr_decay_epochs": int(lr_decay_epochs),
+                "hints": {**hint_settings.__dict__, "patch_sizes": list(hint_settings.patch_sizes)},
+                "init_from": None if init_from is None else str(init_from),
             }
         )
+        self._hints = hint_settings if hint_settings.enabled else None
+        self.in_channels = int(generator.get("in_channels", 1))  # the generator's: 1 (L) or 4 (L and hints)
         self.generator = build_generator(generator, pretrained=False)  # see on_fit_start
         self._generator_weights_set = False  # True once pretrained or checkpointed weights are in the generator
         self.discriminator = PatchDiscriminator(**discriminator)
@@ -244,9 +283,13 @@ class ColorGAN(L.LightningModule):
         first step. Does nothing without such a setting, or once the generator has pretrained or checkpointed
         weights."""
         weights = self.hparams.generator.get("weights")
-        if weights is not None and not self._generator_weights_set:
-            self.generator.load_encoder_weights(weights)
-            log.info("The generator's encoder starts from model.generator.weights=%s", weights)
+        init_from = self.hparams.get("init_from")
+        if not self._generator_weights_set:
+            if weights is not None and not init_from:
+                self.generator.load_encoder_weights(weights)
+                log.info("The generator's encoder starts from model.generator.weights=%s", weights)
+            if init_from:
+                init_from_checkpoint(self, init_from)
         self._generator_weights_set = True
 
     def on_fit_start(self) -> None:
@@ -272,12 +315,14 @@ class ColorGAN(L.LightningModule):
             ]
         return [opt_g, opt_d], scheds
 
-    def forward(self, L_: Tensor) -> Tensor:
+    def forward(self, L_: Tensor, hints: Tensor | None = None) -> Tensor:
         """``L`` ``(B, 1, H, W)`` in [-1, 1] -> predicted ``ab`` ``(B, 2, H, W)`` in [-1, 1].
 
+        ``hints``: for a hinted model, the hint map ``(B, 3, H, W)`` (normalised ab, mask); None: no hints.
         Runs the generator's moving average when there is one (``model.ema_decay``), else the generator.
         """
-        return (self.generator if self.generator_ema is None else self.generator_ema)(L_)
+        net = self.generator if self.generator_ema is None else self.generator_ema
+        return net(generator_input(L_, hints, self.in_channels))
 
     # -------------------------------------------------------------- training
     def _optimize(self, opt: Any, loss: Tensor) -> Tensor:
@@ -322,10 +367,15 @@ class ColorGAN(L.LightningModule):
             self._g_buffers.snapshot()
             if gan_on:
                 self._d_buffers.snapshot()
+        # hints drawn from the truth, on the device (none for an automatic model)
+        hints = simulate_hints(ab, self._hints).maps if self._hints is not None else None
+        g_input = generator_input(L_, hints, self.in_channels)
+        # what D judges ab against: L, and the hints too when model.hints.discriminator says so
+        cond = g_input if hints is not None and self._hints.discriminator else L_
         # G runs forward once: the D step sees its output detached, the G step backpropagates through it
-        fake = self.generator(L_)
-        d_bad, d_losses = self._discriminator_step(opt_d, L_, ab, fake) if gan_on else (None, None)
-        g_bad, g_losses = self._generator_step(opt_g, L_, ab, fake, gan_on)
+        fake = self.generator(g_input)
+        d_bad, d_losses = self._discriminator_step(opt_d, cond, ab, fake) if gan_on else (None, None)
+        g_bad, g_losses = self._generator_step(opt_g, L_, ab, fake, gan_on, cond)
         if guard:
             # D's statistics also moved in the G step's pass through D: both are undone when D's step was skipped
             self._g_buffers.restore_if(g_bad)
@@ -340,6 +390,7 @@ class ColorGAN(L.LightningModule):
 
     def _discriminator_step(self, opt_d: Any, L_: Tensor, ab: Tensor, fake: Tensor) -> tuple[Tensor, Tensor]:
         """One D update: real ``cat(L, ab)`` against ``cat(L, G(L))`` with G's output detached (G is not trained).
+        (``L_``: D's condition, L joined with the hint map when D sees the hints.)
 
         Returns 1.0 (a 0-dim device tensor) when the step was skipped as non-finite, else 0.0, and the values of
         :data:`D_LOSSES` (a ``(3,)`` float32 device tensor).
@@ -352,8 +403,11 @@ class ColorGAN(L.LightningModule):
         outputs = (self._d_output(logits.detach()).float() for logits in (real_logits, fake_logits))
         return bad, torch.stack([d_loss.detach().float(), *outputs])
 
-    def _generator_step(self, opt_g: Any, L_: Tensor, ab: Tensor, fake: Tensor, gan_on: bool) -> tuple[Tensor, Tensor]:
-        """One G update on ``GAN(D(cat(L, fake))) + lambda_l1 * L1(fake, ab)``, D's parameters frozen.
+    def _generator_step(
+        self, opt_g: Any, L_: Tensor, ab: Tensor, fake: Tensor, gan_on: bool, cond: Tensor | None = None
+    ) -> tuple[Tensor, Tensor]:
+        """One G update on ``GAN(D(cat(L, fake))) + lambda_l1 * L1(fake, ab)``, D's parameters frozen (``cond``:
+        D's condition when it is more than ``L_``, see :meth:`_discriminator_step`).
 
         Without ``gan_on`` (L1 warm-up) D is not consulted and the GAN term is 0. Returns 1.0 (a 0-dim device
         tensor) when the step was skipped as non-finite, else 0.0, and the values of :data:`G_LOSSES` (a ``(3,)``
@@ -366,7 +420,9 @@ class ColorGAN(L.LightningModule):
         try:
             g_l1 = F.l1_loss(fake, ab)
             if gan_on:
-                g_gan = self.gan_loss.generator_loss(self.discriminator(torch.cat([L_, fake], dim=1)))
+                g_gan = self.gan_loss.generator_loss(
+                    self.discriminator(torch.cat([L_ if cond is None else cond, fake], dim=1))
+                )
             else:
                 g_gan = torch.zeros((), device=fake.device)
             g_loss = g_gan + self.hparams.lambda_l1 * g_l1
