@@ -12,7 +12,7 @@ from torch.nn import functional as F
 from colorgan.color import gray_rgb
 from colorgan.nn.hints import HINT_CHANNELS, check_input_channels, split_input, widen_conv_input
 from colorgan.nn.norm import norm_layer
-from colorgan.nn.resnet_unet import DecoderBlock, PixelShuffleUp, ResidualBlock, _conv_block
+from colorgan.nn.resnet_unet import DecoderBlock, PixelShuffleUp, ResidualBlock, _conv_block, init_decoder
 from colorgan.nn.timm_encoder import create_encoder, encoder_normalization, load_encoder_weights
 
 
@@ -143,15 +143,7 @@ class EncoderUNetGenerator(nn.Module):
             nn.Conv2d(prev + 1, out_channels, 1),
             nn.Tanh(),
         )
-        icnr = {id(m.conv) for m in self.modules() if isinstance(m, PixelShuffleUp)}  # keep their ICNR init
-        for module in (self.bottleneck, self.decoder, self.final_up, self.head):
-            for m in module.modules():
-                if isinstance(m, nn.Conv2d) and id(m) not in icnr:
-                    nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
-                    if m.bias is not None:
-                        nn.init.zeros_(m.bias)
-        # ab start near 0 (gray) rather than saturated: see ResNetUNetGenerator
-        nn.init.normal_(self.head[1].weight, 0.0, 0.02)
+        init_decoder(self, (self.bottleneck, self.decoder, self.final_up, self.head), self.head[1])
         if weights is not None:
             self.load_encoder_weights(weights)
 

@@ -117,6 +117,15 @@ def pretrained_state_dict(weights: str | os.PathLike, arch: str, setting: str) -
     return read_state_dict(weights, setting, arch)
 
 
+def key_problems(missing: list[str], unexpected: list[str], shapes: list[str]) -> list[str]:
+    """What does not fit between a state dict and a network, one phrase per kind, naming the first few keys."""
+    return [
+        f"{label}: {', '.join(items[:4])}{f' and {len(items) - 4} more' if len(items) > 4 else ''}"
+        for label, items in (("missing", missing), ("unexpected", unexpected), ("wrong shape", shapes))
+        if items
+    ]
+
+
 def load_weights(
     module: nn.Module,
     state: dict[str, Tensor],
@@ -143,11 +152,7 @@ def load_weights(
         for k in own
         if k in state and state[k].shape != own[k].shape
     ]
-    problems = [
-        f"{label}: {', '.join(items[:4])}{f' and {len(items) - 4} more' if len(items) > 4 else ''}"
-        for label, items in (("missing", missing), ("unexpected", unexpected), ("wrong shape", shapes))
-        if items
-    ]
+    problems = key_problems(missing, unexpected, shapes)
     if problems:
         raise PretrainedWeightsError(
             f"{setting}: '{source}' does not fit {what}: " + "; ".join(problems)

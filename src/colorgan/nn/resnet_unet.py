@@ -113,6 +113,21 @@ def headless_resnet(encoder: str) -> nn.Module:
     return net
 
 
+def init_decoder(network: nn.Module, parts: tuple[nn.Module, ...], output_conv: nn.Conv2d) -> None:
+    """Kaiming-initialise the convs of ``parts`` (a U-Net's decoder side), except the PixelShuffle convs of
+    ``network``, which keep their ICNR init; ``output_conv`` starts small (Pix2Pix's N(0, 0.02)): ab begin near 0,
+    gray, instead of a Kaiming-sized tanh input that starts saturated, painting garish colours and passing back
+    almost no gradient."""
+    icnr = {id(m.conv) for m in network.modules() if isinstance(m, PixelShuffleUp)}
+    for part in parts:
+        for m in part.modules():
+            if isinstance(m, nn.Conv2d) and id(m) not in icnr:
+                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+    nn.init.normal_(output_conv.weight, 0.0, 0.02)
+
+
 class ResNetUNetGenerator(nn.Module):
     """U-Net with a torchvision ResNet encoder, in the style of fastai's ``DynamicUnet`` and DeOldify.
 
@@ -206,16 +221,7 @@ class ResNetUNetGenerator(nn.Module):
             nn.Conv2d(prev + 1, out_channels, 1),
             nn.Tanh(),
         )
-        icnr = {id(m.conv) for m in self.modules() if isinstance(m, PixelShuffleUp)}  # keep their ICNR init
-        for module in (self.bottleneck, self.decoder, self.head):
-            for m in module.modules():
-                if isinstance(m, nn.Conv2d) and id(m) not in icnr:
-                    nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
-                    if m.bias is not None:
-                        nn.init.zeros_(m.bias)
-        # The output conv starts small (Pix2Pix's N(0, 0.02)): ab begin near 0, gray, instead of a Kaiming-sized
-        # tanh input that starts saturated, painting garish colours and passing back almost no gradient.
-        nn.init.normal_(self.head[1].weight, 0.0, 0.02)
+        init_decoder(self, (self.bottleneck, self.decoder, self.head), self.head[1])
         if weights is not None:
             self.load_encoder_weights(weights)
 

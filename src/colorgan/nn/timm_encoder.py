@@ -30,7 +30,7 @@ import torch
 from torch import Tensor, nn
 
 from colorgan.nn.hints import widen_state_dict
-from colorgan.nn.pretrained import IMAGENET, PretrainedWeightsError
+from colorgan.nn.pretrained import IMAGENET, PretrainedWeightsError, key_problems
 
 log = logging.getLogger(__name__)
 
@@ -169,11 +169,7 @@ def load_encoder_state(
             shapes.append(f"{found} {tuple(value.shape)} instead of {tuple(own[key].shape)}")
         loaded[key] = value
     unexpected = [k for k in state if k not in full and k not in own]
-    problems = [
-        f"{label}: {', '.join(items[:4])}{f' and {len(items) - 4} more' if len(items) > 4 else ''}"
-        for label, items in (("missing", missing), ("unexpected", unexpected), ("wrong shape", shapes))
-        if items
-    ]
+    problems = key_problems(missing, unexpected, shapes)
     if problems:
         raise PretrainedWeightsError(
             f"{setting}: '{source}' does not fit the timm model {name}: " + "; ".join(problems)
