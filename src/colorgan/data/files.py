@@ -139,14 +139,15 @@ def _check_fraction(name: str, value: float) -> float:
 
 def _carve(
     files: list[Path], root: Path, fractions: dict[str, float], seed: int
-) -> tuple[list[Path], dict[str, list[Path]]]:
-    """Hold out ``fractions`` of ``files`` by path hash: ``(kept, {split: held-out files})``, each in file order.
+) -> tuple[list[Path], dict[str, list[Path]], dict[str, Path]]:
+    """Hold out ``fractions`` of ``files`` by path hash: ``(kept, {split: held-out files}, {split: borrowed photo})``,
+    the lists in file order.
 
     The held-out splits take consecutive ranges of :func:`path_hash_unit` from 0 (the first split of
     ``fractions`` the lowest). A split with a positive fraction that comes out empty (a small folder) takes the
     kept file whose number lies nearest its range, as long as one file stays kept: it *borrows* that photo, which
     goes back to training once the folder has grown enough for the split to get a photo of its own (the one
-    exception to "adding photos moves no old photo"). Borrowed photos are listed in ``held[f"{split} borrowed"]``.
+    exception to "adding photos moves no old photo").
     """
     units = {f: path_hash_unit(f.relative_to(root).as_posix(), seed) for f in files}
     held: dict[str, list[Path]] = {name: [] for name in fractions}
@@ -165,20 +166,20 @@ def _carve(
         last = max(held[donor], key=units.__getitem__)
         held[donor].remove(last)
         kept.append(last)
-    for name, fraction in list(fractions.items()):
+    borrowed: dict[str, Path] = {}
+    for name, fraction in fractions.items():
         if fraction > 0 and not held[name] and len(kept) > 1:
             nearest = min(kept, key=units.__getitem__)
             kept.remove(nearest)
             held[name].append(nearest)
-            held[f"{name} borrowed"] = [nearest]
+            borrowed[name] = nearest
     order = {f: i for i, f in enumerate(files)}
-    return kept, {name: sorted(h, key=order.__getitem__) for name, h in held.items()}
+    return kept, {name: sorted(h, key=order.__getitem__) for name, h in held.items()}, borrowed
 
 
-def _borrowed(held: dict[str, list[Path]], root: Path) -> str:
+def _borrowed(borrowed: dict[str, Path], root: Path) -> str:
     """The part of a split's description that names the photos a too-small folder lent to its held-out splits."""
-    lent = [f"{name.removesuffix(' borrowed')} borrowed {held[name][0].relative_to(root).as_posix()} from training"
-            for name in held if name.endswith(" borrowed")]
+    lent = [f"{name} borrowed {photo.relative_to(root).as_posix()} from training" for name, photo in borrowed.items()]
     if not lent:
         return ""
     return (f"; too few photos for the fractions: {', '.join(lent)} (a borrowed photo goes back to training when "
@@ -235,10 +236,10 @@ def split_files(
         folders = f"folders {train_dir.name}/ and {held_dir.name}/" + (" (as test)" if held_dir is val_dir else "")
         if val_fraction == 0:
             return Splits(train, train, test, f"{folders}; val: the training photos (data.val_fraction=0)")
-        kept, held = _carve(train, root, {"val": val_fraction}, seed)
+        kept, held, borrowed = _carve(train, root, {"val": val_fraction}, seed)
         val = held["val"] or kept
         how = f"{_percent(val_fraction)} of {train_dir.name}/ by {by_hash}" if held["val"] else "the training photos"
-        return Splits(kept, val, test, f"{folders}; val: {how}{_borrowed(held, root)}")
+        return Splits(kept, val, test, f"{folders}; val: {how}{_borrowed(borrowed, root)}")
 
     files = find_images(root)
     if not files:
@@ -248,9 +249,9 @@ def split_files(
             f"data.val_fraction + data.test_fraction must be under 1 (leave photos to train on), got "
             f"{val_fraction} + {test_fraction}"
         )
-    kept, held = _carve(files, root, {"test": test_fraction, "val": val_fraction}, seed)
+    kept, held, borrowed = _carve(files, root, {"test": test_fraction, "val": val_fraction}, seed)
     val = held["val"] or kept
     test = held["test"] or val
     parts = [f"{_percent(val_fraction)} val" if held["val"] else "val = the training photos"]
     parts.append(f"{_percent(test_fraction)} test" if held["test"] else "test = the val photos")
-    return Splits(kept, val, test, f"{by_hash}: " + ", ".join(parts) + _borrowed(held, root))
+    return Splits(kept, val, test, f"{by_hash}: " + ", ".join(parts) + _borrowed(borrowed, root))

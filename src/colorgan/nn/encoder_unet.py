@@ -12,7 +12,14 @@ from torch.nn import functional as F
 from colorgan.color import gray_rgb
 from colorgan.nn.hints import HINT_CHANNELS, check_input_channels, split_input, widen_conv_input
 from colorgan.nn.norm import norm_layer
-from colorgan.nn.resnet_unet import DecoderBlock, PixelShuffleUp, ResidualBlock, _conv_block, init_decoder
+from colorgan.nn.resnet_unet import (
+    DecoderBlock,
+    PixelShuffleUp,
+    ResidualBlock,
+    _conv_block,
+    check_dropout,
+    init_decoder,
+)
 from colorgan.nn.timm_encoder import create_encoder, encoder_normalization, load_encoder_weights
 
 
@@ -106,10 +113,7 @@ class EncoderUNetGenerator(nn.Module):
     ) -> None:
         super().__init__()
         hinted = check_input_channels(in_channels)
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"model.generator.dropout={dropout} must be in [0, 1)")
-        # functional dropout, no module: the state dict (and every checkpoint) is the same with and without it
-        self.dropout = float(dropout)
+        self.dropout = check_dropout(dropout)
         self.encoder_name = encoder
         self.encoder = create_encoder(encoder)
         if hinted:  # the hint map enters beside the gray picture: three more input channels of the stem's conv

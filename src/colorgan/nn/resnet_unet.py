@@ -113,6 +113,14 @@ def headless_resnet(encoder: str) -> nn.Module:
     return net
 
 
+def check_dropout(dropout: float) -> float:
+    """``model.generator.dropout`` of the encoder U-Nets, checked. Their dropout is functional, with no module, so
+    the state dict (and every checkpoint) is the same with and without it."""
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"model.generator.dropout={dropout} must be in [0, 1)")
+    return float(dropout)
+
+
 def init_decoder(network: nn.Module, parts: tuple[nn.Module, ...], output_conv: nn.Conv2d) -> None:
     """Kaiming-initialise the convs of ``parts`` (a U-Net's decoder side), except the PixelShuffle convs of
     ``network``, which keep their ICNR init; ``output_conv`` starts small (Pix2Pix's N(0, 0.02)): ab begin near 0,
@@ -188,12 +196,9 @@ class ResNetUNetGenerator(nn.Module):
         in_channels: int = 1,
     ) -> None:
         super().__init__()
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"model.generator.dropout={dropout} must be in [0, 1)")
+        self.dropout = check_dropout(dropout)
         hinted = check_input_channels(in_channels)
         self.encoder_name = encoder
-        # functional dropout, no module: the state dict (and every checkpoint) is the same with and without it
-        self.dropout = float(dropout)
         self.encoder = headless_resnet(encoder)
         if hinted:
             self.encoder.conv1 = widen_conv_input(self.encoder.conv1, HINT_CHANNELS)
