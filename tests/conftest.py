@@ -94,3 +94,16 @@ def tiny_hinted_ckpt(photo_root: Path, tmp_path_factory: pytest.TempPathFactory)
     from helpers.runs import train_tiny
 
     return train_tiny(tmp_path_factory.mktemp("tiny_hinted_run"), f"data.root={photo_root}", "model.hints.enabled=true")
+
+
+@pytest.fixture(scope="session")
+def hint_following_ckpt(photo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``last.ckpt`` of the TINY hinted model trained long enough to follow its points: 30 epochs of L1 alone at a
+    high learning rate (about half a minute on one core). A blue point makes its colours bluer, a red one redder."""
+    from helpers.runs import train_tiny
+
+    return train_tiny(
+        tmp_path_factory.mktemp("hint_following_run"), f"data.root={photo_root}", "model.hints.enabled=true",
+        "trainer.max_epochs=30", "trainer.limit_train_batches=1.0", "model.l1_warmup_epochs=1000000",
+        "model.optimizer_g.lr=2e-3",
+    )

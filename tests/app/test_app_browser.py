@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageColor
 
-from helpers.app import RunningApp, photo
+import colorgan
+
+from helpers.app import RunningApp, photo, start_app, stop_app
 from helpers.browser import BrowserUnavailable, chromium_page
 
+GREEN = "#2e8b57"
 TIMEOUT_MS = 120_000  # a loaded 2-core machine; the tiny model itself takes well under a second
 
 
@@ -139,3 +144,99 @@ def test_a_site_that_resolves_to_this_computer_cannot_use_the_page(running_app: 
         pytest.fail(f"the browser test cannot run: {err}")
     assert sorted(p for p in running_app.temp_dir.rglob("*") if "results" not in p.parts) == uploads  # not kept
     assert "refused POST /gradio_api/upload" in running_app.output() and "attacker.example.net" in running_app.output()
+
+
+@pytest.fixture(scope="module")
+def hinted_app(hint_following_ckpt: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The page with a model trained with colour hints, which shows the colour points editor."""
+    app = start_app("--ckpt", str(hint_following_ckpt), cwd=tmp_path_factory.mktemp("points_app"))
+    yield app
+    assert stop_app(app) == 0, app.output()[-3000:]
+
+
+def _ab_distance(image: Image.Image, x: int, y: int, colour: str, half: int = 6) -> float:
+    """How far (CIE ab) the colours around (x, y) are from ``colour`` at the photo's own lightness there."""
+    import torch
+
+    from colorgan.color import rgb_to_model_lab
+    from colorgan.inference.hints import snap_ab
+
+    rgb = torch.from_numpy(np.array(image.convert("RGB"))).permute(2, 0, 1)[None].float() / 255
+    L, ab = rgb_to_model_lab(rgb)
+    rows, cols = slice(y - half, y + half + 1), slice(x - half, x + half + 1)
+    want = snap_ab(ImageColor.getrgb(colour), L[0, 0, rows, cols].mean())
+    return float((ab[0, :, rows, cols].mean((1, 2)) - want).norm() * 110)
+
+
+@pytest.mark.slow
+def test_a_colour_point_put_on_a_real_photo_moves_its_colour(hinted_app: RunningApp, tmp_path: Path) -> None:
+    cat = tmp_path / "cat.jpg"  # scikit-image's chelsea (CC0), 451 x 300; the page makes it gray
+    shutil.copy(Path(colorgan.__file__).parent / "assets" / "photos" / "chelsea_color.jpg", cat)
+    x, y = 300, 150  # a pixel of the photo, on the cat's fur
+    shot = tmp_path / "points.png"
+    try:
+        with chromium_page() as page:
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(hinted_app.url + "/")
+            page.locator("#photos input[type=file]").set_input_files([str(cat)])
+            page.locator('#photos a[download="cat.jpg"]').wait_for()
+            page.locator("#points-open").click()
+            status = page.locator("#points-status")
+            status.get_by_text("cat.jpg (451×300): 0 points.").wait_for()
+            with page.expect_download() as info:
+                page.locator("#points-download").click()
+            automatic = tmp_path / "automatic.jpg"
+            info.value.save_as(automatic)
+
+            page.locator("#points-colour button.dialog-button").click()  # Gradio's picker: a dialog with a hex box
+            page.locator("#points-colour input[type=text]").fill(GREEN)
+            page.locator("#points-colour input[type=text]").press("Enter")
+            page.locator("#points-status").click()  # closes the dialog
+            page.locator("#points-size input[type=number]").fill("40")
+            page.locator("#points-size input[type=number]").press("Enter")
+            picture = page.locator("#points-canvas img")
+            natural = picture.evaluate("i => [i.naturalWidth, i.naturalHeight]")
+            assert natural == [451, 300]  # the picture clicked on is the photo at its own size (it fits the page)
+            box = picture.bounding_box()
+            scale = min(box["width"] / natural[0], box["height"] / natural[1])
+            left = (box["width"] - natural[0] * scale) / 2
+            top = (box["height"] - natural[1] * scale) / 2
+            picture.click(position={"x": left + (x + 0.5) * scale, "y": top + (y + 0.5) * scale})
+            status.get_by_text("1 point. Press Colorize with points to see them.").wait_for()
+            page.locator("#points-undo").click()
+            status.get_by_text("0 points").wait_for()
+            picture.click(position={"x": left + (x + 0.5) * scale, "y": top + (y + 0.5) * scale})
+            status.get_by_text("1 point.").wait_for()
+            page.locator("#points-colorize").click()
+            status.get_by_text("1 point. The colours show them.").wait_for()
+
+            with page.expect_download() as info:
+                page.locator("#points-download").click()
+            assert info.value.suggested_filename == "cat.jpg"
+            hinted = tmp_path / "hinted.jpg"
+            info.value.save_as(hinted)
+            with page.expect_download() as info:
+                page.locator("#points-save").click()
+            assert info.value.suggested_filename == "cat_points.json"
+            saved = tmp_path / "cat_points.json"
+            info.value.save_as(saved)
+            page.screenshot(path=str(shot), full_page=True)
+
+            # the saved points come back after Clear
+            page.locator("#points-clear").click()
+            status.get_by_text("0 points").wait_for()
+            with page.expect_file_chooser() as chooser:
+                page.locator("#points-load").click()
+            chooser.value.set_files(str(saved))
+            status.get_by_text("1 point. The colours show them.").wait_for()
+    except BrowserUnavailable as err:
+        pytest.fail(f"the browser test cannot run: {err}")
+
+    (point,) = json.loads(saved.read_text())["points"]
+    assert abs(point["x"] - x) <= 1 and abs(point["y"] - y) <= 1, point  # where it was clicked, in photo pixels
+    assert point["color"] == GREEN and point["size"] == 40
+    before, after = Image.open(automatic), Image.open(hinted)
+    assert before.size == after.size == (451, 300)
+    far, near = _ab_distance(before, x, y, GREEN), _ab_distance(after, x, y, GREEN)
+    assert near < 0.75 * far, (far, near)
+    assert Image.open(shot).height > 0

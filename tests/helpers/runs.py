@@ -84,17 +84,20 @@ TINY_ENCODER = ["model/generator=encoder_unet", "model.generator.encoder=tf_effi
 
 
 def train_tiny(out: Path, *overrides: str) -> Path:
-    """Train the TINY model (plus ``overrides``) for one short epoch with outputs in ``out``; returns last.ckpt."""
+    """Train the TINY model (plus ``overrides``, which may replace TINY's settings) for one short epoch with outputs in
+    ``out``; returns last.ckpt."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
     from colorgan.config import config_dir
     from colorgan.train import train
 
+    given = {o.split("=", 1)[0] for o in overrides}
+    base = [o for o in TINY if o.split("=", 1)[0] not in given]  # an override of a TINY setting replaces it
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
         cfg = compose(
-            "train", overrides=[*TINY, "logger=csv", f"paths.output_dir={out}", f"paths.root_dir={out}", *overrides]
+            "train", overrides=[*base, "logger=csv", f"paths.output_dir={out}", f"paths.root_dir={out}", *overrides]
         )
     GlobalHydra.instance().clear()
     train(cfg)

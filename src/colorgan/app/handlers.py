@@ -39,6 +39,7 @@ from PIL import Image
 from colorgan.data.decode import DEFAULT_MAX_PIXELS
 from colorgan.grid import side_by_side
 from colorgan.inference.colorizer import ColorizedPhoto, Colorizer
+from colorgan.inference.hints import HintPoint
 from colorgan.inference.outputs import COMPARE_SUFFIX, output_suffix, save_image, source_exif
 
 log = logging.getLogger(__name__)
@@ -122,12 +123,23 @@ class Models:
             raise ValueError(f"no model called {label!r}; the models are: {', '.join(self.labels)}")
         return label, self._colorizers[label]
 
-    def colorize(self, label: str, path: Path) -> ColorizedPhoto:
+    def colorize(self, label: str, path: Path, points: Sequence[HintPoint] | None = None) -> ColorizedPhoto:
         """Colorize one file with the model ``label``, keeping the decoded input (see
-        :meth:`Colorizer.colorize_batch`: an unreadable file comes back with ``error`` set)."""
+        :meth:`Colorizer.colorize_batch`: an unreadable file comes back with ``error`` set).
+
+        ``points``: colour points in the photo's own pixels, for a model trained with hints (``None``: none).
+
+        Raises:
+            HintError: points for a model trained without hints.
+        """
         label, colorizer = self.get(label)
         with self._locks[label]:
-            return colorizer.colorize_batch([path], keep_input=True)[0]
+            hints = None if points is None else [list(points)]
+            return colorizer.colorize_batch([path], keep_input=True, hints=hints)[0]
+
+    def takes_hints(self, label: str | None) -> bool:
+        """True when the model ``label`` was trained with colour hints (``model.hints.enabled``)."""
+        return self.get(label)[1].takes_hints
 
     def describe(self) -> str:
         """One line per model: label, file, size it runs at, device."""

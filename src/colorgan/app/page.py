@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from colorgan.app.handlers import Batch, Models, colorize_uploads, prune_jobs
+from colorgan.app import points as pts
+from colorgan.app.handlers import Batch, Models, colorize_uploads, prune_jobs, upload_name
 from colorgan.host_memory import release_freed_memory
 
 if TYPE_CHECKING:
@@ -24,6 +26,7 @@ BUSY_BUTTON = "Colorizing…"
 # Markdown is 0 px tall with overflow:auto (set inline, hence !important), which would clip them out of sight.
 CSS = """
 #status { min-height: 4.5em; overflow: visible !important; }
+#points-canvas img { cursor: crosshair; }
 .colorgan-error { color: #b00020; padding: 0.6em 0.8em; border: 1px solid #f3c2c8; border-radius: 6px;
                   background: #fff5f6; }
 """
@@ -138,6 +141,9 @@ def build_page(
                         for note in row["notes"]:
                             gr.Markdown(f"note: {html.escape(note)}")
 
+        if any(models.takes_hints(label) for label in models.labels):
+            _points_section(gr, models, results_dir, files, model, keep_jobs, uploads_dir)
+
         # The button says the page is busy from the press until the job ends, failed or not (.then runs either way).
         go.click(
             lambda: gr.Button(BUSY_BUTTON, interactive=False), outputs=go, queue=False, trigger_mode="once",
@@ -150,3 +156,118 @@ def build_page(
             api_visibility="private",
         )
     return page
+
+
+POINTS_INTRO = (
+    "### Colour points\nKnow what colour something was? With a model trained with colour hints, open a dropped "
+    "photo here, pick a colour, click on the photo where that colour belongs, and press **Colorize with points**. "
+    "Each point is a square of the chosen size in the photo's pixels; its colour is taken at the photo's own "
+    "lightness there. Save the points to use them again here or with `colorgan-colorize --hints`."
+)
+
+
+def _points_section(
+    gr: Any, models: Models, results_dir: Path, files: Any, model: Any, keep_jobs: int, uploads_dir: Path | None
+) -> None:
+    """The colour points editor (:mod:`colorgan.app.points`) under the results, for a page with a hinted model."""
+
+    def user_error(err: Exception) -> Exception:
+        return gr.Error(str(err), print_exception=False)
+
+    def shown(state: pts.PointsState | None, note: str | None = None) -> tuple:
+        """What every points event updates: state, picture, status line, downloads."""
+        saved = pts.points_file(state)
+        output = state["output"] if state else None
+        status = pts.describe(state) + (f"\n\nnote: {html.escape(note)}" if note else "")
+        return (
+            state, pts.canvas(state), status,
+            gr.DownloadButton(value=output, visible=output is not None),
+            gr.DownloadButton(value=str(saved) if saved else None, visible=saved is not None),
+        )
+
+    def guarded(action: Any) -> Any:
+        @functools.wraps(action)  # Gradio reads the action's signature: its gr.SelectData argument gets the click
+        def run(*args: Any) -> tuple:
+            try:
+                return action(*args)
+            except ValueError as err:  # HintError included: the user's points or photo, said on the page
+                raise user_error(err) from err
+            except Exception as err:
+                log.exception("colour points: %s failed", getattr(action, "__name__", "an action"))
+                raise gr.Error(
+                    f"the server could not do that ({type(err).__name__}); its log says why", print_exception=False
+                ) from err
+        return run
+
+    def open_photo(files_: list[str] | None, index: int | None, label: str | None) -> tuple:
+        try:
+            state, note = pts.open_photo(files_, index, models, results_dir, label)
+        finally:
+            prune_jobs(results_dir, keep_jobs, uploads_dir)
+            release_freed_memory()
+        default, largest = pts.point_size_range(state["size"])
+        return (*shown(state, note), gr.Slider(value=default, maximum=largest))
+
+    def colorize(state: pts.PointsState | None, label: str | None) -> tuple:
+        try:
+            return shown(pts.colorize_points(state, models, label))
+        finally:
+            release_freed_memory()
+
+    def click(state: pts.PointsState | None, colour: str, size: float, evt: Any) -> tuple:
+        if evt.index is None:  # a click beside the picture, where it is letterboxed
+            return shown(state)
+        x, y = evt.index
+        return shown(pts.add_point(state, x, y, colour, size))
+
+    # resolved, not a string: Gradio passes the click's data to the argument whose type hint is SelectData
+    click.__annotations__ = {"evt": gr.SelectData}
+
+    def load(state: pts.PointsState | None, upload: str | None) -> tuple:
+        if not upload:
+            return shown(state)
+        return shown(pts.load_points(state, upload, upload_name(upload)))
+
+    def choices(files_: list[str] | None) -> Any:
+        names = [(upload_name(f), i) for i, f in enumerate(files_ or [])]
+        return gr.Dropdown(choices=names, value=0 if names else None)
+
+    with gr.Column(elem_id="points"):
+        gr.Markdown(POINTS_INTRO)
+        with gr.Row():
+            photo = gr.Dropdown(choices=[], label="Photo", elem_id="points-photo", scale=3)
+            open_button = gr.Button("Open", elem_id="points-open", scale=1)
+        with gr.Row():
+            picture = gr.Image(
+                label="Click where you know the colour", type="pil", format="png", interactive=False,
+                elem_id="points-canvas", buttons=[], scale=3,
+            )
+            with gr.Column(scale=1):
+                colour = gr.ColorPicker("#2a5caa", label="Colour", elem_id="points-colour")
+                size = gr.Slider(1, 64, value=9, step=1, label="Point size (pixels of the photo)",
+                                 elem_id="points-size")
+                with gr.Row():
+                    undo = gr.Button("Undo", elem_id="points-undo", size="sm")
+                    clear = gr.Button("Clear", elem_id="points-clear", size="sm")
+                go = gr.Button("Colorize with points", variant="primary", elem_id="points-colorize")
+                download = gr.DownloadButton("Download the photo", visible=False, elem_id="points-download")
+                save = gr.DownloadButton("Save points (JSON)", visible=False, elem_id="points-save")
+                load_button = gr.UploadButton("Load points (JSON)", file_types=[".json"], elem_id="points-load")
+        status = gr.Markdown(pts.describe(None), elem_id="points-status")
+        state = gr.State(None)
+
+    outputs = [state, picture, status, download, save]
+    files.change(choices, inputs=files, outputs=photo, queue=False, show_progress="hidden", api_visibility="private")
+    open_button.click(
+        guarded(open_photo), inputs=[files, photo, model], outputs=[*outputs, size], api_visibility="private",
+        show_progress_on=status,
+    )
+    picture.select(guarded(click), inputs=[state, colour, size], outputs=outputs, api_visibility="private",
+                   show_progress="hidden")
+    undo.click(guarded(lambda s: shown(pts.undo_point(s))), inputs=state, outputs=outputs,
+               api_visibility="private", show_progress="hidden")
+    clear.click(guarded(lambda s: shown(pts.clear_points(s))), inputs=state, outputs=outputs,
+                api_visibility="private", show_progress="hidden")
+    go.click(guarded(colorize), inputs=[state, model], outputs=outputs, api_visibility="private",
+             show_progress_on=status)
+    load_button.upload(guarded(load), inputs=[state, load_button], outputs=outputs, api_visibility="private")
