@@ -79,3 +79,37 @@ def test_evaluate_draws_the_curve_of_a_hinted_model_against_the_automatic_one(
     assert "Against the number of points revealed" in out and "automatic" in out
     # an automatic model gets no curve
     assert "hints_curve" not in evaluate(compose_eval(f"ckpt_path={tiny_ckpt}", f"data.root={photo_root}"))
+
+
+def test_each_number_of_points_is_compared_with_gray_and_the_automatic_model_photo_by_photo() -> None:
+    import numpy as np
+
+    from colorgan.hint_sweep import format_differences
+
+    rng = np.random.default_rng(0)
+    # 12 source photos, 4 crops each; photos differ a lot from one another, which paired differences see through
+    names = [f"photo{s}_{c}.jpg" for s in range(12) for c in range(4)]
+    base = np.repeat(rng.uniform(0.05, 0.3, 12), 4) + rng.normal(0, 0.002, 48)
+    gray = base.tolist()
+    automatic = (base + rng.normal(0, 0.002, 48)).tolist()  # no better than gray
+    hinted = {0: (base + rng.normal(0, 0.002, 48)).tolist(), 10: (base - 0.01 + rng.normal(0, 0.002, 48)).tolist()}
+    raw = {
+        "names": names,
+        "hinted": {n: {"psnr": [-v for v in vals], "l1_ab": vals} for n, vals in hinted.items()},
+        "automatic": {"psnr": [-v for v in automatic], "l1_ab": automatic},
+        "gray": {"psnr": [-v for v in gray], "l1_ab": gray},
+    }
+    s = summarise(raw)
+    assert s["source_photos"] == 12
+    zero, ten = s["versus_gray"]["l1_ab"]
+    assert not zero["excludes_zero"] and zero["low"] < 0 < zero["high"]
+    # 0.01 better on every photo: real, although the photos' own errors spread from 0.05 to 0.3
+    assert ten["excludes_zero"] and ten["high"] < 0 and ten["mean"] == pytest.approx(-0.01, abs=0.002)
+    assert s["versus_automatic"]["l1_ab"][1]["excludes_zero"]
+    assert s["zero_points_cost"]["l1_ab"] == s["versus_automatic"]["l1_ab"][0]
+    # the unpaired intervals of 10 points and of gray overlap: only the paired difference shows the gain
+    assert s["hinted"]["l1_ab"][1]["high"] > s["gray"]["l1_ab"]["low"]
+    assert s["per_photo"]["names"] == names and s["per_photo"]["hinted"]["10"]["l1_ab"] == hinted[10]
+    table = format_differences(s).splitlines()
+    assert "l1_ab minus gray" in table[0] and "l1_ab minus automatic" in table[0]
+    assert table[2].split()[0] == "10" and table[2].count("*") == 4 and table[1].count("*") == 0

@@ -236,7 +236,7 @@ def _hints_curve(
         if settings.get("baseline"):
             log.warning("hints.baseline is set, but %s was trained without hints: no points curve", cfg.ckpt_path)
         return None
-    from colorgan.hint_sweep import format_curve, summarise, sweep, write_curve
+    from colorgan.hint_sweep import format_curve, format_differences, summarise, sweep, write_curve
 
     baseline = None
     if settings.get("baseline"):
@@ -248,6 +248,8 @@ def _hints_curve(
     json_path, png_path = write_curve(summary, output_dir, f"{Path(str(cfg.ckpt_path)).name}: quality against points")
     print(f"Against the number of points revealed (seed {seed}; 95 % intervals over source photos):")
     print(format_curve(summary))
+    print("Differences, paired over the same source photos (95 % intervals; * where the interval excludes 0):")
+    print(format_differences(summary))
     cost = summary.get("zero_points_cost")
     if cost:
         print(

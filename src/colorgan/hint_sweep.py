@@ -106,17 +106,47 @@ def summarise(raw: dict[str, Any], seed: int = 0) -> dict[str, Any]:
         "photos": len(names),
         "source_photos": len(by_source(names, np.zeros(len(names)))[0]),
     }
+    def difference(values: list[float], reference: list[float]) -> dict[str, Any]:
+        _, a = by_source(names, np.asarray(values))
+        _, b = by_source(names, np.asarray(reference))
+        d = bootstrap_difference(a, b, seed=seed)
+        return {"mean": d.mean, "low": d.low, "high": d.high, "excludes_zero": d.excludes_zero}
+
+    # each number of points against gray and against the automatic model, paired over the same source photos
+    out["versus_gray"] = {k: [difference(raw["hinted"][n][k], raw["gray"][k]) for n in raw["hinted"]] for k in SCORES}
+    out["versus_automatic"] = None
     if raw["automatic"] is not None:
         out["automatic"] = {k: estimate(raw["automatic"][k]) for k in SCORES}
+        out["versus_automatic"] = {
+            k: [difference(raw["hinted"][n][k], raw["automatic"][k]) for n in raw["hinted"]] for k in SCORES
+        }
         if 0 in raw["hinted"]:
-            cost = {}
-            for k in SCORES:
-                _, a = by_source(names, np.asarray(raw["hinted"][0][k]))
-                _, b = by_source(names, np.asarray(raw["automatic"][k]))
-                d = bootstrap_difference(a, b, seed=seed)
-                cost[k] = {"mean": d.mean, "low": d.low, "high": d.high, "excludes_zero": d.excludes_zero}
-            out["zero_points_cost"] = cost
+            zero = list(raw["hinted"]).index(0)
+            out["zero_points_cost"] = {k: out["versus_automatic"][k][zero] for k in SCORES}
+    # every photo's own scores, so that anyone can recompute the intervals
+    out["per_photo"] = {
+        "names": list(names),
+        "hinted": {str(n): {k: list(v) for k, v in scores.items()} for n, scores in raw["hinted"].items()},
+        "automatic": raw["automatic"],
+        "gray": raw["gray"],
+    }
     return out
+
+
+def format_differences(summary: dict[str, Any]) -> str:
+    """Each number of points minus gray and minus the automatic model (paired over source photos, 95 % intervals),
+    a ``*`` where the interval excludes 0."""
+    def cell(d: dict[str, Any]) -> str:
+        return f"{d['mean']:+.4f} [{d['low']:+.4f}, {d['high']:+.4f}]{'*' if d['excludes_zero'] else ' '}"
+
+    against = [("gray", summary["versus_gray"])]
+    if summary.get("versus_automatic"):
+        against.append(("automatic", summary["versus_automatic"]))
+    header = f"{'points':>10}" + "".join(f"  {f'{k} minus {name}':>30}" for name, _ in against for k in SCORES)
+    lines = [header]
+    for i, n in enumerate(summary["points"]):
+        lines.append(f"{n:>10}" + "".join(f"  {cell(d[k][i]):>30}" for _, d in against for k in SCORES))
+    return "\n".join(lines)
 
 
 def format_curve(summary: dict[str, Any]) -> str:
