@@ -26,7 +26,7 @@ EXPERIMENTS = sorted(p.stem for p in (config_dir() / "experiment").glob("*.yaml"
 
 
 def test_the_experiments_we_document_exist():
-    assert {"demo", "sports", "sports_resnet"} <= set(EXPERIMENTS)
+    assert {"demo", "sports", "sports_lite0"} <= set(EXPERIMENTS)
 
 
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
@@ -51,11 +51,14 @@ def test_sports_experiment_is_the_pix2pix_setup(compose_cfg):
     assert cfg.trainer.accelerator == "auto"
 
 
-def test_sports_resnet_experiment_is_the_resnet_unet_recipe(compose_cfg):
-    cfg = compose_cfg(experiment="sports_resnet", tiny=False)
+def test_sports_lite0_experiment_is_the_recipe_the_quality_table_supports(compose_cfg):
+    cfg = compose_cfg(experiment="sports_lite0", tiny=False)
+    recipe = compose_cfg("+recipe=lite0_unet_imagenet", tiny=False)
     assert cfg.data.image_size == 256 and cfg.data.batch_size == 12 and cfg.data.flip_p == 0.5
     g = cfg.model.generator
-    assert g.name == "resnet_unet" and g.encoder == "resnet18" and g.weights == "imagenet"
+    assert g.name == recipe.model.generator.name == "encoder_unet"
+    assert g.encoder == recipe.model.generator.encoder == "tf_efficientnet_lite0"
+    assert g.weights == recipe.model.generator.weights == "lite0_imagenet"
     assert cfg.model.l1_warmup_epochs > 0 and cfg.model.ema_decay > 0 and cfg.model.discriminator.ndf == 64
 
 

@@ -183,7 +183,7 @@ def _photo_job(sweep: Path, num: int, recipe: str, seed: int, gain: float, gray:
     return result
 
 
-def test_seeds_make_one_recipe_with_intervals_and_real_differences_marked(tmp_path: Path) -> None:
+def test_seeds_make_one_recipe_with_intervals_and_real_differences_marked(tmp_path: Path, capsys) -> None:
     g = torch.Generator().manual_seed(0)
     gray = {f"test/photo{k}_{i}.jpg": {"psnr": 15.0 + 4 * float(torch.rand((), generator=g)), "l1_ab": 0.15,
                                          "swd_ab": 0.2, "colorfulness": 0.0, "colorfulness_true": 40.0}
@@ -219,3 +219,12 @@ def test_seeds_make_one_recipe_with_intervals_and_real_differences_marked(tmp_pa
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == table.split("\n\n", 2)[2].split("\n\n![")[0].strip()
+
+    # and compare any two recipes with each other, not only with gray and pix2pix
+    from colorgan.config.quality_report import main as report_main
+
+    report_main([str(tmp_path / QUALITY_JSON_FILE), "--compare", "better,pix2pix", "--compare", "pix2pix,better"])
+    printed = capsys.readouterr().out
+    assert "| pix2pix | better | -0.50 [" in printed and "pix2pix against better: PSNR worse" in printed
+    with pytest.raises(SystemExit, match="cannot compare nope with better: the recipes are pix2pix, better"):
+        report_main([str(tmp_path / QUALITY_JSON_FILE), "--compare", "nope,better"])

@@ -190,11 +190,11 @@ def test_every_searched_parameter_is_a_setting_of_every_generator(compose_cfg, g
 def test_optuna_search_of_the_recommended_recipe_runs_its_first_trial(tmp_path: Path, photo_root: Path) -> None:
     # the README's recommended recipe, with random encoder weights (no test downloads) and the tiny sizes
     proc = run_module(
-        "colorgan.train", "-m", "+experiment=sports_resnet", f"data.root={photo_root}", *TINY,
+        "colorgan.train", "-m", "+experiment=sports_lite0", f"data.root={photo_root}", *TINY,
         "model.generator.weights=null", "logger=csv", f"paths.root_dir={tmp_path}",
         "+hparams_search=optuna", "hydra.sweeper.n_trials=1",
         cwd=tmp_path, timeout=300,
     )
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-6000:]
-    [result] = (tmp_path / "logs" / "sports_resnet" / "multiruns").glob("*/0/result.yaml")
+    [result] = (tmp_path / "logs" / "sports_lite0" / "multiruns").glob("*/0/result.yaml")
     assert OmegaConf.load(result).status == "COMPLETED"

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -210,13 +211,19 @@ def _intervals_of_jobs(labels: list[str], tested: list[tuple]) -> dict[str, Any]
 
 
 def compute_intervals(scores: dict[str, dict[str, dict[str, dict[str, float]]]], gray: dict[str, dict[str, float]],
-                      pattern: str = DEFAULT_SOURCE_PATTERN) -> dict[str, Any]:
+                      pattern: str = DEFAULT_SOURCE_PATTERN,
+                      pairs: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
     """Each recipe's mean and interval, and its differences to gray and to the reference recipe.
 
     Args:
         scores: recipe -> seed -> photo -> metric -> value (``quality.json``'s ``intervals.scores``).
         gray: photo -> metric -> value, the gray baseline.
         pattern: how a photo's name gives its source photo (:func:`colorgan.intervals.source_of`).
+        pairs: more differences to compute, ``(recipe, other recipe)`` (e.g. a pretrained encoder against the same
+            network from random weights).
+
+    Raises:
+        ValueError: a recipe of ``pairs`` is not one of ``scores`` (the message lists them).
 
     Only the photos that every job and the baseline scored are compared; the count of photos and source photos
     behind every number is in the result.
@@ -254,6 +261,13 @@ def compute_intervals(scores: dict[str, dict[str, dict[str, dict[str, float]]]],
             differences[recipe][reference] = {
                 m: bootstrap_difference(values[m], recipe_values[reference][m]).as_dict() for m in metrics
             }
+    for recipe, other in pairs:
+        unknown = [r for r in (recipe, other) if r not in recipe_values]
+        if unknown or recipe == other:
+            raise ValueError(f"cannot compare {recipe} with {other}: the recipes are {', '.join(recipe_values)}")
+        differences[recipe][other] = {
+            m: bootstrap_difference(recipe_values[recipe][m], recipe_values[other][m]).as_dict() for m in metrics
+        }
     return {"level": LEVEL, "photos": len(photos), "source_photos": len(sources), "sources": sources,
             "truth_colorfulness": float(np.nanmean(truth)), "reference": reference, "per_recipe": per_recipe,
             "differences": differences}
@@ -321,13 +335,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("quality_json", type=Path, help="a comparison's quality.json")
     parser.add_argument("--source-pattern", help="regular expression whose 'source' group names a photo's source "
                         "photo (default: the name less a trailing _<number>)")
+    parser.add_argument("--compare", action="append", default=[], metavar="RECIPE,OTHER",
+                        help="also the paired difference of RECIPE to OTHER (repeat for more), e.g. "
+                        "--compare lite0_unet_imagenet,lite0_unet")
     args = parser.parse_args(argv)
     report = json.loads(args.quality_json.read_text())
     saved = report.get("intervals")
     if not saved:
         raise SystemExit(f"{args.quality_json} holds no per-photo scores (its jobs left no {TEST_PHOTOS_FILE})")
+    pairs = []
+    for pair in args.compare:
+        names = [n.strip() for n in pair.split(",")]
+        if len(names) != 2 or not all(names):
+            parser.error(f"--compare {pair}: give two recipes, RECIPE,OTHER")
+        pairs.append((names[0], names[1]))
     pattern = args.source_pattern or saved.get("source_pattern", DEFAULT_SOURCE_PATTERN)
-    print(format_intervals(compute_intervals(saved["scores"], saved["gray_scores"], pattern)), end="")
+    try:
+        intervals = compute_intervals(saved["scores"], saved["gray_scores"], pattern, pairs)
+    except ValueError as err:
+        raise SystemExit(f"{args.quality_json}: {err}") from None
+    print(format_intervals(intervals), end="")
 
 
 if __name__ == "__main__":
