@@ -13,7 +13,7 @@ from helpers.app import constant_colour_model
 def _menu(page):
     import gradio as gr
 
-    (menu,) = [b for b in page.blocks.values() if isinstance(b, gr.Dropdown)]
+    (menu,) = [b for b in page.blocks.values() if isinstance(b, gr.Dropdown) and b.elem_id == "model"]
     return menu
 
 
@@ -25,3 +25,16 @@ def test_the_model_menu_offers_the_checkpoints_by_label(tiny_ckpt: Path, tmp_pat
 
     single = _menu(build_page(Models([tiny_ckpt], device="cpu"), tmp_path / "results"))
     assert not single.visible and single.value == "last.ckpt"
+
+
+def _ids(page) -> set[str]:
+    return {b.elem_id for b in page.blocks.values() if getattr(b, "elem_id", None)}
+
+
+def test_the_colour_points_section_is_there_when_a_model_takes_hints(
+    tiny_ckpt: Path, tiny_hinted_ckpt: Path, tmp_path: Path
+) -> None:
+    editor = {"points-photo", "points-open", "points-canvas", "points-colour", "points-size", "points-undo",
+              "points-clear", "points-colorize", "points-download", "points-save", "points-load", "points-status"}
+    assert not editor & _ids(build_page(Models([tiny_ckpt], device="cpu"), tmp_path / "results"))
+    assert editor <= _ids(build_page(Models([tiny_ckpt, tiny_hinted_ckpt], device="cpu"), tmp_path / "results"))
