@@ -86,7 +86,7 @@ class EncoderUNetGeneratorSchema(GeneratorSchema):
     out_channels: int = MISSING
     ngf: int = MISSING
     norm: str = MISSING
-    dropout: float = 0.0
+    dropout: float = MISSING
 
 
 @dataclass
@@ -104,13 +104,13 @@ class DiscriminatorSchema:
 class HintsSchema:
     """``model.hints``: arguments of :class:`colorgan.training.hints.HintSettings` (user-guided colorization)."""
 
-    enabled: bool = False
-    p: float = 0.125
-    patch_sizes: List[int] = field(default_factory=lambda: list(range(1, 10)))
-    placement: str = "gaussian"
-    no_hints_share: float = 0.0
-    gray_threshold: float = 5.0
-    discriminator: bool = False
+    enabled: bool = MISSING
+    p: float = MISSING
+    patch_sizes: List[int] = MISSING
+    placement: str = MISSING
+    no_hints_share: float = MISSING
+    gray_threshold: float = MISSING
+    discriminator: bool = MISSING
 
 
 @dataclass
