@@ -7,6 +7,8 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import lightning as L
@@ -141,13 +143,27 @@ def _gone(pgid: int) -> bool:
 
 
 def _wait_after_sigterm(proc: subprocess.Popen, seconds: float, log_file: Path) -> tuple[int, float]:
-    """The exit status of ``proc`` and how long after now it came; fails the test if it takes over ``seconds``."""
+    """The exit status of ``proc`` and how long after now it came, once every rank of its job has exited too; fails
+    the test if ``proc`` takes over ``seconds``."""
     start = time.monotonic()
     try:
         status = proc.wait(seconds)
     except subprocess.TimeoutExpired:
         pytest.fail(f"still running {seconds:.0f} s after SIGTERM\n--- log ---\n{log_file.read_text()[-5000:]}")
-    return status, time.monotonic() - start
+    took = time.monotonic() - start
+    wait_for(lambda: _gone(proc.pid), 30, "every rank to exit")
+    return status, took
+
+
+@contextmanager
+def _job_ends_with_the_test(proc: subprocess.Popen) -> Iterator[None]:
+    """Kill whatever is left of the job ``proc`` leads (its process group) on the way out, so that a failed test
+    leaves no rank behind."""
+    try:
+        yield
+    finally:
+        if not _gone(proc.pid):
+            os.killpg(proc.pid, signal.SIGKILL)
 
 
 @pytest.mark.slow
@@ -162,7 +178,7 @@ def test_sigterm_stops_every_rank_after_the_same_batch_and_saves(tmp_path: Path,
                  *callback_overrides("record", RankProgress, folder=str(progress))]
     log_file = tmp_path / "train.log"
     proc = start_training(overrides, tmp_path, log_file, start_new_session=True)  # a job: its own process group
-    try:
+    with _job_ends_with_the_test(proc):
         wait_for(lambda: all((p := read_json(progress / f"progress_rank{r}.json")) and p["batches_this_process"] >= 2
                              for r in (0, 1)), 150, "two training batches on both ranks", proc, log_file)
         if to == "job":
@@ -170,10 +186,6 @@ def test_sigterm_stops_every_rank_after_the_same_batch_and_saves(tmp_path: Path,
         else:
             os.kill(read_json(progress / "progress_rank1.json")["pid"], signal.SIGTERM)
         status, took = _wait_after_sigterm(proc, 60, log_file)
-        wait_for(lambda: _gone(proc.pid), 30, "every rank to exit")
-    finally:
-        if not _gone(proc.pid):
-            os.killpg(proc.pid, signal.SIGKILL)
     log = log_file.read_text()
     assert status == 128 + signal.SIGTERM, log[-5000:]
     assert ("[rank 0] SIGTERM" in log) is (to == "job") and "[rank 1] SIGTERM" in log
@@ -199,16 +211,12 @@ def test_sigterm_ends_a_deadlocked_run(tmp_path: Path) -> None:
                  *callback_overrides("deadlock", Deadlock, folder=str(marks), batch=1)]
     log_file = tmp_path / "train.log"
     proc = start_training(overrides, tmp_path, log_file, start_new_session=True)
-    try:
+    with _job_ends_with_the_test(proc):
         wait_for(lambda: all((marks / f"stuck_rank{r}").exists() for r in (0, 1)), 150, "both ranks to get stuck",
                  proc, log_file)
         time.sleep(1)  # well inside the wait
         os.killpg(proc.pid, signal.SIGTERM)
         status, took = _wait_after_sigterm(proc, 60, log_file)
-        wait_for(lambda: _gone(proc.pid), 30, "every rank to exit")
-    finally:
-        if not _gone(proc.pid):
-            os.killpg(proc.pid, signal.SIGKILL)
     log = log_file.read_text()
     assert status == 128 + signal.SIGTERM, log[-5000:]
     assert 5 <= took < 30, took
