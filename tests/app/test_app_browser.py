@@ -10,11 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageColor
+from PIL import Image
 
 import colorgan
 
-from helpers.app import RunningApp, photo, start_app, stop_app
+from helpers.app import RunningApp, ab_distance, photo, start_app, stop_app
 from helpers.browser import BrowserUnavailable, chromium_page
 
 GREEN = "#2e8b57"
@@ -154,20 +154,6 @@ def hinted_app(hint_following_ckpt: Path, tmp_path_factory: pytest.TempPathFacto
     assert stop_app(app) == 0, app.output()[-3000:]
 
 
-def _ab_distance(image: Image.Image, x: int, y: int, colour: str, half: int = 6) -> float:
-    """How far (CIE ab) the colours around (x, y) are from ``colour`` at the photo's own lightness there."""
-    import torch
-
-    from colorgan.color import rgb_to_model_lab
-    from colorgan.inference.hints import snap_ab
-
-    rgb = torch.from_numpy(np.array(image.convert("RGB"))).permute(2, 0, 1)[None].float() / 255
-    L, ab = rgb_to_model_lab(rgb)
-    rows, cols = slice(y - half, y + half + 1), slice(x - half, x + half + 1)
-    want = snap_ab(ImageColor.getrgb(colour), L[0, 0, rows, cols].mean())
-    return float((ab[0, :, rows, cols].mean((1, 2)) - want).norm() * 110)
-
-
 @pytest.mark.slow
 def test_a_colour_point_put_on_a_real_photo_moves_its_colour(hinted_app: RunningApp, tmp_path: Path) -> None:
     cat = tmp_path / "cat.jpg"  # scikit-image's chelsea (CC0), 451 x 300; the page makes it gray
@@ -237,6 +223,6 @@ def test_a_colour_point_put_on_a_real_photo_moves_its_colour(hinted_app: Running
     assert point["color"] == GREEN and point["size"] == 40
     before, after = Image.open(automatic), Image.open(hinted)
     assert before.size == after.size == (451, 300)
-    far, near = _ab_distance(before, x, y, GREEN), _ab_distance(after, x, y, GREEN)
+    far, near = ab_distance(before, x, y, GREEN), ab_distance(after, x, y, GREEN)
     assert near < 0.75 * far, (far, near)
     assert Image.open(shot).height > 0

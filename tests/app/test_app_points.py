@@ -7,15 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from colorgan.app import points as pts
 from colorgan.app.handlers import Models
-from colorgan.color import rgb_to_model_lab
-from colorgan.inference.hints import HintError, read_hints, snap_ab
+from colorgan.inference.hints import HintError, read_hints
 
-from helpers.app import photo
+from helpers.app import ab_distance, photo
 
 GREEN = "#2e8b57"
 
@@ -28,20 +26,6 @@ def hinted(hint_following_ckpt: Path) -> Models:
 @pytest.fixture(scope="module")
 def automatic(tiny_ckpt: Path) -> Models:
     return Models([tiny_ckpt], device="cpu")
-
-
-def _lab(image: Image.Image) -> tuple[torch.Tensor, torch.Tensor]:
-    rgb = torch.from_numpy(np.array(image.convert("RGB"))).permute(2, 0, 1)[None].float() / 255
-    L, ab = rgb_to_model_lab(rgb)
-    return L[0, 0], ab[0]
-
-
-def distance_to(image: Image.Image, x: int, y: int, half: int, colour: str) -> float:
-    """How far (CIE ab units) the mean ab around (x, y) is from ``colour`` at the photo's lightness there."""
-    L, ab = _lab(image)
-    box = (slice(y - half, y + half + 1), slice(x - half, x + half + 1))
-    want = snap_ab(Image.new("RGB", (1, 1), colour).getpixel((0, 0)), L[box].mean())
-    return float((ab[:, box[0], box[1]].mean((1, 2)) - want).norm() * 110)
 
 
 def test_a_point_clicked_on_the_photo_moves_its_colour_toward_it(hinted, drop, tmp_path: Path) -> None:
@@ -63,7 +47,7 @@ def test_a_point_clicked_on_the_photo_moves_its_colour_toward_it(hinted, drop, t
     assert "The colours show them" in pts.describe(state)
     hinted_photo = Image.open(state["output"])
     assert hinted_photo.size == (300, 200) and hinted_photo.format == "JPEG"
-    assert distance_to(hinted_photo, 150, 100, 10, GREEN) < 0.75 * distance_to(automatic, 150, 100, 10, GREEN)
+    assert ab_distance(hinted_photo, 150, 100, GREEN, half=10) < 0.75 * ab_distance(automatic, 150, 100, GREEN, half=10)
     # the points it was made with lie beside it, as colorgan-colorize --hints reads them
     beside = Path(state["output"]).with_name("grandma_points.json")
     assert read_hints(beside) == read_hints({"points": state["points"]}["points"])

@@ -43,6 +43,21 @@ def constant_colour_model(tiny_ckpt: Path, ab: tuple[float, float], path: Path) 
     return path
 
 
+def ab_distance(image: Image.Image, x: int, y: int, colour: str, half: int = 6) -> float:
+    """How far (CIE ab units) the mean ab of the square of side ``2 * half + 1`` around (x, y) is from ``colour`` at
+    the photo's own lightness there: how near a colorization came to a colour point put there."""
+    from PIL import ImageColor
+
+    from colorgan.color import rgb_to_model_lab
+    from colorgan.inference.hints import snap_ab
+
+    rgb = torch.from_numpy(np.array(image.convert("RGB"))).permute(2, 0, 1)[None].float() / 255
+    L, ab = rgb_to_model_lab(rgb)
+    rows, cols = slice(y - half, y + half + 1), slice(x - half, x + half + 1)
+    want = snap_ab(ImageColor.getrgb(colour), L[0, 0, rows, cols].mean())
+    return float((ab[0, :, rows, cols].mean((1, 2)) - want).norm() * 110)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

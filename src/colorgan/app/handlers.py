@@ -277,9 +277,7 @@ def colorize_uploads(
     if max_files is not None and len(files) > max_files:
         raise ValueError(f"{len(files)} files at once is more than this page takes ({max_files}); drop fewer")
     label, _ = models.get(model)
-    folder = _new_job_folder(results_dir)
-    record = {"started": time.time(), "uploads": [str(Path(f).resolve()) for f in files]}
-    (folder / JOB_RECORD).write_text(json.dumps(record))
+    folder = start_job(results_dir, files)
     taken: set[str] = {ZIP_NAME, "before"}
     rows: list[PhotoResult] = []
     for i, upload in enumerate(files):
@@ -294,16 +292,14 @@ def colorize_uploads(
             row.error = (result.error or f"{name}: could not be colorized").replace(str(path), name)
             log.warning("%s", row.error)
             continue
-        suffix = ".png" if result.image.mode == "RGBA" else output_suffix(Path(name), None)
+        suffix = result_suffix(name, result.image)
         out_name = _unique(Path(name).stem or "photo", suffix, taken)
         row.output = folder / out_name
         row.size = result.image.size
         exif = source_exif(path)  # date taken, camera...: the result is still that photo
         try:
             save_image(result.image, row.output, exif=exif)
-            before = _before_image(result.input, result.image)
-            row.before = folder / "before" / f"{row.output.stem}{'.png' if before.mode == 'RGBA' else '.jpg'}"
-            save_image(before, row.before, quality=BEFORE_QUALITY)
+            row.before = save_before(result, folder, row.output.stem)
             if compare and result.input is not None:
                 row.compare = folder / f"{row.output.stem}{COMPARE_SUFFIX}{suffix}"
                 save_image(side_by_side([result.input, result.image]), row.compare, exif=exif)
@@ -316,6 +312,30 @@ def colorize_uploads(
     if progress is not None:
         progress(1.0, "Done")
     return Batch(label, rows, archive, folder)
+
+
+def start_job(results_dir: Path, uploads: Sequence[str | os.PathLike]) -> Path:
+    """A new job folder under ``results_dir``, with the record of when it started and which uploads it took (what
+    :func:`prune_jobs` keeps uploads by)."""
+    folder = _new_job_folder(results_dir)
+    record = {"started": time.time(), "uploads": [str(Path(f).resolve()) for f in uploads]}
+    (folder / JOB_RECORD).write_text(json.dumps(record))
+    return folder
+
+
+def result_suffix(name: str, image: Image.Image) -> str:
+    """The suffix of the result of the photo dropped as ``name``: as colorgan-colorize picks it, PNG for
+    transparency."""
+    return ".png" if image.mode == "RGBA" else output_suffix(Path(name), None)
+
+
+def save_before(result: ColorizedPhoto, folder: Path, stem: str) -> Path:
+    """Write the slider's "before" half of ``result`` (:func:`_before_image`) as ``folder/before/<stem>.jpg`` (PNG
+    with transparency) and return its path."""
+    before = _before_image(result.input, result.image)
+    path = folder / "before" / f"{stem}{'.png' if before.mode == 'RGBA' else '.jpg'}"
+    save_image(before, path, quality=BEFORE_QUALITY)
+    return path
 
 
 def _job_number(folder: Path) -> int:

@@ -9,7 +9,7 @@ and each colorization a numbered folder in it, so that the page never shows a st
     job-<n>/1/grandma.jpg           the photo colorized without points, when it was opened
     job-<n>/2/grandma.jpg           ... with the points of the second colorization, at the photo's own size
     job-<n>/2/grandma_points.json   those points, as colorgan-colorize --hints reads them
-    job-<n>/before/grandma.jpg      the photo as the model read it
+    job-<n>/before/grandma.jpg      the photo as the model read it (as on the page's slider)
     job-<n>/grandma_points.json     the points as they are now (the page's *Save points*)
 
 Points are kept in the photo's own pixels (the coordinates of a hints file); the page shows the photo at most
@@ -22,16 +22,15 @@ import json
 import logging
 import math
 import re
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypedDict
 
 from PIL import Image, ImageDraw
 
-from colorgan.app.handlers import JOB_RECORD, Models, _new_job_folder, upload_name
+from colorgan.app.handlers import Models, result_suffix, save_before, start_job, upload_name
 from colorgan.inference.hints import HintError, HintPoint, check_inside, parse_points, read_hints
-from colorgan.inference.outputs import output_suffix, save_image, source_exif
+from colorgan.inference.outputs import save_image, source_exif
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +112,7 @@ def open_photo(
         raise ValueError("choose one of the dropped photos")
     upload = Path(files[int(index)])
     name = upload_name(upload)
-    folder = _new_job_folder(results_dir)
-    (folder / JOB_RECORD).write_text(json.dumps({"started": time.time(), "uploads": [str(upload.resolve())]}))
+    folder = start_job(results_dir, [upload])
     state = PointsState(
         name=name, upload=str(upload), folder=str(folder), size=[0, 0], points=[], output="", before="", round=0,
         colorized_points=[],
@@ -154,16 +152,12 @@ def _colorize(
     if result.image is None:
         raise ValueError((result.error or f"{name}: could not be colorized").replace(str(upload), name))
     folder = Path(state["folder"])
-    suffix = ".png" if result.image.mode == "RGBA" else output_suffix(Path(name), None)
     stem = Path(name).stem or "photo"
-    output = folder / str(round_) / f"{stem}{suffix}"
+    output = folder / str(round_) / f"{stem}{result_suffix(name, result.image)}"
     save_image(result.image, output, exif=source_exif(upload))
     if points:
         _write_points(output.with_name(f"{stem}{POINTS_SUFFIX}"), state["points"])
-    before = folder / "before" / f"{stem}.jpg"
-    if not state["before"]:
-        shown = result.input if result.input is not None else result.image.convert("L")
-        save_image(shown.convert("RGB"), before, quality=90)
+    before = state["before"] or save_before(result, folder, stem)
     return {
         **state, "output": str(output), "before": str(before), "size": list(result.image.size), "round": round_,
         "colorized_points": [dict(p) for p in state["points"]] if points else [],
