@@ -126,6 +126,30 @@ def test_the_page_accepts_its_own_origins_only() -> None:
             PageOrigins("127.0.0.1", 7860, [bad])
 
 
+def test_the_guard_itself_refuses_two_hosts_two_origins_or_none() -> None:
+    # h11 already answers 400 to two Host headers; another HTTP parser (httptools, a proxy) may pass them on
+    from starlette.datastructures import Headers
+
+    from colorgan.app.guard import PageOrigins, RequestGuard
+
+    guard = RequestGuard(app=None, allowed=PageOrigins("127.0.0.1", 7860))
+
+    def refusal(*pairs: tuple[str, str]) -> str | None:
+        return guard.refusal(Headers(raw=[(name.encode(), value.encode()) for name, value in pairs]))
+
+    own, other = ("origin", "http://127.0.0.1:7860"), ("origin", "http://localhost:8000")
+    assert refusal(("host", "127.0.0.1:7860"), own) is None
+    for pairs in (
+        [("host", "127.0.0.1:7860"), ("host", "127.0.0.1:7860")],
+        [("host", "127.0.0.1:7860"), ("host", "evil.example.com")],
+        [("host", "127.0.0.1:7860"), own, other],
+        [("host", "127.0.0.1:7860"), own, own],
+    ):
+        assert "send one of each" in refusal(*pairs), pairs
+    assert "does not answer to the name None" in refusal(own)  # HTTP/1.0 lets a request name no Host
+    assert "another page on this computer" in refusal(("host", "127.0.0.1:7860"), other)
+
+
 def test_a_bad_allowed_host_stops_it_before_it_loads_models(monkeypatch, tmp_path: Path, capsys) -> None:
     _isolate(monkeypatch, tmp_path)
     missing = tmp_path / "not-read.ckpt"  # never opened: the address is refused first
