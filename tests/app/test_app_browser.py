@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
 import json
 import re
 import shutil
+import threading
+import urllib.request
+import uuid
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -144,6 +151,91 @@ def test_a_site_that_resolves_to_this_computer_cannot_use_the_page(running_app: 
         pytest.fail(f"the browser test cannot run: {err}")
     assert sorted(p for p in running_app.temp_dir.rglob("*") if "results" not in p.parts) == uploads  # not kept
     assert "refused POST /gradio_api/upload" in running_app.output() and "attacker.example.net" in running_app.output()
+
+
+@contextmanager
+def _another_local_page(folder: Path) -> Iterator[str]:
+    """A plain static web server on another port of 127.0.0.1 (a dev server, a notebook, a package's server) serving
+    ``folder``; yields its address."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# What a page may try against the colorgan page: upload (reading the stored path back), upload blind (no-cors: the
+# answer is hidden, the file would be kept all the same), read a result, read the page's API description.
+TRIES = """async ([base, kept]) => {
+    const form = () => { const f = new FormData();
+                         f.append('files', new Blob(['planted'], {type: 'image/png'}), 'planted.png'); return f; };
+    const tries = {
+        upload: () => fetch(base + '/gradio_api/upload', {method: 'POST', body: form(), credentials: 'include'})
+                          .then(r => r.text().then(t => r.status + ' ' + t)),
+        blind: () => fetch(base + '/gradio_api/upload', {method: 'POST', body: form(), mode: 'no-cors'})
+                          .then(r => 'opaque ' + r.type),
+        result: () => fetch(base + '/gradio_api/file=' + kept, {credentials: 'include'})
+                          .then(r => r.text().then(t => r.status + ' ' + t)),
+        info: () => fetch(base + '/gradio_api/info').then(r => r.text().then(t => r.status + ' ' + t.slice(0, 40))),
+    };
+    const out = {};
+    for (const [name, run] of Object.entries(tries)) {
+        try { out[name] = await run(); } catch (e) { out[name] = 'failed: ' + e; }
+    }
+    return out;
+}"""
+
+
+@pytest.mark.slow
+def test_a_page_on_another_local_port_cannot_use_the_page(running_app: RunningApp, tmp_path: Path) -> None:
+    port = running_app.port
+    (kept,) = json.loads(_upload_directly(running_app, "result.txt", b"the page's result"))
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / "index.html").write_text("<!doctype html><title>a dev server</title><p>another page on this computer")
+    uploads = sorted(p for p in running_app.temp_dir.rglob("*") if "results" not in p.parts)
+    try:
+        with _another_local_page(served) as other, chromium_page() as page:
+            page.set_default_timeout(TIMEOUT_MS)
+            assert page.goto(other + "/").status == 200
+            for base in (f"http://127.0.0.1:{port}", f"http://localhost:{port}"):
+                got = page.evaluate(TRIES, [base, kept])
+                # the browser gets no answer it may read: a network error for each, and the blind upload is refused
+                assert all(got[name].startswith("failed: TypeError") for name in ("upload", "result", "info")), got
+                assert got["blind"] == "opaque opaque", got
+            # the page itself, from its own origin, still does all of it
+            page.goto(running_app.url + "/")
+            page.locator("#photos input[type=file]").wait_for(state="attached")
+            got = page.evaluate(TRIES, [running_app.url, kept])
+            assert got["upload"].startswith("200 ") and "planted.png" in got["upload"], got
+            assert got["result"] == "200 the page's result" and got["info"].startswith("200 {"), got
+    except BrowserUnavailable as err:
+        pytest.fail(f"the browser test cannot run: {err}")
+    after = sorted(p for p in running_app.temp_dir.rglob("*") if "results" not in p.parts)
+    planted = [p for p in after if p not in uploads]
+    # only the page's own upload was kept (a file, in a folder of its own)
+    assert [p.name for p in planted if p.is_file()] == ["planted.png"], planted
+    assert "refused POST /gradio_api/upload" in running_app.output()
+    assert f"({other})" in running_app.output()  # the log names the other page
+
+
+def _upload_directly(app: RunningApp, name: str, data: bytes) -> str:
+    """Upload a file as the page would (no Origin, the page's Host); returns Gradio's answer (the stored paths)."""
+    boundary = uuid.uuid4().hex
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode() + data + f"\r\n--{boundary}--\r\n".encode()
+    request = urllib.request.Request(
+        f"{app.url}/gradio_api/upload", data=body,
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return response.read().decode()
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import io
 import json
 import os
@@ -56,19 +57,106 @@ def test_only_loopback_addresses_go_without_a_warning() -> None:
     assert cli.build_parser().parse_args(["--ckpt", "m.ckpt"]).share is False
 
 
-def test_the_names_it_answers_to() -> None:
-    from colorgan.app.guard import AllowedHosts, hostname
+def test_host_headers_are_parsed_strictly() -> None:
+    from colorgan.app.guard import parse_authority
 
-    assert [hostname(v) for v in ("127.0.0.1:7860", "[::1]:7860", "http://Evil.example.com:80", "null", None)] == [
-        "127.0.0.1", "::1", "evil.example.com", None, None,
+    assert parse_authority("127.0.0.1:7860") == ("127.0.0.1", 7860)
+    assert parse_authority("LocalHost:7860") == ("localhost", 7860)
+    assert parse_authority("[::1]:7860") == ("::1", 7860)
+    assert parse_authority("photos.home.arpa") == ("photos.home.arpa", None)
+    refused = [
+        "evil.com@localhost", "evil.com@localhost:7860", "user:pw@localhost:7860",  # user names
+        "localhost/.evil.com", "localhost:7860/.evil.com", "localhost?.evil.com", "localhost#.evil.com",  # paths
+        "localhost:", "localhost:07860", "localhost:+7860", "localhost:99999", "localhost:7860:1", "localhost: 7860",
+        "127.1:7860", "2130706433:7860", "0x7f.0.0.1:7860", "127.000.000.001:7860",  # addresses in other spellings
+        "[::1]x:7860", "[0:0:0:0:0:0:0:1]:7860", "[fe80::1%eth0]:7860", "::1", "[::1",  # IPv6 written oddly
+        "localhost.:7860", "-evil.com", "evil..com", "local host", "localhost\\.evil.com", "", None,
     ]
-    local = AllowedHosts("127.0.0.1")
-    assert all(name in local for name in ("localhost", "127.0.0.1", "127.9.9.9", "::1"))
-    assert "evil.example.com" not in local and "192.168.1.20" not in local and None not in local
-    lan = AllowedHosts("192.168.1.20", ["photos.home.arpa:8080"])
-    assert "192.168.1.20" in lan and "photos.home.arpa" in lan and "localhost" in lan and "evil.example.com" not in lan
-    everywhere = AllowedHosts("0.0.0.0")  # listening on every interface: this computer's own name too
-    assert socket.gethostname().lower() in everywhere and "evil.example.com" not in everywhere
+    assert [value for value in refused if parse_authority(value) is not None] == []
+
+
+def test_origins_are_parsed_strictly() -> None:
+    from colorgan.app.guard import Origin, parse_origin
+
+    assert parse_origin("http://localhost:7860") == Origin("http", "localhost", 7860)
+    assert parse_origin("https://photos.example.com") == Origin("https", "photos.example.com", 443)
+    assert str(parse_origin("http://[::1]:7860")) == "http://[::1]:7860"
+    refused = [
+        "null", "localhost:7860", "file://", "ftp://localhost:7860", "http://localhost:7860/", "http://localhost:80",
+        "http://u@localhost:7860", "http://localhost:7860, http://evil.example.com", "http://localhost:7860/x",
+    ]
+    assert [value for value in refused if parse_origin(value) is not None] == []
+
+
+def test_the_page_accepts_its_own_origins_only() -> None:
+    from colorgan.app.guard import PageOrigins, parse_origin
+
+    def accepted(origins: PageOrigins, *values: str) -> list[str]:
+        return [v for v in values if origins.allows(parse_origin(v))]
+
+    local = PageOrigins("127.0.0.1", 7860)  # the default: this computer only
+    assert accepted(
+        local, "http://127.0.0.1:7860", "http://localhost:7860",
+        "http://localhost:8000", "http://127.0.0.1:7861", "https://127.0.0.1:7860", "http://[::1]:7860",
+        "http://127.0.0.2:7860", "http://evil.example.com:7860",
+    ) == ["http://127.0.0.1:7860", "http://localhost:7860"]  # [::1], 127.0.0.2: not listened on, so another server
+    assert local.allows_host("localhost", 7860) and not local.allows_host("localhost", None)  # no port: port 80
+    assert not local.allows_host("localhost", 7861) and not local.allows_host("evil.example.com", 7860)
+    v6 = PageOrigins("::1", 7860)
+    assert accepted(v6, "http://[::1]:7860", "http://localhost:7860", "http://127.0.0.1:7860") == [
+        "http://[::1]:7860", "http://localhost:7860",
+    ]
+    lan = PageOrigins("192.168.1.20", 7860, ["photos.home.arpa", "localhost:8000", "https://proxy.example.com/"])
+    assert accepted(
+        lan, "http://192.168.1.20:7860", "http://photos.home.arpa:7860", "http://localhost:8000",
+        "https://proxy.example.com", "http://photos.home.arpa:8000", "http://localhost:7860", "http://192.168.1.21:7860",
+    ) == ["http://192.168.1.20:7860", "http://photos.home.arpa:7860", "http://localhost:8000", "https://proxy.example.com"]
+    assert lan.allows_host("proxy.example.com", None)  # a proxy that passes on its own Host (https, port 443)
+    everywhere = PageOrigins("0.0.0.0", 7860)  # every interface: this computer's names, and the address asked for
+    name = socket.gethostname().lower()
+    assert accepted(everywhere, f"http://{name}:7860", "http://localhost:7860", "http://127.0.0.1:7860") == [
+        f"http://{name}:7860", "http://localhost:7860", "http://127.0.0.1:7860",
+    ]
+    lan_address = parse_origin("http://10.1.2.3:7860")
+    assert everywhere.allows(lan_address, ("10.1.2.3", 7860)) and not everywhere.allows(lan_address, ("10.9.9.9", 7860))
+    assert not local.allows(lan_address, ("10.1.2.3", 7860))  # only a page on every interface owns where it is asked
+    assert not everywhere.allows(parse_origin("http://evil.example.com:7860"), ("127.0.0.1", 7860))
+    for bad in ("evil.com@localhost", "localhost/x", "ftp://x", "https://x/path"):
+        with pytest.raises(ValueError, match="is not a host name"):
+            PageOrigins("127.0.0.1", 7860, [bad])
+
+
+def test_the_guard_itself_refuses_two_hosts_two_origins_or_none() -> None:
+    # h11 already answers 400 to two Host headers; another HTTP parser (httptools, a proxy) may pass them on
+    from starlette.datastructures import Headers
+
+    from colorgan.app.guard import PageOrigins, RequestGuard
+
+    guard = RequestGuard(app=None, allowed=PageOrigins("127.0.0.1", 7860))
+
+    def refusal(*pairs: tuple[str, str]) -> str | None:
+        return guard.refusal(Headers(raw=[(name.encode(), value.encode()) for name, value in pairs]))
+
+    own, other = ("origin", "http://127.0.0.1:7860"), ("origin", "http://localhost:8000")
+    assert refusal(("host", "127.0.0.1:7860"), own) is None
+    for pairs in (
+        [("host", "127.0.0.1:7860"), ("host", "127.0.0.1:7860")],
+        [("host", "127.0.0.1:7860"), ("host", "evil.example.com")],
+        [("host", "127.0.0.1:7860"), own, other],
+        [("host", "127.0.0.1:7860"), own, own],
+    ):
+        assert "send one of each" in refusal(*pairs), pairs
+    assert "does not answer to the name None" in refusal(own)  # HTTP/1.0 lets a request name no Host
+    assert "another page on this computer" in refusal(("host", "127.0.0.1:7860"), other)
+
+
+def test_a_bad_allowed_host_stops_it_before_it_loads_models(monkeypatch, tmp_path: Path, capsys) -> None:
+    _isolate(monkeypatch, tmp_path)
+    missing = tmp_path / "not-read.ckpt"  # never opened: the address is refused first
+    assert cli.main(["--ckpt", str(missing), "--allowed-host", "evil.com@localhost"]) == 2
+    err = capsys.readouterr().err
+    assert "--allowed-host: 'evil.com@localhost' is not a host name" in err and str(missing) not in err
+    assert list(tmp_path.glob("colorgan-app-*")) == []
 
 
 def test_blocked_paths_never_hide_the_apps_own_folder(tmp_path: Path, monkeypatch) -> None:
@@ -204,7 +292,7 @@ def _uploads(app: RunningApp) -> list[Path]:
 @pytest.mark.slow
 def test_only_its_own_names_are_answered_against_dns_rebinding(running_app: RunningApp) -> None:
     port = running_app.port
-    for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}", f"127.0.0.2:{port}"):
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}"):
         assert _get(running_app.url + "/", {"Host": host})[0] == 200, host
     # a site whose name resolves to 127.0.0.1 reaches the server with its own name in Host: refused, and logged
     evil = {"Host": f"evil.example.com:{port}"}
@@ -223,6 +311,120 @@ def test_only_its_own_names_are_answered_against_dns_rebinding(running_app: Runn
     assert _get(f"{running_app.url}/gradio_api/info", evil)[0] == 403
     assert "refused GET /gradio_api/file=" in running_app.output()
     assert "evil.example.com" in running_app.output()
+
+
+def _raw(app: RunningApp, method: str, path: str, headers: list[tuple[str, str]], body: bytes = b"") -> tuple:
+    """Send a request with exactly these headers, repeated ones and Host included (urllib sets Host itself and keeps
+    one of each); returns (status, headers, body)."""
+    connection = http.client.HTTPConnection("127.0.0.1", app.port, timeout=60)
+    try:
+        connection.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+        for name, value in headers:
+            connection.putheader(name, value)
+        connection.putheader("Content-Length", str(len(body)))
+        connection.endheaders(body)
+        response = connection.getresponse()
+        return response.status, response.headers, response.read()
+    finally:
+        connection.close()
+
+
+def _multipart(name: str, data: bytes) -> tuple[str, bytes]:
+    boundary = uuid.uuid4().hex
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode() + data + f"\r\n--{boundary}--\r\n".encode()
+    return f"multipart/form-data; boundary={boundary}", body
+
+
+@pytest.mark.slow
+def test_odd_host_headers_are_refused(running_app: RunningApp) -> None:
+    port = running_app.port
+    kind, body = _multipart("p.png", b"\x89PNG")
+    before = _uploads(running_app)
+    odd = [
+        "evil.com@localhost", f"evil.com@localhost:{port}", f"user:pw@127.0.0.1:{port}",  # a user name before it
+        "localhost/.evil.com", f"localhost:{port}/.evil.com", f"127.0.0.1:{port}?.evil.com",  # a path after it
+        f"localhost:{port + 1}", "localhost", f"localhost:0{port}", "localhost:", f"localhost:{port}:{port}",  # ports
+        f"127.1:{port}", f"localhost.:{port}",  # other spellings of loopback
+        f"[::1]:{port}", f"127.0.0.2:{port}",  # loopback addresses the page does not listen on: another server's
+    ]
+    for host in odd:
+        for method, path, headers, data in (
+            ("GET", "/", [], b""),
+            ("GET", "/gradio_api/info", [], b""),
+            ("POST", "/gradio_api/upload", [("Content-Type", kind)], body),
+        ):
+            status, _, answer = _raw(running_app, method, path, [("Host", host), *headers], data)
+            assert status == 403 and b"does not answer to the name" in answer, (host, path, status, answer)
+    assert _uploads(running_app) == before  # nothing kept
+    # the same requests with the page's own Host are answered: the refusals were the Host's doing
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}"):
+        headers = [("Host", host), ("Content-Type", kind)]
+        status, _, answer = _raw(running_app, "POST", "/gradio_api/upload", headers, body)
+        assert status == 200, (host, answer)
+
+
+@pytest.mark.slow
+def test_pages_on_other_local_ports_are_refused(running_app: RunningApp) -> None:
+    port = running_app.port
+    own = f"127.0.0.1:{port}"
+    kind, body = _multipart("p.png", b"\x89PNG")
+    (kept,) = json.loads(_upload(running_app, "mine.txt", b"a result")[1])  # something the page made earlier
+    before = _uploads(running_app)
+    others = [
+        "http://localhost:8000", "http://127.0.0.1:8000", f"http://localhost:{port + 1}",  # other local ports
+        f"https://127.0.0.1:{port}", f"http://[::1]:{port}", f"http://127.0.0.2:{port}",  # other schemes, addresses
+        f"http://localhost:{port}/", f"http://user@localhost:{port}",  # what no browser sends
+    ]
+    job = b'{"data": [[], "last.ckpt", false]}'
+    for origin in others:
+        for method, path, headers, data in (
+            ("POST", "/gradio_api/upload", [("Content-Type", kind)], body),
+            ("POST", "/gradio_api/call/colorize", [("Content-Type", "application/json")], job),
+            ("GET", f"/gradio_api/file={kept}", [], b""),
+            ("GET", "/gradio_api/info", [], b""),
+            # a browser's CORS preflight: Gradio answers it itself, with the origin echoed, unless the guard comes first
+            ("OPTIONS", "/gradio_api/upload", [("Access-Control-Request-Method", "POST"),
+                                               ("Access-Control-Request-Headers", "content-type")], b""),
+        ):
+            status, answer_headers, answer = _raw(
+                running_app, method, path, [("Host", own), ("Origin", origin), *headers], data
+            )
+            assert status == 403 and b"another page on this computer" in answer, (origin, method, path, status, answer)
+            cors = {k.lower(): v for k, v in answer_headers.items() if k.lower().startswith("access-control-")}
+            assert cors == {}, (origin, path, cors)  # nothing that lets the other page read the answer
+    assert _uploads(running_app) == before  # no file kept
+    assert "refused OPTIONS /gradio_api/upload" in running_app.output()
+    # the page's own origins are answered, and only they are named back
+    for origin in (f"http://127.0.0.1:{port}", f"http://localhost:{port}"):
+        status, answer_headers, answer = _raw(
+            running_app, "POST", "/gradio_api/upload", [("Host", own), ("Origin", origin), ("Content-Type", kind)], body
+        )
+        assert status == 200, (origin, answer)
+        assert answer_headers.get("access-control-allow-origin") in (None, origin)
+
+
+@pytest.mark.slow
+def test_two_origin_or_two_host_headers_are_refused(running_app: RunningApp) -> None:
+    own, evil = f"http://127.0.0.1:{running_app.port}", "http://localhost:8000"
+    kind, body = _multipart("p.png", b"\x89PNG")
+    before = _uploads(running_app)
+    for headers in (
+        [("Host", own[7:]), ("Origin", own), ("Origin", evil)],  # the old guard read only the first
+        [("Host", own[7:]), ("Origin", evil), ("Origin", own)],
+        [("Host", own[7:]), ("Origin", own), ("Origin", own)],
+        [("Host", own[7:]), ("Host", own[7:])],
+        [("Host", own[7:]), ("Host", "evil.example.com")],
+    ):
+        status, _, answer = _raw(running_app, "POST", "/gradio_api/upload", [*headers, ("Content-Type", kind)], body)
+        assert status in (400, 403), (headers, status, answer)  # 400: the HTTP server itself refuses two Hosts
+        if status == 403:
+            assert b"send one of each" in answer, answer
+    assert _uploads(running_app) == before
+    assert _raw(running_app, "POST", "/gradio_api/upload", [("Host", own[7:]), ("Origin", own), ("Content-Type", kind)],
+                body)[0] == 200
 
 
 @pytest.mark.slow

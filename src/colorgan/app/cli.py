@@ -9,8 +9,9 @@ The safety settings, as people expect of a local tool:
   examples cache moved in there, and the checkpoints, the working folder and the home folder blocked;
 * uploads are limited in size (``--max-upload-mb``), photos in pixels (``--max-pixels``), one job runs at a time and
   at most ``--queue-size`` wait; only the newest ``--keep-jobs`` jobs keep their results and uploads;
-* only requests addressed to a loopback name, ``--host`` or ``--allowed-host`` are answered, and none sent by
-  another web site (:mod:`colorgan.app.guard`: DNS rebinding, cross-site uploads);
+* only requests addressed to the page's own address (``--host`` and ``--port``, its loopback names, or an
+  ``--allowed-host``) are answered, and none sent by another web site or by a page on another local port
+  (:mod:`colorgan.app.guard`: DNS rebinding, cross-site uploads);
 * Gradio's analytics and version check are off: the page starts and works without internet.
 """
 
@@ -51,10 +52,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--allowed-host", action="append", default=[], metavar="NAME",
-        help="another name the page may be opened by (a name on your network, a reverse proxy's); requests naming "
-        "any other host are refused, against DNS rebinding (loopback names and --host are always allowed)",
+        help="another address the page may be opened at: NAME (a name of this computer, at --port), NAME:PORT (a "
+        "tunnel, e.g. ssh -L 8000:localhost:7860 gives localhost:8000) or a proxy's https://NAME[:PORT]. Requests "
+        "to or from any other address (another site, another port on this computer) are refused; --host, --port "
+        "and their loopback names are always allowed",
     )
-    parser.add_argument("--port", type=int, default=7860, help="port to listen on (default 7860)")
+    parser.add_argument(
+        "--port", type=int, default=7860,
+        help="port to listen on (default 7860); pages on other ports of this computer cannot use this one",
+    )
     parser.add_argument("--device", default="auto", help="auto (a GPU when there is one) | cpu | cuda | cuda:N")
     parser.add_argument(
         "--size", type=int, default=None, metavar="N",
@@ -159,8 +165,14 @@ def serve(args: argparse.Namespace, temp_dir: Path) -> int:
     except ImportError as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)
         return 2
+    from colorgan.app.guard import PageOrigins, RequestGuard, guard_first
     from colorgan.app.handlers import Models
 
+    try:
+        allowed = PageOrigins(args.host, args.port, args.allowed_host)
+    except ValueError as err:
+        print(f"{PROG}: error: --allowed-host: {err}", file=sys.stderr)
+        return 2
     try:
         models = Models(args.ckpt, device=args.device, size=args.size, max_pixels=args.max_pixels or None)
     except (CheckpointError, ValueError) as err:
@@ -184,9 +196,6 @@ def serve(args: argparse.Namespace, temp_dir: Path) -> int:
     print(f"Uploads and results live in {temp_dir} (removed when the page stops).", file=sys.stderr)
     from starlette.middleware import Middleware
 
-    from colorgan.app.guard import AllowedHosts, RequestGuard
-
-    allowed = AllowedHosts(args.host, args.allowed_host)
     _stop_on_sigterm()
     try:
         page.launch(
@@ -208,8 +217,10 @@ def serve(args: argparse.Namespace, temp_dir: Path) -> int:
             pwa=False,
             footer_links=[],
             css=CSS,
-            # the guard sits in front of every route Gradio adds, uploads and file downloads included
-            app_kwargs={"middleware": [Middleware(RequestGuard, allowed=allowed)]},
+            # the guard sits in front of every route Gradio adds, uploads and file downloads included, and in front
+            # of Gradio's own CORS layer (guard_first)
+            app_kwargs={"middleware": [Middleware(RequestGuard, allowed=allowed)], "lifespan": guard_first},
+            num_workers=0,  # GRADIO_NUM_WORKERS would serve files and uploads from processes the guard is not in
         )
     except OSError as err:
         print(f"{PROG}: error: cannot listen on {args.host}:{args.port} ({err}); pick another --port", file=sys.stderr)
@@ -233,8 +244,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format=f"{PROG}: %(levelname)s: %(message)s")
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not 0 <= args.port <= 65535:
-        parser.error("--port must be between 0 and 65535")
+    if not args.host.strip():  # Gradio would listen on 127.0.0.1, the page's addresses would not say so
+        parser.error("--host must name an address, e.g. 127.0.0.1 (the default) or 0.0.0.0")
+    if not 0 < args.port <= 65535:  # 0 (any free port) would leave the page not knowing its own address
+        parser.error("--port must be between 1 and 65535")
     for name in ("max_upload_mb", "max_files", "queue_size", "keep_jobs"):
         if getattr(args, name) <= 0:
             parser.error(f"--{name.replace('_', '-')} must be positive")
