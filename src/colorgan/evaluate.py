@@ -227,8 +227,9 @@ def evaluate(cfg: DictConfig, fid_features: nn.Module | None = None) -> dict[str
 def _hints_curve(
     cfg: DictConfig, colorizer: Any, datamodule: Any, device: torch.device, output_dir: Path
 ) -> dict[str, Any] | None:
-    """For a hinted model: PSNR and ab error against the number of points (:mod:`colorgan.hint_sweep`), written
-    as ``hints_curve.json`` and ``hints_curve.png``; None for an automatic model."""
+    """For a hinted model: PSNR and ab error against the number of points
+    (:mod:`colorgan.evaluation.hint_sweep`), written as ``hints_curve.json`` and ``hints_curve.png``; None for an
+    automatic model."""
     from colorgan.inference.colorizer import Colorizer
 
     settings = cfg.get("hints") or {}
@@ -236,7 +237,7 @@ def _hints_curve(
         if settings.get("baseline"):
             log.warning("hints.baseline is set, but %s was trained without hints: no points curve", cfg.ckpt_path)
         return None
-    from colorgan.hint_sweep import format_curve, format_differences, summarise, sweep, write_curve
+    from colorgan.evaluation.hint_sweep import format_curve, format_differences, summarise, sweep, write_curve
 
     baseline = None
     if settings.get("baseline"):

@@ -1,4 +1,4 @@
-"""Intervals for comparisons: a bootstrap over source photos (crops of one photo resampled together) and seeds.
+"""Bootstrap intervals for comparing models: means and paired differences, resampling source photos and seeds.
 
 A quality table compares recipes trained with several seeds and scored photo by photo on the same test photos.
 Two things make a difference between two recipes uncertain: which photos happened to be in the test set, and

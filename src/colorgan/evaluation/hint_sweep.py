@@ -1,5 +1,6 @@
-"""Quality against the number of colour points revealed (Zhang et al. 2017, ``test_sweep.py``): the sweep, its
-intervals, its JSON and its plot.
+"""The points curve: a hinted model's quality against the number of colour points revealed.
+
+Zhang et al. 2017 (``test_sweep.py``): the sweep, its intervals, its JSON and its plot.
 
 For each number of points ``N`` (0, 1, 2, 5, 10, 20, 50, 100 by default) every test photo gets ``N`` points drawn
 from its true colours exactly as in training (:mod:`colorgan.training.hints`, the paper's settings: squares of 1-9
@@ -7,8 +8,9 @@ px placed around the centre, each the mean ab of its square; near-gray photos ge
 ``(seed, N, photo index)``: every model compared sees the same points, whatever its batch size or device. The
 hinted model colorizes each photo with those points; PSNR (RGB) and the ab error (``l1_ab``: mean |Δab| on the
 normalised ab, ×110 for CIE units) are scored as ``colorgan.evaluate`` scores them, photo by photo, and averaged
-with a 95 % bootstrap interval over the source photos (:mod:`colorgan.intervals`). An automatic model, when given,
-is scored once on the same photos: the 0-point baseline the curve should start from; gray (ab = 0) is the floor.
+with a 95 % bootstrap interval over the source photos (:mod:`colorgan.evaluation.intervals`). An automatic model,
+when given, is scored once on the same photos: the 0-point baseline the curve should start from; gray (ab = 0) is
+the floor.
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ from PIL import Image, ImageDraw
 from tqdm import tqdm
 
 from colorgan.color import gray_rgb, model_lab_to_rgb
+from colorgan.evaluation.intervals import bootstrap_difference, bootstrap_mean, by_source
 from colorgan.grid import _font
-from colorgan.intervals import bootstrap_difference, bootstrap_mean, by_source
 from colorgan.metrics import per_photo_scores
 from colorgan.training.hints import HintSettings, photo_generator, simulate_hints
 

@@ -14,7 +14,8 @@ from omegaconf import OmegaConf
 from PIL import Image
 
 from colorgan.config import asset_path, config_dir
-from colorgan.config.quality_report import (
+from colorgan.data import find_images
+from colorgan.evaluation.quality_report import (
     GRAY_ROW,
     QUALITY_GRID_FILE,
     QUALITY_JSON_FILE,
@@ -22,7 +23,6 @@ from colorgan.config.quality_report import (
     job_labels,
     write_quality_report,
 )
-from colorgan.data import find_images
 from colorgan.metrics import SELECTION_METRIC
 from colorgan.training.test_record import TEST_IMAGES_FILE, TEST_METRICS_FILE, TEST_PHOTOS_FILE
 
@@ -215,13 +215,13 @@ def test_seeds_make_one_recipe_with_intervals_and_real_differences_marked(tmp_pa
     assert "The truth's colourfulness is 40.0" in table
 
     # anyone can recompute the tables from quality.json
-    proc = subprocess.run([sys.executable, "-m", "colorgan.config.quality_report", str(tmp_path / QUALITY_JSON_FILE)],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-m", "colorgan.evaluation.quality_report",
+                           str(tmp_path / QUALITY_JSON_FILE)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == table.split("\n\n", 2)[2].split("\n\n![")[0].strip()
 
     # and compare any two recipes with each other, not only with gray and pix2pix
-    from colorgan.config.quality_report import main as report_main
+    from colorgan.evaluation.quality_report import main as report_main
 
     report_main([str(tmp_path / QUALITY_JSON_FILE), "--compare", "better,pix2pix", "--compare", "pix2pix,better"])
     printed = capsys.readouterr().out

@@ -1,11 +1,11 @@
-"""colorgan.intervals: the bootstrap over source photos and seeds behind the quality table's intervals."""
+"""colorgan.evaluation.intervals: the bootstrap over source photos and seeds behind the quality table's intervals."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from colorgan.intervals import bootstrap_difference, bootstrap_mean, by_source, source_of
+from colorgan.evaluation.intervals import bootstrap_difference, bootstrap_mean, by_source, source_of
 
 
 @pytest.mark.parametrize(("photo", "source"), [

@@ -1,6 +1,6 @@
 """The quality table of a multirun with ``test=true``: every job next to a gray baseline, on the held-out photos.
 
-:class:`~colorgan.config.sweep_summary.SweepSummary` calls :func:`write_quality_report` when a sweep ends. For each
+:class:`~colorgan.evaluation.sweep_summary.SweepSummary` calls :func:`write_quality_report` when a sweep ends. For each
 job it reads ``result.yaml`` (status, overrides), the job's ``config.yaml`` (``recipe_name``, the data, the
 budget) and what :class:`~colorgan.training.test_record.TestRecord` left (``test_metrics.json``,
 ``samples/test.pt``), and writes into the sweep folder:
@@ -12,9 +12,9 @@ budget) and what :class:`~colorgan.training.test_record.TestRecord` left (``test
 Jobs that differ only in ``seed`` are one recipe. Where the jobs left their per-photo scores
 (``test_photos.json``), the table gives each recipe's mean with a 95 % interval and its difference to the gray
 baseline and to the reference recipe (``pix2pix``) with a paired bootstrap over the test *source photos* and the
-seeds (:mod:`colorgan.intervals`), marking the differences whose interval excludes 0; ``quality.json`` keeps every
-per-photo, per-seed score. ``python -m colorgan.config.quality_report SWEEP/quality.json`` recomputes the tables
-from it.
+seeds (:mod:`colorgan.evaluation.intervals`), marking the differences whose interval excludes 0; ``quality.json``
+keeps every per-photo, per-seed score. ``python -m colorgan.evaluation.quality_report SWEEP/quality.json``
+recomputes the tables from it.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ import numpy as np
 import torch
 from omegaconf import OmegaConf
 
+from colorgan.evaluation.intervals import DEFAULT_SOURCE_PATTERN, LEVEL, bootstrap_difference, bootstrap_mean, by_source
 from colorgan.grid import labelled_grid
-from colorgan.intervals import DEFAULT_SOURCE_PATTERN, LEVEL, bootstrap_difference, bootstrap_mean, by_source
 from colorgan.metrics import SELECTION_METRIC
 from colorgan.training.test_record import TEST_PHOTOS_FILE, read_test_record, write_json
 
@@ -218,7 +218,7 @@ def compute_intervals(scores: dict[str, dict[str, dict[str, dict[str, float]]]],
     Args:
         scores: recipe -> seed -> photo -> metric -> value (``quality.json``'s ``intervals.scores``).
         gray: photo -> metric -> value, the gray baseline.
-        pattern: how a photo's name gives its source photo (:func:`colorgan.intervals.source_of`).
+        pattern: how a photo's name gives its source photo (:func:`colorgan.evaluation.intervals.source_of`).
         pairs: more differences to compute, ``(recipe, other recipe)`` (e.g. a pretrained encoder against the same
             network from random weights).
 
@@ -329,7 +329,7 @@ def format_intervals(intervals: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m colorgan.config.quality_report SWEEP/quality.json``: recompute and print the interval tables
+    """``python -m colorgan.evaluation.quality_report SWEEP/quality.json``: recompute and print the interval tables
     from the per-photo, per-seed scores a comparison kept."""
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("quality_json", type=Path, help="a comparison's quality.json")
