@@ -13,6 +13,7 @@ from torch import nn
 from colorgan.data import ColorizationDataModule
 from colorgan.evaluate import evaluate
 from colorgan.evaluation.hint_sweep import summarise, sweep
+from colorgan.evaluation.intervals import SourcePhotos
 from colorgan.inference.colorizer import Colorizer
 
 
@@ -99,7 +100,7 @@ def test_each_number_of_points_is_compared_with_gray_and_the_automatic_model_pho
         "automatic": {"psnr": [-v for v in automatic], "l1_ab": automatic},
         "gray": {"psnr": [-v for v in gray], "l1_ab": gray},
     }
-    s = summarise(raw)
+    s = summarise(raw, sources=SourcePhotos.from_pattern(r"(?P<source>photo\d+)_"))
     assert s["source_photos"] == 12
     zero, ten = s["versus_gray"]["l1_ab"]
     assert not zero["excludes_zero"] and zero["low"] < 0 < zero["high"]

@@ -238,16 +238,19 @@ def _hints_curve(
             log.warning("hints.baseline is set, but %s was trained without hints: no points curve", cfg.ckpt_path)
         return None
     from colorgan.evaluation.hint_sweep import format_curve, format_differences, summarise, sweep, write_curve
+    from colorgan.evaluation.intervals import SourcePhotos
 
     baseline = None
     if settings.get("baseline"):
         baseline = Colorizer.from_checkpoint(settings.baseline, device=device, size=colorizer.size)
     points = [int(n) for n in settings.get("points", [0, 1, 2, 5, 10, 20, 50, 100])]
     seed = int(settings.get("seed", 0))
-    summary = summarise(sweep(colorizer, datamodule, device, points, seed, baseline))
+    sources = SourcePhotos.of_data(datamodule.root, settings.get("source_pattern"), setting="hints.source_pattern")
+    summary = summarise(sweep(colorizer, datamodule, device, points, seed, baseline), sources=sources)
     summary.update({"seed": seed, "ckpt_path": str(cfg.ckpt_path), "baseline": settings.get("baseline")})
     json_path, png_path = write_curve(summary, output_dir, f"{Path(str(cfg.ckpt_path)).name}: quality against points")
-    print(f"Against the number of points revealed (seed {seed}; 95 % intervals over source photos):")
+    print(f"Against the number of points revealed (seed {seed}; 95 % intervals over {summary['source_photos']} source "
+          f"photos: {summary['grouping']}):")
     print(format_curve(summary))
     print("Differences, paired over the same source photos (95 % intervals; * where the interval excludes 0):")
     print(format_differences(summary))

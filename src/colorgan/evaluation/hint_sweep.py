@@ -26,7 +26,7 @@ from PIL import Image, ImageDraw
 from tqdm import tqdm
 
 from colorgan.color import gray_rgb, model_lab_to_rgb
-from colorgan.evaluation.intervals import bootstrap_difference, bootstrap_mean, by_source
+from colorgan.evaluation.intervals import SourcePhotos, bootstrap_difference, bootstrap_mean, by_source
 from colorgan.grid import _font
 from colorgan.metrics import per_photo_scores
 from colorgan.training.hints import HintSettings, photo_generator, simulate_hints
@@ -89,13 +89,15 @@ def _relative(path: Path, root: Path) -> str:
         return str(path)
 
 
-def summarise(raw: dict[str, Any], seed: int = 0) -> dict[str, Any]:
+def summarise(raw: dict[str, Any], seed: int = 0, sources: SourcePhotos | None = None) -> dict[str, Any]:
     """Means and 95 % intervals (bootstrap over source photos) of :func:`sweep`'s scores, and what 0 points cost
-    the hinted model against the automatic one (hinted at 0 points minus automatic, with its paired interval)."""
+    the hinted model against the automatic one (hinted at 0 points minus automatic, with its paired interval).
+    ``sources``: which source photo each test photo was cut from (default: each photo is its own)."""
     names = raw["names"]
+    sources = sources or SourcePhotos()
 
     def estimate(values: list[float]) -> dict[str, float]:
-        _, per_source = by_source(names, np.asarray(values))
+        _, per_source = by_source(names, np.asarray(values), sources)
         e = bootstrap_mean(per_source, seed=seed)
         return {"mean": e.mean, "low": e.low, "high": e.high}
 
@@ -106,11 +108,12 @@ def summarise(raw: dict[str, Any], seed: int = 0) -> dict[str, Any]:
         "automatic": None,
         "zero_points_cost": None,
         "photos": len(names),
-        "source_photos": len(by_source(names, np.zeros(len(names)))[0]),
+        "source_photos": len(by_source(names, np.zeros(len(names)), sources)[0]),
+        "grouping": sources.describe(),
     }
     def difference(values: list[float], reference: list[float]) -> dict[str, Any]:
-        _, a = by_source(names, np.asarray(values))
-        _, b = by_source(names, np.asarray(reference))
+        _, a = by_source(names, np.asarray(values), sources)
+        _, b = by_source(names, np.asarray(reference), sources)
         d = bootstrap_difference(a, b, seed=seed)
         return {"mean": d.mean, "low": d.low, "high": d.high, "excludes_zero": d.excludes_zero}
 
