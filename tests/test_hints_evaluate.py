@@ -12,7 +12,8 @@ from torch import nn
 
 from colorgan.data import ColorizationDataModule
 from colorgan.evaluate import evaluate
-from colorgan.hint_sweep import summarise, sweep
+from colorgan.evaluation.hint_sweep import summarise, sweep
+from colorgan.evaluation.intervals import SourcePhotos
 from colorgan.inference.colorizer import Colorizer
 
 
@@ -84,7 +85,7 @@ def test_evaluate_draws_the_curve_of_a_hinted_model_against_the_automatic_one(
 def test_each_number_of_points_is_compared_with_gray_and_the_automatic_model_photo_by_photo() -> None:
     import numpy as np
 
-    from colorgan.hint_sweep import format_differences
+    from colorgan.evaluation.hint_sweep import format_differences
 
     rng = np.random.default_rng(0)
     # 12 source photos, 4 crops each; photos differ a lot from one another, which paired differences see through
@@ -99,7 +100,7 @@ def test_each_number_of_points_is_compared_with_gray_and_the_automatic_model_pho
         "automatic": {"psnr": [-v for v in automatic], "l1_ab": automatic},
         "gray": {"psnr": [-v for v in gray], "l1_ab": gray},
     }
-    s = summarise(raw)
+    s = summarise(raw, sources=SourcePhotos.from_pattern(r"(?P<source>photo\d+)_"))
     assert s["source_photos"] == 12
     zero, ten = s["versus_gray"]["l1_ab"]
     assert not zero["excludes_zero"] and zero["low"] < 0 < zero["high"]

@@ -227,8 +227,9 @@ def evaluate(cfg: DictConfig, fid_features: nn.Module | None = None) -> dict[str
 def _hints_curve(
     cfg: DictConfig, colorizer: Any, datamodule: Any, device: torch.device, output_dir: Path
 ) -> dict[str, Any] | None:
-    """For a hinted model: PSNR and ab error against the number of points (:mod:`colorgan.hint_sweep`), written
-    as ``hints_curve.json`` and ``hints_curve.png``; None for an automatic model."""
+    """For a hinted model: PSNR and ab error against the number of points
+    (:mod:`colorgan.evaluation.hint_sweep`), written as ``hints_curve.json`` and ``hints_curve.png``; None for an
+    automatic model."""
     from colorgan.inference.colorizer import Colorizer
 
     settings = cfg.get("hints") or {}
@@ -236,17 +237,20 @@ def _hints_curve(
         if settings.get("baseline"):
             log.warning("hints.baseline is set, but %s was trained without hints: no points curve", cfg.ckpt_path)
         return None
-    from colorgan.hint_sweep import format_curve, format_differences, summarise, sweep, write_curve
+    from colorgan.evaluation.hint_sweep import format_curve, format_differences, summarise, sweep, write_curve
+    from colorgan.evaluation.intervals import SourcePhotos
 
     baseline = None
     if settings.get("baseline"):
         baseline = Colorizer.from_checkpoint(settings.baseline, device=device, size=colorizer.size)
     points = [int(n) for n in settings.get("points", [0, 1, 2, 5, 10, 20, 50, 100])]
     seed = int(settings.get("seed", 0))
-    summary = summarise(sweep(colorizer, datamodule, device, points, seed, baseline))
+    sources = SourcePhotos.of_data(datamodule.root, settings.get("source_pattern"), setting="hints.source_pattern")
+    summary = summarise(sweep(colorizer, datamodule, device, points, seed, baseline), sources=sources)
     summary.update({"seed": seed, "ckpt_path": str(cfg.ckpt_path), "baseline": settings.get("baseline")})
     json_path, png_path = write_curve(summary, output_dir, f"{Path(str(cfg.ckpt_path)).name}: quality against points")
-    print(f"Against the number of points revealed (seed {seed}; 95 % intervals over source photos):")
+    print(f"Against the number of points revealed (seed {seed}; 95 % intervals over {summary['source_photos']} source "
+          f"photos: {summary['grouping']}):")
     print(format_curve(summary))
     print("Differences, paired over the same source photos (95 % intervals; * where the interval excludes 0):")
     print(format_differences(summary))

@@ -8,7 +8,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from colorgan.config import config_dir
-from colorgan.config.sweep_summary import best_result, rerun_overrides
+from colorgan.evaluation.sweep_summary import best_result, rerun_overrides
 from colorgan.metrics import SELECTION_METRIC, metric_direction
 
 from helpers.runs import TINY, run_module

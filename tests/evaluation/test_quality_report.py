@@ -14,7 +14,9 @@ from omegaconf import OmegaConf
 from PIL import Image
 
 from colorgan.config import asset_path, config_dir
-from colorgan.config.quality_report import (
+from colorgan.data import find_images
+from colorgan.evaluation.intervals import SOURCES_FILE, write_sources_file
+from colorgan.evaluation.quality_report import (
     GRAY_ROW,
     QUALITY_GRID_FILE,
     QUALITY_JSON_FILE,
@@ -22,7 +24,6 @@ from colorgan.config.quality_report import (
     job_labels,
     write_quality_report,
 )
-from colorgan.data import find_images
 from colorgan.metrics import SELECTION_METRIC
 from colorgan.training.test_record import TEST_IMAGES_FILE, TEST_METRICS_FILE, TEST_PHOTOS_FILE
 
@@ -165,12 +166,16 @@ def test_compare_preset_trains_each_recipe_for_the_same_time_and_tests_it(compos
     assert len(swept) >= 2 and set(swept) <= set(RECIPES)
 
 
-def _photo_job(sweep: Path, num: int, recipe: str, seed: int, gain: float, gray: dict, truth: torch.Tensor) -> dict:
-    """A tested job of ``recipe`` and ``seed`` whose per-photo PSNR is gray's plus ``gain`` (plus a little noise)."""
+def _photo_job(sweep: Path, num: int, recipe: str, seed: int, gain: float, gray: dict, truth: torch.Tensor,
+               root: Path | None = None) -> dict:
+    """A tested job of ``recipe`` and ``seed`` whose per-photo PSNR is gray's plus ``gain`` (plus a little noise),
+    trained on the data set at ``root``."""
     result = _job(sweep, num, [f"+recipe={recipe}", f"seed={seed}", "data.root=/photos"], recipe, truth, 1.0)
     folder = Path(result["output_dir"])
     config = OmegaConf.load(folder / "config.yaml")
     config.seed = seed
+    if root is not None:
+        config.data.root = str(root)
     OmegaConf.save(config, folder / "config.yaml")
     rng = torch.Generator().manual_seed(1000 * num + seed)
     photos = []
@@ -183,17 +188,32 @@ def _photo_job(sweep: Path, num: int, recipe: str, seed: int, gain: float, gray:
     return result
 
 
-def test_seeds_make_one_recipe_with_intervals_and_real_differences_marked(tmp_path: Path, capsys) -> None:
+def _crops_of_12_photos() -> dict[str, dict[str, float]]:
+    """Gray's scores of 48 test photos: 4 crops of each of 12 source photos, alike (a photo's scene and light)."""
     g = torch.Generator().manual_seed(0)
-    gray = {f"test/photo{k}_{i}.jpg": {"psnr": 15.0 + 4 * float(torch.rand((), generator=g)), "l1_ab": 0.15,
-                                         "swd_ab": 0.2, "colorfulness": 0.0, "colorfulness_true": 40.0}
+    photo = [15.0 + 4 * float(torch.rand((), generator=g)) for _ in range(12)]
+    return {f"test/photo{k}_{i}.jpg": {"psnr": photo[k] + 0.2 * float(torch.rand((), generator=g)), "l1_ab": 0.15,
+                                       "swd_ab": 0.2, "colorfulness": 0.0, "colorfulness_true": 40.0}
             for k in range(12) for i in range(4)}
+
+
+def _two_recipes(sweep: Path, gray: dict, root: Path | None) -> list[dict]:
     truth = _photos(0)
-    results = []
+    results: list[dict] = []
     for recipe, gain in (("pix2pix", 0.0), ("better", 0.5)):
         for seed in (0, 1, 2):
-            results.append(_photo_job(tmp_path, len(results), recipe, seed, gain, gray, truth))
-    report = write_quality_report(tmp_path, results)
+            results.append(_photo_job(sweep, len(results), recipe, seed, gain, gray, truth, root))
+    return results
+
+
+def test_seeds_make_one_recipe_with_intervals_and_real_differences_marked(tmp_path: Path, capsys) -> None:
+    gray = _crops_of_12_photos()
+    data = tmp_path / "data"  # the data set says which crop came from which photo
+    data.mkdir()
+    write_sources_file(data / SOURCES_FILE, {name: name.split("/")[1].split("_")[0] for name in gray})
+    sweep = tmp_path / "sweep"
+    report = write_quality_report(sweep, _two_recipes(sweep, gray, data))
+    tmp_path = sweep
 
     assert [j["name"] for j in report["jobs"]] == ["pix2pix"] * 3 + ["better"] * 3  # seeds are not names
     assert [j["seed"] for j in report["jobs"]] == [0, 1, 2] * 2
@@ -207,7 +227,9 @@ def test_seeds_make_one_recipe_with_intervals_and_real_differences_marked(tmp_pa
     assert len(iv["scores"]["better"]["2"]) == 48 and len(iv["gray_scores"]) == 48
 
     table = (tmp_path / QUALITY_TABLE_FILE).read_text()
-    assert "48 test photos from 12 source photos" in table
+    assert "the mean of 12 source photos' means (48 test photos" in table
+    assert f"crops grouped into source photos as {data / SOURCES_FILE} says" in table
+    assert iv["sources"][:2] == ["photo0", "photo1"] and iv["source_of"]["test/photo3_2.jpg"] == "photo3"
     assert "| better | gray | +0.50 [" in table and "**better**" in table
     [real] = [line for line in table.splitlines() if line.startswith("Real differences: ")]
     assert "better against gray: PSNR better, L1(ab) better" in real and "better against pix2pix: PSNR better" in real
@@ -215,16 +237,69 @@ def test_seeds_make_one_recipe_with_intervals_and_real_differences_marked(tmp_pa
     assert "The truth's colourfulness is 40.0" in table
 
     # anyone can recompute the tables from quality.json
-    proc = subprocess.run([sys.executable, "-m", "colorgan.config.quality_report", str(tmp_path / QUALITY_JSON_FILE)],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-m", "colorgan.evaluation.quality_report",
+                           str(tmp_path / QUALITY_JSON_FILE)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == table.split("\n\n", 2)[2].split("\n\n![")[0].strip()
 
     # and compare any two recipes with each other, not only with gray and pix2pix
-    from colorgan.config.quality_report import main as report_main
+    from colorgan.evaluation.quality_report import main as report_main
 
     report_main([str(tmp_path / QUALITY_JSON_FILE), "--compare", "better,pix2pix", "--compare", "pix2pix,better"])
     printed = capsys.readouterr().out
     assert "| pix2pix | better | -0.50 [" in printed and "pix2pix against better: PSNR worse" in printed
     with pytest.raises(SystemExit, match="cannot compare nope with better: the recipes are pix2pix, better"):
         report_main([str(tmp_path / QUALITY_JSON_FILE), "--compare", "nope,better"])
+
+
+def test_without_the_data_sets_word_each_photo_is_its_own_source_photo(tmp_path: Path, capsys) -> None:
+    """Crop-like names (``photo3_2.jpg``) and camera names alike: no sources.csv, no pattern, no grouping."""
+    gray = _crops_of_12_photos()
+    report = write_quality_report(tmp_path, _two_recipes(tmp_path, gray, tmp_path / "no-sources-file-here"))
+    iv = report["intervals"]
+    assert iv["photos"] == 48 and iv["source_photos"] == 48
+    table = (tmp_path / QUALITY_TABLE_FILE).read_text()
+    assert "the mean over 48 test photos, each its own source photo, and over the seeds" in table
+    assert "each photo counted as its own source photo" in table
+
+
+def test_the_source_pattern_option_regroups_the_saved_scores(tmp_path: Path, capsys) -> None:
+    from colorgan.evaluation.quality_report import main as report_main
+
+    gray = _crops_of_12_photos()
+    report = write_quality_report(tmp_path, _two_recipes(tmp_path, gray, None))
+    assert report["intervals"]["source_photos"] == 48
+    saved = tmp_path / QUALITY_JSON_FILE
+    capsys.readouterr()
+    report_main([str(saved)])
+    alone = capsys.readouterr().out
+    assert "the mean over 48 test photos, each its own source photo" in alone
+    report_main([str(saved), "--source-pattern", r"test/(?P<source>photo\d+)_"])
+    grouped = capsys.readouterr().out
+    assert "the mean of 12 source photos' means (48 test photos" in grouped
+    assert r"by the pattern `test/(?P<source>photo\d+)_` (--source-pattern)" in grouped
+
+    def psnr_width(text: str) -> float:
+        row = next(line for line in text.splitlines() if line.startswith("| better | 3 |"))
+        low, high = row.split("|")[3].split("[")[1].split("]")[0].split(", ")
+        return float(high) - float(low)
+
+    # 4 crops of a photo score alike here: counted as 48 photos they pretend to 4 times the evidence
+    assert psnr_width(grouped) > 1.5 * psnr_width(alone)
+    with pytest.raises(SystemExit) as err:
+        report_main([str(saved), "--source-pattern", "("])
+    assert err.value.code == 2 and "--source-pattern '(' is not a regular expression" in capsys.readouterr().err
+
+
+def test_a_quality_json_written_with_the_old_name_guess_is_regrouped_only_when_asked(tmp_path: Path, capsys) -> None:
+    from colorgan.evaluation.quality_report import main as report_main
+
+    report = write_quality_report(tmp_path, _two_recipes(tmp_path, _crops_of_12_photos(), None))
+    old = dict(report["intervals"], source_pattern=r"^(?P<source>.*?)(?:_\d+)?(?:\.[^./]+)?$")
+    for key in ("source_of", "grouping"):
+        del old[key]
+    (tmp_path / "old.json").write_text(json.dumps({**report, "intervals": old}))
+    report_main([str(tmp_path / "old.json")])
+    printed = capsys.readouterr()
+    assert "48 test photos, each its own source photo" in printed.out
+    assert "give --source-pattern" in printed.err

@@ -1,4 +1,4 @@
-"""The outcome of a Hydra multirun: every job's result next to its outputs, and the best job with its config.
+"""The Hydra callback that sums up a multirun: every job's result next to its outputs, the best job, the quality table.
 
 Registered as a Hydra callback in ``conf/hydra/default.yaml``, so it works with any sweeper (the basic grid
 sweeper, Optuna) and launcher:
@@ -7,7 +7,7 @@ sweeper, Optuna) and launcher:
   and with ``test=true`` the job's test metrics);
 - after the sweep: ``<sweep folder>/best_trial.yaml`` (the best job's value, folder, overrides and the command that
   trains it again) and ``<sweep folder>/best_config.yaml`` (that job's full resolved config), both also printed;
-  when jobs were tested (``test=true``), the quality table of :mod:`colorgan.config.quality_report`
+  when jobs were tested (``test=true``), the quality table of :mod:`colorgan.evaluation.quality_report`
   (``quality.md``, ``quality.json``, ``quality.png``), also printed.
 """
 
@@ -24,7 +24,7 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from colorgan.config.quality_report import write_quality_report
+from colorgan.evaluation.quality_report import write_quality_report
 from colorgan.metrics import metric_direction
 from colorgan.training.test_record import read_test_record
 

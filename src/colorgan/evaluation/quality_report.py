@@ -1,6 +1,6 @@
 """The quality table of a multirun with ``test=true``: every job next to a gray baseline, on the held-out photos.
 
-:class:`~colorgan.config.sweep_summary.SweepSummary` calls :func:`write_quality_report` when a sweep ends. For each
+:class:`~colorgan.evaluation.sweep_summary.SweepSummary` calls :func:`write_quality_report` when a sweep ends. For each
 job it reads ``result.yaml`` (status, overrides), the job's ``config.yaml`` (``recipe_name``, the data, the
 budget) and what :class:`~colorgan.training.test_record.TestRecord` left (``test_metrics.json``,
 ``samples/test.pt``), and writes into the sweep folder:
@@ -12,9 +12,9 @@ budget) and what :class:`~colorgan.training.test_record.TestRecord` left (``test
 Jobs that differ only in ``seed`` are one recipe. Where the jobs left their per-photo scores
 (``test_photos.json``), the table gives each recipe's mean with a 95 % interval and its difference to the gray
 baseline and to the reference recipe (``pix2pix``) with a paired bootstrap over the test *source photos* and the
-seeds (:mod:`colorgan.intervals`), marking the differences whose interval excludes 0; ``quality.json`` keeps every
-per-photo, per-seed score. ``python -m colorgan.config.quality_report SWEEP/quality.json`` recomputes the tables
-from it.
+seeds (:mod:`colorgan.evaluation.intervals`), marking the differences whose interval excludes 0; ``quality.json``
+keeps every per-photo, per-seed score. ``python -m colorgan.evaluation.quality_report SWEEP/quality.json``
+recomputes the tables from it.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -30,8 +31,15 @@ import numpy as np
 import torch
 from omegaconf import OmegaConf
 
+from colorgan.evaluation.intervals import (
+    LEVEL,
+    SourcePhotos,
+    SourcesError,
+    bootstrap_difference,
+    bootstrap_mean,
+    by_source,
+)
 from colorgan.grid import labelled_grid
-from colorgan.intervals import DEFAULT_SOURCE_PATTERN, LEVEL, bootstrap_difference, bootstrap_mean, by_source
 from colorgan.metrics import SELECTION_METRIC
 from colorgan.training.test_record import TEST_PHOTOS_FILE, read_test_record, write_json
 
@@ -125,9 +133,9 @@ def write_quality_report(sweep_dir: Path, results: list[dict[str, Any]]) -> dict
         log.warning("The gray baseline differs in %s: those jobs tested other photos or sizes (the table's gray "
                     "row is the first job's)", ", ".join(differing))
 
-    intervals = _intervals_of_jobs(labels, tested)
-
     config = tested[0][1]
+    intervals = _intervals_of_jobs(labels, tested, OmegaConf.select(config, "data.root", default=None))
+
     budget = {k: OmegaConf.select(config, f"trainer.{k}", default=None) for k in ("max_time", "max_epochs")}
     data = {"root": OmegaConf.select(config, "data.root", default=None),
             "image_size": OmegaConf.select(config, "data.image_size", default=None),
@@ -190,8 +198,9 @@ INTERVAL_METRICS = {
 REFERENCE_RECIPE = "pix2pix"
 
 
-def _intervals_of_jobs(labels: list[str], tested: list[tuple]) -> dict[str, Any] | None:
-    """The per-photo, per-seed scores of the jobs that left ``test_photos.json``, and their intervals."""
+def _intervals_of_jobs(labels: list[str], tested: list[tuple], root: str | None) -> dict[str, Any] | None:
+    """The per-photo, per-seed scores of the jobs that left ``test_photos.json``, and their intervals; the photos
+    are grouped into source photos as the data set at ``root`` says (its ``sources.csv``), else one by one."""
     scores: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
     gray: dict[str, dict[str, float]] = {}
     for label, (result, config, _, _) in zip(labels, tested):
@@ -205,20 +214,24 @@ def _intervals_of_jobs(labels: list[str], tested: list[tuple]) -> dict[str, Any]
             gray.setdefault(p["photo"], p["gray"])
     if not scores:
         return None
-    pattern = DEFAULT_SOURCE_PATTERN
-    return {"scores": scores, "gray_scores": gray, "source_pattern": pattern,
-            **compute_intervals(scores, gray, pattern)}
+    try:
+        sources = SourcePhotos.of_data(root)
+    except (SourcesError, OSError) as err:
+        log.warning("%s: each test photo counts as its own source photo", err)
+        sources = SourcePhotos()
+    return {"scores": scores, "gray_scores": gray, **compute_intervals(scores, gray, sources)}
 
 
 def compute_intervals(scores: dict[str, dict[str, dict[str, dict[str, float]]]], gray: dict[str, dict[str, float]],
-                      pattern: str = DEFAULT_SOURCE_PATTERN,
+                      sources: SourcePhotos | None = None,
                       pairs: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
     """Each recipe's mean and interval, and its differences to gray and to the reference recipe.
 
     Args:
         scores: recipe -> seed -> photo -> metric -> value (``quality.json``'s ``intervals.scores``).
         gray: photo -> metric -> value, the gray baseline.
-        pattern: how a photo's name gives its source photo (:func:`colorgan.intervals.source_of`).
+        sources: which source photo each photo was cut from (default: each photo is its own;
+            :class:`colorgan.evaluation.intervals.SourcePhotos`).
         pairs: more differences to compute, ``(recipe, other recipe)`` (e.g. a pretrained encoder against the same
             network from random weights).
 
@@ -226,8 +239,10 @@ def compute_intervals(scores: dict[str, dict[str, dict[str, dict[str, float]]]],
         ValueError: a recipe of ``pairs`` is not one of ``scores`` (the message lists them).
 
     Only the photos that every job and the baseline scored are compared; the count of photos and source photos
-    behind every number is in the result.
+    behind every number is in the result, with how they were grouped (``grouping``) and each photo's source
+    (``source_of``), so that the tables can be recomputed without the data set.
     """
+    sources = sources or SourcePhotos()
     common = set(gray)
     for per_seed in scores.values():
         for photos in per_seed.values():
@@ -239,16 +254,20 @@ def compute_intervals(scores: dict[str, dict[str, dict[str, dict[str, float]]]],
     def matrix(per_seed: dict[str, dict[str, dict[str, float]]], metric: str) -> np.ndarray:
         return np.array([[per_seed[seed][p][metric] for p in photos] for seed in sorted(per_seed)])
 
-    sources, _ = by_source(photos, np.zeros(len(photos)), pattern)
+    unlisted = sources.unlisted(photos)
+    if unlisted:
+        log.warning("%s does not list %d of the %d test photos (%s ...): each of those counts as its own source photo",
+                    sources.origin, len(unlisted), len(photos), unlisted[0])
+    names, _ = by_source(photos, np.zeros(len(photos)), sources)
     metrics = [m for m in INTERVAL_METRICS if all(m in gray[p] for p in photos)]
-    gray_by_source = {m: by_source(photos, np.array([gray[p][m] for p in photos]), pattern)[1] for m in metrics}
-    truth = by_source(photos, np.array([gray[p].get("colorfulness_true", np.nan) for p in photos]), pattern)[1]
+    gray_by_source = {m: by_source(photos, np.array([gray[p][m] for p in photos]), sources)[1] for m in metrics}
+    truth = by_source(photos, np.array([gray[p].get("colorfulness_true", np.nan) for p in photos]), sources)[1]
     per_recipe: dict[str, Any] = {"gray baseline": {"seeds": []}}
     for m in metrics:
         per_recipe["gray baseline"][m] = bootstrap_mean(gray_by_source[m]).as_dict()
     recipe_values = {}
     for recipe, per_seed in scores.items():
-        recipe_values[recipe] = {m: by_source(photos, matrix(per_seed, m), pattern)[1] for m in metrics}
+        recipe_values[recipe] = {m: by_source(photos, matrix(per_seed, m), sources)[1] for m in metrics}
         per_recipe[recipe] = {"seeds": sorted(per_seed)}
         for m in metrics:
             per_recipe[recipe][m] = bootstrap_mean(recipe_values[recipe][m]).as_dict()
@@ -268,7 +287,8 @@ def compute_intervals(scores: dict[str, dict[str, dict[str, dict[str, float]]]],
         differences[recipe][other] = {
             m: bootstrap_difference(recipe_values[recipe][m], recipe_values[other][m]).as_dict() for m in metrics
         }
-    return {"level": LEVEL, "photos": len(photos), "source_photos": len(sources), "sources": sources,
+    return {"level": LEVEL, "photos": len(photos), "source_photos": len(names), "sources": names,
+            "grouping": sources.describe(), "source_of": {p: sources.of(p) for p in photos},
             "truth_colorfulness": float(np.nanmean(truth)), "reference": reference, "per_recipe": per_recipe,
             "differences": differences}
 
@@ -296,10 +316,16 @@ def format_intervals(intervals: dict[str, Any]) -> str:
     level = f"{intervals['level'] * 100:g} %"
     metrics = [m for m in INTERVAL_METRICS if m in intervals["per_recipe"]["gray baseline"]]
     n, p = intervals["photos"], intervals["source_photos"]
+    if p == n:
+        mean = f"the mean over {n} test photos, each its own source photo, and over the seeds"
+    else:
+        mean = (f"the mean of {p} source photos' means ({n} test photos: the crops of one source photo are averaged "
+                "first, so each source photo counts once) and over the seeds")
+    grouping = intervals.get("grouping")
     lines = [
-        f"Per recipe: the mean over {n} test photos from {p} source photos and over the seeds, its {level} interval "
-        "(bootstrap over source photos and seeds) and, with several seeds, the range of the per-seed means. The "
-        f"truth's colourfulness is {intervals['truth_colorfulness']:.1f}.",
+        f"Per recipe: {mean}, its {level} interval (bootstrap over source photos and seeds) and, with several seeds, "
+        f"the range of the per-seed means. The truth's colourfulness is {intervals['truth_colorfulness']:.1f}."
+        + (f" Source photos: {grouping}." if grouping else ""),
         "",
         "| recipe | seeds | " + " | ".join(INTERVAL_METRICS[m][0] for m in metrics) + " |",
         "| --- | ---: | " + " | ".join("---:" for _ in metrics) + " |",
@@ -328,13 +354,28 @@ def format_intervals(intervals: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _saved_sources(saved: dict[str, Any], pattern: str | None) -> SourcePhotos:
+    """``--source-pattern`` when given, else the grouping ``quality.json`` recorded."""
+    if pattern:
+        return SourcePhotos.from_pattern(pattern)
+    if saved.get("source_of"):
+        return SourcePhotos(table=saved["source_of"], origin="quality.json", description=saved.get("grouping", ""))
+    if saved.get("source_pattern"):
+        # written before the data set's word was asked: the pattern was a guess from names, not used any more
+        print(f"note: this quality.json grouped photos by the name guess {saved['source_pattern']!r}; now each "
+              "photo counts as its own source photo. To group as before, give --source-pattern "
+              f"'{saved['source_pattern']}'", file=sys.stderr)
+    return SourcePhotos()
+
+
 def main(argv: list[str] | None = None) -> None:
-    """``python -m colorgan.config.quality_report SWEEP/quality.json``: recompute and print the interval tables
+    """``python -m colorgan.evaluation.quality_report SWEEP/quality.json``: recompute and print the interval tables
     from the per-photo, per-seed scores a comparison kept."""
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("quality_json", type=Path, help="a comparison's quality.json")
-    parser.add_argument("--source-pattern", help="regular expression whose 'source' group names a photo's source "
-                        "photo (default: the name less a trailing _<number>)")
+    parser.add_argument("--source-pattern", help="regular expression whose 'source' group (else its whole match) names "
+                        "a photo's source photo, e.g. '(?P<source>.*)_\\d+\\.jpg$' for kite_0.jpg, kite_1.jpg; "
+                        "default: as the comparison grouped them (the data set's sources.csv, else each photo its own)")
     parser.add_argument("--compare", action="append", default=[], metavar="RECIPE,OTHER",
                         help="also the paired difference of RECIPE to OTHER (repeat for more), e.g. "
                         "--compare lite0_unet_imagenet,lite0_unet")
@@ -349,9 +390,11 @@ def main(argv: list[str] | None = None) -> None:
         if len(names) != 2 or not all(names):
             parser.error(f"--compare {pair}: give two recipes, RECIPE,OTHER")
         pairs.append((names[0], names[1]))
-    pattern = args.source_pattern or saved.get("source_pattern", DEFAULT_SOURCE_PATTERN)
     try:
-        intervals = compute_intervals(saved["scores"], saved["gray_scores"], pattern, pairs)
+        sources = _saved_sources(saved, args.source_pattern)
+        intervals = compute_intervals(saved["scores"], saved["gray_scores"], sources, pairs)
+    except SourcesError as err:
+        parser.error(str(err))
     except ValueError as err:
         raise SystemExit(f"{args.quality_json}: {err}") from None
     print(format_intervals(intervals), end="")

@@ -1,5 +1,6 @@
-"""Quality against the number of colour points revealed (Zhang et al. 2017, ``test_sweep.py``): the sweep, its
-intervals, its JSON and its plot.
+"""The points curve: a hinted model's quality against the number of colour points revealed.
+
+Zhang et al. 2017 (``test_sweep.py``): the sweep, its intervals, its JSON and its plot.
 
 For each number of points ``N`` (0, 1, 2, 5, 10, 20, 50, 100 by default) every test photo gets ``N`` points drawn
 from its true colours exactly as in training (:mod:`colorgan.training.hints`, the paper's settings: squares of 1-9
@@ -7,8 +8,9 @@ px placed around the centre, each the mean ab of its square; near-gray photos ge
 ``(seed, N, photo index)``: every model compared sees the same points, whatever its batch size or device. The
 hinted model colorizes each photo with those points; PSNR (RGB) and the ab error (``l1_ab``: mean |Δab| on the
 normalised ab, ×110 for CIE units) are scored as ``colorgan.evaluate`` scores them, photo by photo, and averaged
-with a 95 % bootstrap interval over the source photos (:mod:`colorgan.intervals`). An automatic model, when given,
-is scored once on the same photos: the 0-point baseline the curve should start from; gray (ab = 0) is the floor.
+with a 95 % bootstrap interval over the source photos (:mod:`colorgan.evaluation.intervals`). An automatic model,
+when given, is scored once on the same photos: the 0-point baseline the curve should start from; gray (ab = 0) is
+the floor.
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ from PIL import Image, ImageDraw
 from tqdm import tqdm
 
 from colorgan.color import gray_rgb, model_lab_to_rgb
+from colorgan.evaluation.intervals import SourcePhotos, bootstrap_difference, bootstrap_mean, by_source
 from colorgan.grid import _font
-from colorgan.intervals import bootstrap_difference, bootstrap_mean, by_source
 from colorgan.metrics import per_photo_scores
 from colorgan.training.hints import HintSettings, photo_generator, simulate_hints
 
@@ -87,13 +89,15 @@ def _relative(path: Path, root: Path) -> str:
         return str(path)
 
 
-def summarise(raw: dict[str, Any], seed: int = 0) -> dict[str, Any]:
+def summarise(raw: dict[str, Any], seed: int = 0, sources: SourcePhotos | None = None) -> dict[str, Any]:
     """Means and 95 % intervals (bootstrap over source photos) of :func:`sweep`'s scores, and what 0 points cost
-    the hinted model against the automatic one (hinted at 0 points minus automatic, with its paired interval)."""
+    the hinted model against the automatic one (hinted at 0 points minus automatic, with its paired interval).
+    ``sources``: which source photo each test photo was cut from (default: each photo is its own)."""
     names = raw["names"]
+    sources = sources or SourcePhotos()
 
     def estimate(values: list[float]) -> dict[str, float]:
-        _, per_source = by_source(names, np.asarray(values))
+        _, per_source = by_source(names, np.asarray(values), sources)
         e = bootstrap_mean(per_source, seed=seed)
         return {"mean": e.mean, "low": e.low, "high": e.high}
 
@@ -104,11 +108,12 @@ def summarise(raw: dict[str, Any], seed: int = 0) -> dict[str, Any]:
         "automatic": None,
         "zero_points_cost": None,
         "photos": len(names),
-        "source_photos": len(by_source(names, np.zeros(len(names)))[0]),
+        "source_photos": len(by_source(names, np.zeros(len(names)), sources)[0]),
+        "grouping": sources.describe(),
     }
     def difference(values: list[float], reference: list[float]) -> dict[str, Any]:
-        _, a = by_source(names, np.asarray(values))
-        _, b = by_source(names, np.asarray(reference))
+        _, a = by_source(names, np.asarray(values), sources)
+        _, b = by_source(names, np.asarray(reference), sources)
         d = bootstrap_difference(a, b, seed=seed)
         return {"mean": d.mean, "low": d.low, "high": d.high, "excludes_zero": d.excludes_zero}
 
