@@ -199,30 +199,6 @@ def test_bad_inputs_are_reported_by_name_and_leave_nothing(
     assert _no_leftovers(out_dir) == []
 
 
-def test_a_film_cut_short_after_its_index_is_reported(colorizer: Colorizer, tmp_path: Path) -> None:
-    """An MP4 whose index comes first (faststart, as for streaming) but whose frames are cut short."""
-    import av
-
-    full = tmp_path / "full.mp4"
-    with av.open(str(full), "w", options={"movflags": "faststart"}) as out:
-        stream = out.add_stream("libx264", rate=12)
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
-        rng = np.random.default_rng(0)
-        for i in range(24):
-            frame = av.VideoFrame.from_ndarray(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8), format="rgb24")
-            frame.pts = i
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    src = tmp_path / "cut_short.mp4"
-    src.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
-    with pytest.raises(VideoError, match="damaged or cut short") as err:
-        VideoColorizer(colorizer).colorize(src, tmp_path / "out" / "cut_short.mp4")
-    assert str(src) in str(err.value)
-    assert _no_leftovers(tmp_path / "out") == []
-
-
 def test_an_interrupted_run_leaves_no_half_written_film(
     clip: Path, colorizer: Colorizer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -447,9 +423,18 @@ class Counting(nn.Module):
         return torch.zeros(L.shape[0], 2, *L.shape[2:])
 
 
-def test_a_dv_film_counts_its_frames_from_its_real_rate(colorizer: Colorizer, tmp_path: Path, capsys) -> None:
+def gray_join(self: Colorizer, pixels: Tensor, ab: Tensor, name: str, notes: list[str], alpha=None) -> Tensor:
+    """The frame as it is, for tests of counting and timing: the full-resolution join of a 720x576 DV frame takes
+    seconds on a CPU, and its colour is tested elsewhere."""
+    return pixels.permute(1, 2, 0).contiguous()
+
+
+def test_a_dv_film_counts_its_frames_from_its_real_rate(
+    colorizer: Colorizer, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A DV file's stream says 60000 frames a second (its time base): a one-second 25 fps clip is 25 frames, not
     60000, in the progress lines and the result."""
+    monkeypatch.setattr(Colorizer, "join", gray_join)
     src = write_clip(
         tmp_path / "tape.dv", frames=25, rate=25, codec="dvvideo", width=720, height=576, pix_fmt="yuv420p",
         audio=False,
