@@ -14,7 +14,7 @@ import copy
 import logging
 import os
 from collections.abc import Sequence
-from typing import Self
+from typing import TypeVar
 
 import torch
 import torch.nn.functional as F
@@ -28,6 +28,8 @@ from colorgan.inference.letterbox import Box, letterbox, letterbox_box
 from colorgan.nn.hints import generator_input
 
 log = logging.getLogger(__name__)
+
+_Engine = TypeVar("_Engine", bound="ColorEngine")
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -93,13 +95,13 @@ class ColorEngine:
 
     @classmethod
     def from_checkpoint(
-        cls,
+        cls: type[_Engine],
         path: str | os.PathLike,
         *,
         size: int | None = None,
         device: str | torch.device = "auto",
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
-    ) -> Self:
+    ) -> _Engine:
         """Load the generator of a training checkpoint or of a ``weights`` export, with ``weights_only=True``.
 
         Raises:

@@ -20,9 +20,9 @@ How a film is colorized (PyAV, FFmpeg's libraries, does the decoding and encodin
 A phone's display matrix (rotation) is honoured: frames are colorized upright and written as stored, with the
 same matrix. An interlaced film stays interlaced, in its field order, unless it is deinterlaced (``yadif``) first.
 
-Before the first frame is colorized, the film's packets are read once without decoding (seconds for hours of film)
-and counted against its index (MP4, MOV, AVI) and its declared length (Matroska, MP4, MOV, WMV): a film cut short
-or unreadable part-way is refused there, or with ``keep_partial`` colorized as far as it goes and kept. Damage
+Before the first frame is colorized, the film's packets are read once without decoding (one read of the file at
+disk speed) and counted against its index (MP4, MOV, AVI) and its declared length (Matroska, MP4, MOV, WMV): a
+film cut short or unreadable part-way is refused there, or with ``keep_partial`` colorized as far as it goes and kept. Damage
 that only decoding shows (and a cut-short MPEG, transport stream or DV file, whose length FFmpeg measures from the
 file itself) is found while colorizing: the film is then dropped, or with ``keep_partial`` kept up to that frame.
 

@@ -195,8 +195,9 @@ class Survey:
 
 
 def survey(av: ModuleType, src: Path, index: int) -> Survey:
-    """Read every packet of the film once without decoding it (a read of the file, seconds for hours of film):
-    count the whole packets of video stream ``index`` and find where the last packet of any stream ends."""
+    """Read every packet of the film once without decoding it (one read of the file at disk speed, a small part of
+    what colorizing takes): count the whole packets of video stream ``index`` and find where the last packet of any
+    stream ends."""
     packets, end, error = 0, None, None
     with av.open(str(src)) as probe:
         try:
