@@ -22,9 +22,10 @@ same matrix. An interlaced film stays interlaced, in its field order, unless it 
 
 Before the first frame is colorized, the film's packets are read once without decoding (one read of the file at
 disk speed) and counted against its index (MP4, MOV, AVI) and its declared length (Matroska, MP4, MOV, WMV): a
-film cut short or unreadable part-way is refused there, or with ``keep_partial`` colorized as far as it goes and kept. Damage
-that only decoding shows (and a cut-short MPEG, transport stream or DV file, whose length FFmpeg measures from the
-file itself) is found while colorizing: the film is then dropped, or with ``keep_partial`` kept up to that frame.
+film cut short or unreadable part-way is refused there, or with ``keep_partial`` colorized as far as it goes and
+kept. Damage that only decoding shows (and a cut-short MPEG, transport stream or DV file, whose length FFmpeg
+measures from the file itself) is found while colorizing: the film is then dropped, or with ``keep_partial`` kept
+up to that frame.
 
 The module layout: :mod:`~colorgan.inference.video_streams` (containers, what a stream says, the packet survey,
 filters), :mod:`~colorgan.inference.video_encoder` (the encoder and the frame writer), and here the frame loop.
