@@ -17,9 +17,24 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-NPROC_PER_NODE="${NPROC_PER_NODE:-$(nvidia-smi -L 2>/dev/null | wc -l)}"
-if [ "${NPROC_PER_NODE}" -lt 1 ]; then
-  echo "scripts/torchrun.sh: no GPU found (nvidia-smi -L); set NPROC_PER_NODE=N (with trainer.accelerator=cpu for CPU)" >&2
+# How many processes: NPROC_PER_NODE, else one per GPU that nvidia-smi lists. Without nvidia-smi (no NVIDIA driver,
+# a CPU machine) or with no GPU listed, say so and stop: the shell would otherwise end with its bare 127.
+if [ -z "${NPROC_PER_NODE:-}" ]; then
+  if ! command -v nvidia-smi >/dev/null 2>&1; then
+    echo "scripts/torchrun.sh: nvidia-smi is not installed, so the GPUs cannot be counted; set NPROC_PER_NODE=N" \
+      "(the number of GPUs to use), or try it on the CPU: NPROC_PER_NODE=2 bash scripts/torchrun.sh" \
+      "trainer.accelerator=cpu trainer.sync_batchnorm=false ..." >&2
+    exit 2
+  fi
+  NPROC_PER_NODE="$(nvidia-smi -L 2>/dev/null | grep -c '^GPU' || true)"
+fi
+if ! [ "${NPROC_PER_NODE}" -ge 1 ] 2>/dev/null; then
+  echo "scripts/torchrun.sh: no GPU found (nvidia-smi -L lists none) and NPROC_PER_NODE is '${NPROC_PER_NODE}';" \
+    "set NPROC_PER_NODE=N (with trainer.accelerator=cpu trainer.sync_batchnorm=false for the CPU)" >&2
+  exit 2
+fi
+if ! command -v torchrun >/dev/null 2>&1; then
+  echo "scripts/torchrun.sh: torchrun is not on PATH; activate the environment colorgan is installed in" >&2
   exit 2
 fi
 NNODES="${NNODES:-1}"

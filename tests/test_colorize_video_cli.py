@@ -189,3 +189,37 @@ def test_progress_lines_without_a_terminal(tiny_ckpt: Path, tmp_path: Path) -> N
     assert len(lines) >= 2, log.read_text()
     assert lines[0].startswith(f"{src.name}: ") and "of 120 frames (" in lines[0] and "left" in lines[0], lines[0]
     assert "\r" not in log.read_text()  # no bar drawn into the log
+
+
+def test_a_dv_film_and_a_film_cut_short(
+    tiny_ckpt: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A one-second 25 fps DV clip is 25 frames at 25 fps in the progress lines and the summary (its stream says
+    60000 fps); a film cut short is refused with the option that keeps it, and kept with it."""
+    from colorgan.inference.colorizer import Colorizer
+
+    def gray_join(self, pixels, ab, name, notes, alpha=None):  # the 720x576 join takes seconds a frame on a CPU
+        return pixels.permute(1, 2, 0).contiguous()
+
+    monkeypatch.setattr(Colorizer, "join", gray_join)
+    root = tmp_path / "in"
+    write_clip(root / "tape.dv", frames=25, rate=25, codec="dvvideo", width=720, height=576, pix_fmt="yuv420p",
+               audio=False)
+    base = ["--ckpt", str(tiny_ckpt), "--device", "cpu", "--log-every", "0.000001", "--video-preset", "ultrafast"]
+    assert main([str(root / "tape.dv"), *base, "--output", str(tmp_path / "out")]) == 0
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if "frames (" in line]
+    assert lines and all("of about 25 frames" in line for line in lines), lines
+    assert "tape.mkv: 25 frames 720x576 at 25 fps" in err, err
+
+    full = write_clip(tmp_path / "full.mkv", frames=48, rate=12)
+    cut = root / "cut.mkv"
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
+    assert main([str(cut), *base, "--output", str(tmp_path / "refused")]) == 1
+    err = capsys.readouterr().err
+    assert "damaged or cut short" in err and "found before colorizing" in err and "--keep-partial" in err, err
+    assert not (tmp_path / "refused").exists() or files_under(tmp_path / "refused") == []
+    assert main([str(cut), *base, "--output", str(tmp_path / "kept"), "--keep-partial"]) == 0
+    err = capsys.readouterr().err
+    assert "PARTIAL" in err and "kept the" in err, err
+    assert files_under(tmp_path / "kept") == ["cut.mkv"]

@@ -119,6 +119,15 @@ def build_parser() -> argparse.ArgumentParser:
         "FFmpeg's yadif; without it an interlaced film stays interlaced, with its field order",
     )
     video.add_argument(
+        "--keep-partial", action="store_true",
+        help="colorize and keep what can be decoded of a damaged or cut-short film, with a note that it is partial. "
+        "Without it such a film is refused, before any frame is colorized where a read of its packets (no "
+        "decoding) shows it: fewer frames than its index lists (.mp4 .mov .avi) or packets that stop before its "
+        "declared length (.mkv .webm .mp4 .mov .wmv). Damage that only decoding shows, and a cut-short .mpg .ts "
+        ".vob .dv (FFmpeg measures their length from the file itself), is found while colorizing, and the film "
+        "is then dropped",
+    )
+    video.add_argument(
         "--smoothing", type=float, default=SMOOTHING, metavar="S",
         help=f"how much of the previous frame's colour a still pixel keeps, 0 to <1; 0 colorizes frame by frame "
         f"(default {SMOOTHING})",
@@ -262,7 +271,7 @@ def _colorize_videos(
     video = VideoColorizer(
         colorizer,  # type: ignore[arg-type]
         smoothing=smoothing, crf=args.video_crf, preset=args.video_preset, batch_size=max(1, args.batch_size),
-        deinterlace=args.deinterlace, codec=args.video_codec,
+        deinterlace=args.deinterlace, codec=args.video_codec, keep_partial=args.keep_partial,
     )
     done = 0
     for job in jobs:
@@ -286,7 +295,7 @@ def _colorize_videos(
         sound = f"{result.audio_streams} audio stream(s) copied" if result.audio_streams else "no sound"
         print(
             f"{job.source} -> {job.output}: {result.frames} frames {result.width}x{result.height} at {rate}, "
-            f"{result.codec}, {sound}, {result.cuts} cut(s)",
+            f"{result.codec}, {sound}, {result.cuts} cut(s)" + ("" if result.complete else ", PARTIAL"),
             file=sys.stderr,
         )
         done += 1

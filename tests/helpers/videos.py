@@ -46,6 +46,7 @@ def write_clip(
     container: str | None = None,
     interlaced: bool = False,
     pix_fmt: str | None = None,
+    bottom_first: bool = False,
 ) -> Path:
     """Write the two-shot clip (H.264, crf 10) with, if ``audio``, a 440 Hz AAC tone as long as the video.
 
@@ -54,7 +55,8 @@ def write_clip(
     ``(height, width, 3)``, instead of the two-shot clip. ``languages``: one tone per language, tagged with it
     (``eng``, ``fra``), instead of one untagged tone. ``container``: FFmpeg's format name, where the suffix does
     not say it (``mpeg`` for a camcorder's ``.mod``). ``interlaced``: coded as interlaced H.264, top field first
-    (``field_order=tt``, as VHS, DV and broadcast captures are). ``pix_fmt``: the stored pixel format where the
+    (``field_order=tt``, as VHS and broadcast captures are); with ``bottom_first`` too, bottom field first
+(``field_order=bb``, as DV is). ``pix_fmt``: the stored pixel format where the
     codec's default will not do (``yuv420p10le`` for 10-bit HEVC, ``yuv422p10le`` for ProRes).
     """
     import av
@@ -76,11 +78,11 @@ def write_clip(
             from av.codec.context import Flags
 
             v.codec_context.flags |= Flags.interlaced_dct
-            v.codec_context.field_order = 2  # AV_FIELD_TT
+            v.codec_context.field_order = 3 if bottom_first else 2  # AV_FIELD_BB, AV_FIELD_TT
             fields = av.filter.Graph()
             chain = [
                 fields.add_buffer(width=width, height=height, format="yuv420p", time_base=Fraction(1, rate)),
-                fields.add("setfield", "tff"),
+                fields.add("setfield", "bff" if bottom_first else "tff"),
                 fields.add("buffersink"),
             ]
             chain[0].link_to(chain[1])
@@ -135,6 +137,8 @@ class VideoInfo:
     rotation: int = 0  # degrees counterclockwise a player turns the stored frames (the display matrix)
     field_order: int = 0  # FFmpeg's AVFieldOrder: 0 unknown, 1 progressive, 2 top field first, 3 bottom first ...
     interlaced: list[bool] | None = None  # each frame's interlaced flag
+    times: list[float] | None = None  # each frame's presentation time, seconds
+    audio_start: float | None = None  # the first audio packet's presentation time, seconds
     audio_languages: list[str | None] | None = None
 
     def displayed(self) -> list[np.ndarray]:
@@ -146,13 +150,13 @@ def read_video(path: Path) -> VideoInfo:
     """Decode every frame and the first audio stream of ``path``."""
     import av
 
-    from colorgan.inference.video import _SWS_MATRIX
+    from colorgan.inference.video_encoder import SWS_MATRIX
 
     with av.open(str(path)) as c:
         v = c.streams.video[0]
         cc = v.codec_context
-        space = cc.colorspace if cc.colorspace in _SWS_MATRIX else (1 if cc.height > 576 else 6)
-        matrix = getattr(av.video.reformatter.Colorspace, _SWS_MATRIX[space])
+        space = cc.colorspace if cc.colorspace in SWS_MATRIX else (1 if cc.height > 576 else 6)
+        matrix = getattr(av.video.reformatter.Colorspace, SWS_MATRIX[space])
         decoded = list(c.decode(v))
         frames = [f.reformat(format="rgb24", src_colorspace=matrix).to_ndarray() for f in decoded]
         duration = float(v.duration * v.time_base) if v.duration is not None else None
@@ -161,6 +165,7 @@ def read_video(path: Path) -> VideoInfo:
             rotation=decoded[0].rotation if decoded else 0, field_order=cc.field_order,
             audio_languages=[s.metadata.get("language") for s in c.streams.audio],
             interlaced=[f.interlaced_frame for f in decoded],
+            times=[float(f.time) for f in decoded],
         )
     with av.open(str(path)) as c:
         if c.streams.audio:
@@ -169,6 +174,8 @@ def read_video(path: Path) -> VideoInfo:
             for packet in c.demux(a):
                 if packet.size:
                     info.audio_packets.append(bytes(packet))
+                    if info.audio_start is None and packet.pts is not None:
+                        info.audio_start = float(packet.pts * packet.time_base)
                 for frame in packet.decode():
                     info.audio_samples += frame.samples
     return info
@@ -213,3 +220,31 @@ def comb(frames: list[np.ndarray]) -> float:
     (interlaced, not deinterlaced) frames, about 0 for progressive ones."""
     g = np.stack(frames).astype(np.float32).mean(axis=-1)
     return float(np.abs(g[:, 1:-1] - g[:, :-2]).mean() - 0.5 * np.abs(g[:, 2:] - g[:, :-2]).mean())
+
+
+def field_flags(path: Path) -> list[str]:
+    """Each decoded frame's field flags as FFmpeg's ``showinfo`` filter reports them: ``T`` (interlaced, top field
+    first), ``B`` (bottom field first) or ``P`` (progressive). These are what the codec says of each frame, which
+    players follow; the container's field order can say otherwise."""
+    import re
+
+    import av
+    import av.logging
+
+    level = av.logging.get_level()
+    av.logging.set_level(av.logging.INFO)  # showinfo writes at INFO
+    try:
+        with av.open(str(path)) as c, av.logging.Capture(local=False) as logs:
+            v = c.streams.video[0]
+            graph = av.filter.Graph()
+            chain = [graph.add_buffer(template=v), graph.add("showinfo"), graph.add("buffersink")]
+            chain[0].link_to(chain[1])
+            chain[1].link_to(chain[2])
+            graph.configure()
+            for frame in c.decode(v):
+                graph.push(frame)
+                graph.pull()
+    finally:
+        av.logging.set_level(level)
+    found = [re.search(r"\bi:(\w)", message) for _, name, message in logs if name == "showinfo"]
+    return [m.group(1) for m in found if m]

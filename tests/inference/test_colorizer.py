@@ -378,7 +378,7 @@ class AcceleratorThatRunsOut(nn.Module):
 def test_out_of_accelerator_memory_falls_back_to_the_cpu(tiny_ckpt: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Simulated on the CPU: the generator and the full-resolution join both run out of memory on the device; the
     photo is still colorized, on the CPU, exactly as a CPU colorizer does it, and the notes say so."""
-    from colorgan.inference import colorizer as colorizer_module
+    from colorgan.inference import engine as engine_module
 
     cpu = Colorizer.from_checkpoint(tiny_ckpt, device="cpu")
     photos = [gray_photo(30, 40), gray_photo(50, 20, seed=1)]
@@ -387,14 +387,14 @@ def test_out_of_accelerator_memory_falls_back_to_the_cpu(tiny_ckpt: Path, monkey
     rigged = AcceleratorThatRunsOut(cpu.generator)
     c = Colorizer(rigged, cpu.image_size, device="cpu")
     c.device = torch.device("meta")  # "the GPU", set after the weights were loaded on the CPU
-    join = colorizer_module.join_full_resolution_array
+    join = engine_module.join_full_resolution_array
 
     def join_out_of_memory(pixels, ab, device, alpha=None):
         if device.type != "cpu":
             raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 1.00 GiB")
         return join(pixels, ab, device, alpha)
 
-    monkeypatch.setattr(colorizer_module, "join_full_resolution_array", join_out_of_memory)
+    monkeypatch.setattr(engine_module, "join_full_resolution_array", join_out_of_memory)
     results = c.colorize_batch(photos)
     for result, want in zip(results, expected):
         assert result.error is None

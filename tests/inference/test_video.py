@@ -24,6 +24,7 @@ from helpers.videos import (
     comb,
     combed_frame,
     fade_frame,
+    field_flags,
     read_video,
     write_clip,
 )
@@ -110,6 +111,19 @@ def test_every_frame_keeps_its_own_lightness_and_gets_colour(clip: Path, outputs
     assert ab_out.square().sum(dim=1).sqrt().mean() > 25  # and it is in colour
 
 
+def test_every_frame_is_shown_at_its_own_time_against_the_sound(clip: Path, outputs: dict[str, Path]) -> None:
+    """Each frame keeps its presentation time and the sound its start: a film one frame late against its sound
+    (83 ms at 12 fps), with every frame, the count and the sound bytes intact, fails here."""
+    src = read_video(clip)
+    assert src.times is not None and src.audio_start is not None
+    for name, path in outputs.items():
+        out = read_video(path)
+        assert out.times == pytest.approx(src.times, abs=1e-3), name
+        assert out.audio_start == pytest.approx(src.audio_start, abs=1e-3), name
+        # what a player lines up: the sound's start against the first frame's
+        assert out.audio_start - out.times[0] == pytest.approx(src.audio_start - src.times[0], abs=1e-3), name
+
+
 def test_smoothing_steadies_still_parts(outputs: dict[str, Path]) -> None:
     figures = {}
     for name, path in outputs.items():
@@ -183,30 +197,6 @@ def test_bad_inputs_are_reported_by_name_and_leave_nothing(
         VideoColorizer(colorizer).colorize(src, out_dir / "film.mp4")
     assert str(src) in str(err.value)
     assert _no_leftovers(out_dir) == []
-
-
-def test_a_film_cut_short_after_its_index_is_reported(colorizer: Colorizer, tmp_path: Path) -> None:
-    """An MP4 whose index comes first (faststart, as for streaming) but whose frames are cut short."""
-    import av
-
-    full = tmp_path / "full.mp4"
-    with av.open(str(full), "w", options={"movflags": "faststart"}) as out:
-        stream = out.add_stream("libx264", rate=12)
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
-        rng = np.random.default_rng(0)
-        for i in range(24):
-            frame = av.VideoFrame.from_ndarray(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8), format="rgb24")
-            frame.pts = i
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    src = tmp_path / "cut_short.mp4"
-    src.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
-    with pytest.raises(VideoError, match="damaged or cut short") as err:
-        VideoColorizer(colorizer).colorize(src, tmp_path / "out" / "cut_short.mp4")
-    assert str(src) in str(err.value)
-    assert _no_leftovers(tmp_path / "out") == []
 
 
 def test_an_interrupted_run_leaves_no_half_written_film(
@@ -369,6 +359,26 @@ def test_interlaced_films_keep_their_field_order_or_are_deinterlaced(colorizer: 
     assert comb(out.frames) < 0.3 * comb(original.frames)  # the fields were joined into whole pictures
 
 
+def test_a_bottom_field_first_film_stays_bottom_field_first(colorizer: Colorizer, tmp_path: Path) -> None:
+    """DV and many PAL captures show the bottom field first: written top first, every movement judders."""
+    suffix = ".mkv"  # Matroska keeps the field order in its header; in MP4 only the codec's own flags say it
+    src = write_clip(
+        tmp_path / f"dv{suffix}", frames=6, rate=25, picture=combed_frame, interlaced=True, bottom_first=True,
+        audio=False,
+    )
+    assert read_video(src).field_order == 3 and field_flags(src) == ["B"] * 6  # AV_FIELD_BB, and each frame says so
+    kept = VideoColorizer(colorizer, smoothing=FRAME_BY_FRAME).colorize(src, tmp_path / "out" / f"kept{suffix}")
+    out = read_video(kept.path)
+    assert out.field_order == 3 and all(out.interlaced) and len(out.frames) == 6  # the container says so
+    assert field_flags(kept.path) == ["B"] * 6  # and so do the coded frames, which players follow
+    assert any("bottom field first" in n for n in kept.notes), kept.notes
+
+    flat = VideoColorizer(colorizer, smoothing=FRAME_BY_FRAME, deinterlace=True)
+    out = read_video(flat.colorize(src, tmp_path / "out" / f"flat{suffix}").path)
+    assert out.field_order in (0, 1) and not any(out.interlaced) and len(out.frames) == 6
+    assert comb(out.frames) < 0.3 * comb(read_video(src).frames)
+
+
 @pytest.mark.parametrize(
     ("name", "codec", "pix_fmt", "words"),
     [
@@ -397,3 +407,129 @@ def test_a_codec_the_container_cannot_hold_is_refused_by_name(colorizer: Coloriz
         VideoColorizer(colorizer, codec="prores").colorize(tmp_path / "in.mp4", tmp_path / "out.mp4")
     with pytest.raises(ValueError, match="video codec.*h264"):
         VideoColorizer(colorizer, codec="mpeg1")
+
+
+class Counting(nn.Module):
+    """A generator that counts its runs (to show that a refused film cost no colorizing)."""
+
+    divisor = 1
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.runs = 0
+
+    def forward(self, L: Tensor) -> Tensor:
+        self.runs += 1
+        return torch.zeros(L.shape[0], 2, *L.shape[2:])
+
+
+def gray_join(self: Colorizer, pixels: Tensor, ab: Tensor, name: str, notes: list[str], alpha=None) -> Tensor:
+    """The frame as it is, for tests of counting and timing: the full-resolution join of a 720x576 DV frame takes
+    seconds on a CPU, and its colour is tested elsewhere."""
+    return pixels.permute(1, 2, 0).contiguous()
+
+
+def test_a_dv_film_counts_its_frames_from_its_real_rate(
+    colorizer: Colorizer, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A DV file's stream says 60000 frames a second (its time base): a one-second 25 fps clip is 25 frames, not
+    60000, in the progress lines and the result."""
+    monkeypatch.setattr(Colorizer, "join", gray_join)
+    src = write_clip(
+        tmp_path / "tape.dv", frames=25, rate=25, codec="dvvideo", width=720, height=576, pix_fmt="yuv420p",
+        audio=False,
+    )
+    video = VideoColorizer(colorizer, smoothing=FRAME_BY_FRAME, batch_size=5)
+    result = video.colorize(src, tmp_path / "out" / "tape.mkv", log_every=1e-9)
+    assert (result.frames, result.rate) == (25, 25)
+    assert len(read_video(result.path).frames) == 25
+    lines = [line for line in capsys.readouterr().err.splitlines() if "frames (" in line]
+    assert lines[0].startswith("tape.dv: 5 of about 25 frames (20%)"), lines
+    assert lines[-1].startswith("tape.dv: 25 of about 25 frames (100%)"), lines
+
+
+def test_a_matroska_film_gets_a_percentage_and_time_left(colorizer: Colorizer, tmp_path: Path, capsys) -> None:
+    """Matroska keeps no frame count: the total is estimated from the duration and the frame rate."""
+    src = write_clip(tmp_path / "film.mkv", frames=24, rate=12, audio=False)
+    video = VideoColorizer(colorizer, smoothing=FRAME_BY_FRAME, batch_size=6)
+    video.colorize(src, tmp_path / "out.mkv", log_every=1e-9)
+    lines = [line for line in capsys.readouterr().err.splitlines() if "frames (" in line]
+    assert lines[0].startswith("film.mkv: 6 of about 24 frames (25%)") and lines[0].endswith(" left"), lines
+
+
+def _cut_short_mkv(tmp_path: Path) -> Path:
+    full = write_clip(tmp_path / "full.mkv", frames=48, rate=12)  # 4 s, with sound
+    src = tmp_path / "cut_short.mkv"
+    src.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
+    return src
+
+
+@pytest.mark.parametrize("kind", ["mp4 index", "mkv length"])
+def test_a_film_cut_short_is_refused_before_any_colorizing_or_kept_on_request(kind: str, tmp_path: Path) -> None:
+    """A copy cut short is found by a read of its packets before the first frame is colorized: fewer frames than
+    an MP4's index lists, or packets that stop well before a Matroska file's declared length. With keep_partial
+    the frames there are are colorized and kept, and the result says so."""
+    import av
+
+    if kind == "mp4 index":
+        full = tmp_path / "full.mp4"
+        with av.open(str(full), "w", options={"movflags": "faststart"}) as out:  # the index first, as for streaming
+            stream = out.add_stream("libx264", rate=12)
+            stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+            rng = np.random.default_rng(0)
+            for i in range(24):
+                frame = av.VideoFrame.from_ndarray(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8), format="rgb24")
+                frame.pts = i
+                for packet in stream.encode(frame):
+                    out.mux(packet)
+            for packet in stream.encode():
+                out.mux(packet)
+        src = tmp_path / "cut_short.mp4"
+        src.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
+        why, total = "its index lists 24 frames, but the file holds only", 24
+    else:
+        src = _cut_short_mkv(tmp_path)
+        why, total = "it says it lasts 4.0 s, but its packets stop at", 48
+    generator = Counting()
+    colorizer = Colorizer(generator, 64, device="cpu")
+    dst = tmp_path / "out" / f"film{src.suffix}"
+    with pytest.raises(VideoError, match="damaged or cut short") as err:
+        VideoColorizer(colorizer).colorize(src, dst)
+    assert str(src) in str(err.value) and why in str(err.value) and "--keep-partial" in str(err.value)
+    assert generator.runs == 0  # refused before any work
+    assert _no_leftovers(dst.parent) == []
+
+    result = VideoColorizer(colorizer, keep_partial=True).colorize(src, dst)
+    assert not result.complete and 6 <= result.frames < total
+    assert len(read_video(dst).frames) == result.frames
+    assert any("damaged or cut short" in n and why in n and "--keep-partial" in n for n in result.notes), result.notes
+    assert _no_leftovers(dst.parent) == [dst.name]
+
+
+def test_a_whole_film_is_complete(results: dict[str, ColorizedVideo]) -> None:
+    assert all(r.complete for r in results.values())
+
+
+def test_films_and_photos_do_not_import_each_other() -> None:
+    """The film modules run the generator's shared steps (``engine``), never the photo module; the photo module
+    reaches films only inside ``Colorizer.colorize_video``, when it is called (and names a film type for type
+    checkers)."""
+    import ast
+    import importlib
+
+    def imported(name: str, top_level_only: bool) -> set[str]:
+        tree = ast.parse(Path(importlib.import_module(name).__file__).read_text())
+        nodes = tree.body if top_level_only else list(ast.walk(tree))
+        found = set()
+        for node in nodes:
+            if isinstance(node, ast.If) and not top_level_only:  # TYPE_CHECKING blocks count too
+                nodes.extend(node.body)
+            if isinstance(node, ast.ImportFrom) and node.module:
+                found.add(node.module)
+        return found
+
+    films = ["colorgan.inference.video", "colorgan.inference.video_streams", "colorgan.inference.video_encoder"]
+    for name in films:
+        assert "colorgan.inference.colorizer" not in imported(name, top_level_only=False), name
+    assert not set(films) & imported("colorgan.inference.colorizer", top_level_only=True)
+    assert "colorgan.inference.colorizer" not in imported("colorgan.inference.engine", top_level_only=False)

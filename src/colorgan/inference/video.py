@@ -20,6 +20,16 @@ How a film is colorized (PyAV, FFmpeg's libraries, does the decoding and encodin
 A phone's display matrix (rotation) is honoured: frames are colorized upright and written as stored, with the
 same matrix. An interlaced film stays interlaced, in its field order, unless it is deinterlaced (``yadif``) first.
 
+Before the first frame is colorized, the film's packets are read once without decoding (one read of the file at
+disk speed) and counted against its index (MP4, MOV, AVI) and its declared length (Matroska, MP4, MOV, WMV): a
+film cut short or unreadable part-way is refused there, or with ``keep_partial`` colorized as far as it goes and
+kept. Damage that only decoding shows (and a cut-short MPEG, transport stream or DV file, whose length FFmpeg
+measures from the file itself) is found while colorizing: the film is then dropped, or with ``keep_partial`` kept
+up to that frame.
+
+The module layout: :mod:`~colorgan.inference.video_streams` (containers, what a stream says, the packet survey,
+filters), :mod:`~colorgan.inference.video_encoder` (the encoder and the frame writer), and here the frame loop.
+
 Only ``batch_size`` frames are ever held at once, and nothing is written but the output, through a hidden
 temporary file next to it that is renamed when the film is complete: an interrupted run leaves no half-written
 film under the final name.
@@ -27,7 +37,6 @@ film under the final name.
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
 import sys
@@ -37,75 +46,64 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
+from colorgan.inference.engine import ColorEngine
 from colorgan.inference.letterbox import crop
 from colorgan.inference.temporal import Smoothing, TemporalSmoother
+from colorgan.inference.video_encoder import (
+    DEFAULT_CRF,
+    DEFAULT_PRESET,
+    X264_PRESETS,
+    FrameWriter,
+    choose_encoder,
+    depth_note,
+)
+from colorgan.inference.video_streams import (
+    CODEC_CONTAINERS,
+    CONTAINER_FORMATS,
+    VIDEO_CODECS,
+    VIDEO_EXTRA,
+    Deinterlacer,
+    VideoError,
+    copy_tags,
+    expected_frames,
+    field_order,
+    frame_rate,
+    import_av,
+    orientation,
+    output_suffix,
+    reason,
+    shortfall,
+    survey,
+    video_support,
+)
+from colorgan.inference.video_streams import MUXER_KEYS as _MUXER_KEYS
 
-if TYPE_CHECKING:
-    from colorgan.inference.colorizer import Colorizer
+__all__ = [
+    "CODEC_CONTAINERS",
+    "CONTAINER_FORMATS",
+    "DEFAULT_BATCH_SIZE",
+    "DEFAULT_CRF",
+    "DEFAULT_LOG_EVERY",
+    "DEFAULT_PRESET",
+    "VIDEO_CODECS",
+    "VIDEO_EXTRA",
+    "X264_PRESETS",
+    "ColorizedVideo",
+    "VideoColorizer",
+    "VideoError",
+    "import_av",
+    "output_suffix",
+    "video_support",
+]
 
 log = logging.getLogger(__name__)
 
-VIDEO_EXTRA = 'pip install "colorgan[video]"'
-DEFAULT_CRF = 18
-DEFAULT_PRESET = "medium"
 DEFAULT_BATCH_SIZE = 8
 DEFAULT_LOG_EVERY = 60.0  # seconds between progress lines when there is no terminal for a bar
-# libx264's presets, fastest first (colorgan.colorize holds the same for --help)
-X264_PRESETS = (
-    "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"
-)
-
-# The container FFmpeg writes for each output suffix (the output keeps the input's suffix where it can).
-CONTAINER_FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".avi": "avi"}
-# The codecs --video-codec offers, and the containers that hold each (FFmpeg refuses the others): H.264 for every
-# player; HEVC 10-bit 4:2:0 (smaller, keeps a 10-bit film 10-bit); ProRes 422 HQ 10-bit for editing.
-VIDEO_CODECS = ("h264", "hevc", "prores")
-CODEC_CONTAINERS = {
-    "h264": {"mp4", "mov", "matroska", "avi"},
-    "hevc": {"mp4", "mov", "matroska"},
-    "prores": {"mov", "matroska"},
-    "vp9": {"webm"},
-}
-
-
-def output_suffix(source_suffix: str, codec: str | None = None) -> str:
-    """The suffix of a colorized film: the input's (lower case) where colorgan writes that container with ``codec``
-    (``None``: H.264, VP9 for ``.webm``), else ``.mov`` for ProRes and ``.mkv`` (Matroska holds every codec and
-    any sound as it is) for the rest."""
-    suffix = source_suffix.lower()
-    fmt = CONTAINER_FORMATS.get(suffix)
-    if fmt is not None and (codec is None or fmt in CODEC_CONTAINERS[codec]):
-        return suffix
-    return ".mov" if codec == "prores" else ".mkv"
-
-# FFmpeg's AVColorSpace numbers of the frames and streams, and swscale's matrix for each (FFmpeg's names).
-_AVCOL_SPC_BT709, _AVCOL_SPC_SMPTE170M = 1, 6
-_AVCOL_PRI_BT709, _AVCOL_PRI_SMPTE170M = 1, 6
-_AVCOL_TRC_BT709, _AVCOL_TRC_SMPTE170M = 1, 6
-_AVCOL_RANGE_MPEG, _AVCOL_RANGE_JPEG = 1, 2
-_SWS_MATRIX = {1: "ITU709", 4: "FCC", 5: "ITU601", 6: "ITU601", 7: "SMPTE240M", 9: "BT2020", 10: "BT2020"}
-
-
-class VideoError(Exception):
-    """A video that cannot be colorized; the message names the file and says why."""
-
-
-def video_support() -> bool:
-    """Whether PyAV (the ``video`` extra) is installed, without importing it."""
-    return importlib.util.find_spec("av") is not None
-
-
-def import_av() -> ModuleType:
-    """PyAV, or an :class:`ImportError` that says how to install it."""
-    try:
-        import av
-    except ImportError as err:
-        raise ImportError(f"colorizing videos needs PyAV, which is not installed: {VIDEO_EXTRA}") from err
-    return av
 
 
 @dataclass
@@ -120,7 +118,9 @@ class ColorizedVideo:
         codec: the video encoder used (``libx264``, ``libvpx-vp9`` ...).
         audio_streams: audio streams copied unchanged.
         cuts: scene cuts found (the smoothing restarted there).
-        notes: things the user should know (streams left out, out-of-memory fallbacks, a 4:4:4 output).
+        notes: things the user should know (streams left out, out-of-memory fallbacks, a 4:4:4 output, a film
+            kept partial).
+        complete: False when the film was damaged or cut short and ``keep_partial`` kept the frames before that.
     """
 
     path: Path
@@ -132,6 +132,7 @@ class ColorizedVideo:
     audio_streams: int
     cuts: int
     notes: list[str] = field(default_factory=list)
+    complete: bool = True
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,9 @@ class VideoColorizer:
         VideoColorizer(colorizer).colorize("film.mp4", "colour/film.mp4")
 
     Args:
-        colorizer: the generator and its settings (size, device); photos and videos share it.
+        colorizer: the generator and its settings (size, device): a
+            :class:`~colorgan.inference.colorizer.Colorizer`, or any :class:`~colorgan.inference.engine.ColorEngine`;
+            photos and videos share it.
         smoothing: temporal smoothing settings; ``None`` or ``Smoothing(strength=0)`` colorizes frame by frame.
         crf: quality of the encoder, lower is better: libx264's constant rate factor (0-51; 18 looks like the
             input, 23 is FFmpeg's default); for ``.webm`` the same number on VP9's 0-63 scale; for the MPEG-4
@@ -166,11 +169,14 @@ class VideoColorizer:
         deinterlace: join each interlaced frame's two fields into one progressive picture (FFmpeg's ``yadif``, one
             output frame per input frame) and write a progressive film; otherwise an interlaced film stays
             interlaced, with its field order.
+        keep_partial: a film that is damaged or cut short is colorized as far as its frames decode and kept (the
+            result says ``complete=False`` and a note says how far it went); otherwise it is refused, before any
+            frame is colorized where a read of its packets shows it (see the module docstring).
     """
 
     def __init__(
         self,
-        colorizer: Colorizer,
+        colorizer: ColorEngine,
         *,
         smoothing: Smoothing | None = None,
         crf: int = DEFAULT_CRF,
@@ -178,6 +184,7 @@ class VideoColorizer:
         batch_size: int = DEFAULT_BATCH_SIZE,
         deinterlace: bool = False,
         codec: str | None = None,
+        keep_partial: bool = False,
     ) -> None:
         if not 0 <= crf <= 51:
             raise ValueError(f"video crf must be in 0-51 (lower is better quality, 18 looks like the input), got {crf}")
@@ -194,6 +201,7 @@ class VideoColorizer:
         self.batch_size = int(batch_size)
         self.deinterlace = bool(deinterlace)
         self.codec = codec
+        self.keep_partial = bool(keep_partial)
 
     def colorize(
         self,
@@ -216,8 +224,8 @@ class VideoColorizer:
                 ``None`` or 0: never.
 
         Raises:
-            VideoError: not a video, no video stream, a damaged or truncated file, or an unsupported output suffix
-                (the message names the file). Nothing is left at ``dst`` or next to it.
+            VideoError: not a video, no video stream, a damaged or truncated file (without ``keep_partial``), or an
+                unsupported output suffix (the message names the file). Nothing is left at ``dst`` or next to it.
             ImportError: PyAV is not installed (the message says how to install it).
         """
         av = import_av()
@@ -240,7 +248,7 @@ class VideoColorizer:
             os.replace(tmp, dst)
             return result
         except av.error.FFmpegError as err:
-            raise VideoError(f"{src}: {_reason(err)}") from err
+            raise VideoError(f"{src}: {reason(err)}") from err
         finally:
             tmp.unlink(missing_ok=True)
 
@@ -261,7 +269,7 @@ class VideoColorizer:
         try:
             inp = av.open(str(src))
         except (av.error.FFmpegError, OSError) as err:
-            raise VideoError(f"{src}: not a video FFmpeg can read ({_reason(err)})") from err
+            raise VideoError(f"{src}: not a video FFmpeg can read ({reason(err)})") from err
         with inp:
             if not inp.streams.video:
                 kinds = ", ".join(sorted({s.type for s in inp.streams})) or "nothing"
@@ -279,38 +287,48 @@ class VideoColorizer:
             width, height = vin.codec_context.width, vin.codec_context.height
             if not width or not height:
                 raise VideoError(f"{src}: its video stream has no frame size; the file may be damaged")
-            rate = vin.average_rate or vin.guessed_rate
-            encoder = self._encoder(av, fmt, width, height)
+            rate = frame_rate(vin)
+            expected, estimated = expected_frames(inp, vin, rate)
+            # the cheap check, before any frame is colorized: is the whole film in the file?
+            found = survey(av, src, vin.index)
+            short = shortfall(inp, vin, found)
+            complete = short is None
+            if short is not None:
+                if not self.keep_partial:
+                    raise VideoError(
+                        f"{src}: damaged or cut short: {short} (found before colorizing); --keep-partial "
+                        "(keep_partial=True) colorizes and keeps the frames there are"
+                    )
+                expected, estimated = found.packets, True
+            encoder = choose_encoder(av, fmt, width, height, self.codec, self.crf, self.preset)
             if encoder.note:
                 notes.append(f"{src}: {encoder.note}")
-            depth = _depth_note(av, vin, encoder)
+            depth = depth_note(av, vin, encoder)
             if depth:
                 notes.append(f"{src}: {depth}")
-            matrix, turns = _orientation(av, src, vin.index)
+            matrix, turns = orientation(av, src, vin.index)
             if matrix is not None and turns is None:
                 notes.append(
                     f"{src}: its display matrix turns the picture by an angle that is not a multiple of 90 degrees; "
                     "it was colorized as stored, and the output keeps the matrix"
                 )
-            expected = vin.frames or (
-                int(round(float(vin.duration * vin.time_base) * float(rate))) if vin.duration and rate else 0
-            )
+            broken: str | None = None
             with av.open(str(tmp), "w", format=fmt) as out:
                 out.metadata.update({k: v for k, v in inp.metadata.items() if k.lower() not in _MUXER_KEYS})
-                fields = _field_order(vin)
+                fields = field_order(vin)
                 if fields and not self.deinterlace:
                     notes.append(
                         f"{src}: its video is interlaced ({fields}); colorized as whole frames and written "
                         "interlaced with the same field order; --deinterlace writes progressive frames instead"
                     )
-                writer = _FrameWriter(
+                writer = FrameWriter(
                     av, out, vin, encoder, rate, matrix, turns or 0, interlaced=bool(fields) and not self.deinterlace
                 )
-                deinterlacer = _Deinterlacer(av, vin) if self.deinterlace else None
+                deinterlacer = Deinterlacer(av, vin) if self.deinterlace else None
                 audio_out = {s.index: out.add_stream_from_template(s) for s in audio}
                 for s in audio:  # the template copies the codec, not the tags: a player's language menu needs them
-                    _copy_tags(s, audio_out[s.index])
-                _copy_tags(vin, writer.stream)
+                    copy_tags(s, audio_out[s.index])
+                copy_tags(vin, writer.stream)
                 smoother = TemporalSmoother(self.smoothing)
                 batch: list[Any] = []
                 done = 0
@@ -333,46 +351,59 @@ class VideoColorizer:
                         # progress=None and no terminal: lines instead of a bar; progress=False: silence
                         if progress is None and bar.disable and log_every and now - last_line >= log_every:
                             last_line = now
-                            print(_progress_line(src.name, done, expected, now - started), file=sys.stderr, flush=True)
+                            line = progress_line(src.name, done, expected, now - started, estimated)
+                            print(line, file=sys.stderr, flush=True)
 
-                    for packet in inp.demux(vin, *audio):
-                        if packet.stream.type == "audio":
-                            if packet.dts is not None:  # the empty packet that ends a stream carries nothing
-                                packet.stream = audio_out[packet.stream.index]
-                                out.mux(packet)
-                            continue
-                        try:
-                            frames = packet.decode()
-                        except av.error.FFmpegError as err:
-                            raise VideoError(
-                                f"{src}: damaged or cut short: the video cannot be decoded after frame "
-                                f"{done + len(batch)} ({_reason(err)})"
-                            ) from err
-                        for frame in deinterlacer.filter(frames) if deinterlacer else frames:
+                    try:
+                        for packet in inp.demux(vin, *audio):
+                            if packet.stream.type == "audio":
+                                if packet.dts is not None:  # the empty packet that ends a stream carries nothing
+                                    packet.stream = audio_out[packet.stream.index]
+                                    out.mux(packet)
+                                continue
+                            try:
+                                frames = packet.decode()
+                            except av.error.FFmpegError as err:
+                                broken = f"the video cannot be decoded after frame {done + len(batch)} ({reason(err)})"
+                                if not self.keep_partial:
+                                    raise VideoError(
+                                        f"{src}: damaged or cut short: {broken}; --keep-partial (keep_partial=True) "
+                                        "keeps the frames before it"
+                                    ) from err
+                                break
+                            for frame in deinterlacer.filter(frames) if deinterlacer else frames:
+                                batch.append(frame)
+                                if len(batch) == self.batch_size:
+                                    flush()
+                        for frame in deinterlacer.filter(None) if deinterlacer else ():  # yadif holds the last one
                             batch.append(frame)
                             if len(batch) == self.batch_size:
                                 flush()
-                    for frame in deinterlacer.filter(None) if deinterlacer else ():  # yadif holds the last one
-                        batch.append(frame)
-                        if len(batch) == self.batch_size:
+                        if batch:
                             flush()
-                    if batch:
-                        flush()
+                    except av.error.FFmpegError as err:  # reading the packets failed part-way
+                        if not self.keep_partial or done == 0:
+                            raise
+                        broken = f"its packets cannot be read after frame {done} ({reason(err)})"
                 writer.finish()
             if done == 0:
                 raise VideoError(f"{src}: no frame of its video stream could be decoded; the file may be damaged")
-            if vin.frames and vin.frames - done > max(2, vin.frames // 100):
-                raise VideoError(
-                    f"{src}: damaged or cut short: its index lists {vin.frames} frames, but only {done} could be "
-                    "decoded"
+            if broken is None and vin.frames and vin.frames - done > max(2, vin.frames // 100):
+                broken = f"its index lists {vin.frames} frames, but only {done} could be decoded"
+                if not self.keep_partial:
+                    raise VideoError(f"{src}: damaged or cut short: {broken}; --keep-partial keeps what decodes")
+            if broken is not None or short is not None:
+                complete = False
+                notes.append(
+                    f"{src}: damaged or cut short ({short or broken}); kept the {done} frame(s) that decode "
+                    "(--keep-partial)"
                 )
         return ColorizedVideo(
-            dst, done, width, height, Fraction(rate) if rate else None, encoder.codec, len(audio), smoother.cuts,
-            _summarise(notes),
+            dst, done, width, height, rate, encoder.codec, len(audio), smoother.cuts, summarise(notes), complete
         )
 
     def _colorize_batch(
-        self, frames: Sequence[Any], writer: _FrameWriter, smoother: TemporalSmoother, src: Path, first: int,
+        self, frames: Sequence[Any], writer: FrameWriter, smoother: TemporalSmoother, src: Path, first: int,
         notes: list[str],
     ) -> None:
         """Colorize decoded ``frames`` (numbered from ``first``) in one generator run, smooth them in order and
@@ -396,274 +427,21 @@ class VideoColorizer:
                     rgb = torch.rot90(rgb, -writer.turns, dims=(0, 1)).contiguous()
                 writer.write(rgb.numpy(), frame)
 
-    def _encoder(self, av: ModuleType, fmt: str, width: int, height: int) -> _Encoder:
-        """The best encoder this PyAV has for the codec and container, with the quality settings."""
-        odd = width % 2 or height % 2
-        odd_note = (
-            f"its size {width}x{height} is odd, which 4:2:0 and 4:2:2 cannot hold: written as 4:4:4, which some "
-            "players (browsers, phones) do not play; crop it to an even size for those"
-            if odd else None
-        )
-        if self.codec == "hevc":
-            candidates = [
-                _Encoder(
-                    "libx265", "yuv444p10le" if odd else "yuv420p10le",
-                    {"crf": str(self.crf), "preset": self.preset, "x265-params": "log-level=error"}, odd_note,
-                    tag="hvc1" if fmt in ("mp4", "mov") else None,  # the tag Apple's players look for
-                ),
-            ]
-        elif self.codec == "prores":
-            candidates = [  # profile 3 is 422 HQ; 4 is 4444, for odd widths
-                _Encoder("prores_ks", "yuv444p10le" if odd else "yuv422p10le", {"profile": "4" if odd else "3"}),
-            ]
-        elif fmt == "webm":
-            candidates = [
-                _Encoder("libvpx-vp9", "yuv420p", {"crf": str(round(self.crf * 63 / 51)), "b": "0", "row-mt": "1"}),
-                _Encoder("libvpx", "yuv420p", {"crf": str(max(4, round(self.crf * 63 / 51))), "b": "10M"}),
-            ]
-        else:
-            qscale = str(round(2 + self.crf * 29 / 51))
-            candidates = [
-                _Encoder("libx264", "yuv444p" if odd else "yuv420p", {"crf": str(self.crf), "preset": self.preset},
-                         odd_note),
-                _Encoder("mpeg4", "yuv420p", {"qscale": qscale}, "this PyAV has no H.264 encoder: written as MPEG-4"),
-            ]
-        for enc in candidates:
-            try:
-                av.codec.Codec(enc.codec, "w")
-            except (av.error.FFmpegError, ValueError):
-                continue
-            return enc
-        names = ", ".join(e.codec for e in candidates)
-        raise VideoError(f"this PyAV (FFmpeg) build has none of the encoders {names}; reinstall it: {VIDEO_EXTRA}")
 
-
-def _sampling(av: ModuleType, pix_fmt: str | None) -> tuple[int, str] | None:
-    """Bits per sample and chroma subsampling (``4:2:0`` ...) of a YUV pixel format; ``None`` for other formats."""
-    try:
-        f = av.VideoFormat(pix_fmt, 64, 64)
-    except (ValueError, TypeError, av.error.FFmpegError):
-        return None
-    if f.is_rgb or len(f.components) < 3:
-        return None
-    cw, ch = f.chroma_width(), f.chroma_height()
-    chroma = {(64, 64): "4:4:4", (32, 64): "4:2:2", (32, 32): "4:2:0", (16, 64): "4:1:1"}.get((cw, ch), f"{cw}x{ch}")
-    return max(c.bits for c in f.components), chroma
-
-
-def _depth_note(av: ModuleType, vin: Any, encoder: _Encoder) -> str | None:
-    """A note when the film holds more than its output will: more bits or more chroma than the encoder's format."""
-    have, get = _sampling(av, vin.codec_context.pix_fmt), _sampling(av, encoder.pix_fmt)
-    if have is None or get is None:
-        return None
-    rank = {"4:1:1": 0, "4:2:0": 0, "4:2:2": 1, "4:4:4": 2}
-    if have[0] <= get[0] and rank.get(have[1], 0) <= rank.get(get[1], 0):
-        return None
-    name = {"libx264": "H.264", "libx265": "HEVC", "prores_ks": "ProRes", "libvpx-vp9": "VP9"}.get(
-        encoder.codec, encoder.codec
-    )
-    return (
-        f"its video is {have[0]}-bit {have[1]} ({vin.codec_context.name}, {vin.codec_context.pix_fmt}); written as "
-        f"{get[0]}-bit {get[1]} {name}, which every player plays; --video-codec hevc keeps 10 bits (4:2:0), "
-        "--video-codec prores keeps 10-bit 4:2:2 for editing"
-    )
-
-
-_MUXER_KEYS = {"encoder", "major_brand", "minor_version", "compatible_brands", "creation_time"}
-# Stream tags that describe the old encoding and would be wrong on the new one (Matroska's statistics tags).
-_STALE_STREAM_KEYS = ("encoder", "duration", "bps", "number_of_frames", "number_of_bytes", "_statistics")
-
-
-def _copy_tags(src: Any, dst: Any) -> None:
-    """A stream's language, title, handler name and disposition (default, forced, commentary ...) onto its copy."""
-    dst.metadata.update({k: v for k, v in src.metadata.items() if not k.lower().startswith(_STALE_STREAM_KEYS)})
-    dst.disposition = src.disposition
-
-
-class _FrameWriter:
-    """Decoded frames -> RGB, and colour RGB -> encoded frames with the input's timestamps and colour matrix."""
-
-    def __init__(
-        self, av: ModuleType, out: Any, vin: Any, encoder: _Encoder, rate: Fraction | None,
-        matrix: Sequence[int] | None = None, turns: int = 0, interlaced: bool = False,
-    ) -> None:
-        from av.video.reformatter import Colorspace
-
-        self.av, self.out = av, out
-        cc_in = vin.codec_context
-        self.width, self.height = cc_in.width, cc_in.height
-        # The matrix players use for this film: its tag, else BT.709 for HD and BT.601 below (FFmpeg's and
-        # players' convention for untagged video).
-        space = cc_in.colorspace if cc_in.colorspace in _SWS_MATRIX else (
-            _AVCOL_SPC_BT709 if self.height > 576 else _AVCOL_SPC_SMPTE170M
-        )
-        self.space = space
-        self.matrix = getattr(Colorspace, _SWS_MATRIX[space])
-        self.rate = Fraction(rate or 25)
-        self.stream = out.add_stream(encoder.codec, rate=self.rate)
-        cc = self.stream.codec_context
-        self.stream.width, self.stream.height, self.stream.pix_fmt = self.width, self.height, encoder.pix_fmt
-        self.stream.options = dict(encoder.options)
-        if encoder.tag:
-            cc.codec_tag = encoder.tag
-        self.turns = turns  # quarter turns counterclockwise from the stored frames to the upright picture
-        if matrix is not None:  # the frames are written as stored, so players turn them as they turned the input
-            self.stream.set_display_matrix(list(matrix))
-        self.time_base = vin.time_base or 1 / self.rate
-        self.stream.time_base = self.time_base
-        cc.time_base = self.time_base
-        if cc_in.sample_aspect_ratio:
-            cc.sample_aspect_ratio = cc_in.sample_aspect_ratio
-        cc.colorspace = space
-        cc.color_range = _AVCOL_RANGE_MPEG
-        hd = space == _AVCOL_SPC_BT709
-        cc.color_primaries = cc_in.color_primaries if cc_in.color_primaries not in (0, 2) else (
-            _AVCOL_PRI_BT709 if hd else _AVCOL_PRI_SMPTE170M
-        )
-        cc.color_trc = cc_in.color_trc if cc_in.color_trc not in (0, 2) else (
-            _AVCOL_TRC_BT709 if hd else _AVCOL_TRC_SMPTE170M
-        )
-        self.pix_fmt = encoder.pix_fmt
-        # An interlaced film stays so: the encoder codes fields (x264's interlaced mode) in the input's order, and
-        # each frame is flagged with it (setfield), which is what x264 reads the order from.
-        self._fields = None
-        if interlaced:
-            from av.codec.context import Flags
-
-            cc.flags |= Flags.interlaced_dct
-            cc.field_order = cc_in.field_order
-            top_first = cc_in.field_order in (_AV_FIELD_TT, _AV_FIELD_BT)
-            self._fields = _filter_chain(
-                av, dict(width=self.width, height=self.height, format=self.pix_fmt, time_base=self.time_base),
-                [("setfield", "tff" if top_first else "bff")],
-            )
-        else:
-            cc.field_order = _AV_FIELD_PROGRESSIVE
-        self._last_pts: int | None = None
-        self._count = 0
-
-    def to_rgb(self, frame: Any) -> Any:
-        """A decoded frame as uint8 RGB ``(H, W, 3)`` at the film's size, through the film's matrix and range."""
-        rng = frame.color_range if frame.color_range in (_AVCOL_RANGE_MPEG, _AVCOL_RANGE_JPEG) else None
-        return frame.reformat(
-            width=self.width, height=self.height, format="rgb24", src_colorspace=self.matrix,
-            src_color_range=rng,
-        ).to_ndarray()
-
-    def write(self, rgb: Any, source: Any) -> None:
-        """Encode uint8 RGB ``(H, W, 3)`` with the timestamp of the decoded frame ``source``."""
-        frame = self.av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(
-            format=self.pix_fmt, dst_colorspace=self.matrix, dst_color_range=_AVCOL_RANGE_MPEG,
-        )
-        pts = source.pts
-        if pts is not None and source.time_base is not None and source.time_base != self.time_base:
-            pts = int(round(pts * source.time_base / self.time_base))
-        if pts is None:  # a container without timestamps: count frames
-            pts = int(round(self._count / (self.rate * self.time_base)))
-        if self._last_pts is not None and pts <= self._last_pts:
-            pts = self._last_pts + 1  # the encoder needs rising timestamps; damaged files repeat some
-        frame.pts, frame.time_base = pts, self.time_base
-        self._last_pts = pts
-        self._count += 1
-        if self._fields is not None:
-            self._fields.push(frame)
-            frame = self._fields.pull()
-        for packet in self.stream.encode(frame):
-            self.out.mux(packet)
-
-    def finish(self) -> None:
-        for packet in self.stream.encode(None):
-            self.out.mux(packet)
-
-
-_AV_FIELD_PROGRESSIVE, _AV_FIELD_TT, _AV_FIELD_BB, _AV_FIELD_TB, _AV_FIELD_BT = 1, 2, 3, 4, 5
-_FIELD_ORDERS = {
-    _AV_FIELD_TT: "top field first",
-    _AV_FIELD_BB: "bottom field first",
-    _AV_FIELD_TB: "top field coded first, bottom shown first",
-    _AV_FIELD_BT: "bottom field coded first, top shown first",
-}
-
-
-def _field_order(vin: Any) -> str | None:
-    """The interlacing of a video stream in words (``top field first`` ...), ``None`` for progressive or unknown."""
-    return _FIELD_ORDERS.get(vin.codec_context.field_order)
-
-
-def _filter_chain(av: ModuleType, buffer: dict[str, Any], filters: list[tuple[str, str]]) -> Any:
-    """An FFmpeg filter graph: a buffer source (``template=`` a stream, or the frame size, format and time base),
-    the ``filters`` in a row, a sink."""
-    graph = av.filter.Graph()
-    chain = [graph.add_buffer(**buffer), *(graph.add(name, args) for name, args in filters), graph.add("buffersink")]
-    for a, b in zip(chain, chain[1:]):
-        a.link_to(b)
-    graph.configure()
-    return graph
-
-
-class _Deinterlacer:
-    """FFmpeg's ``yadif`` on decoded frames: each frame's two fields become one progressive picture, one output frame
-    per input frame with its timestamp (``send_frame``), field order from each frame's flags (``parity=auto``),
-    every frame (``deint=all``: some captures are interlaced without saying so)."""
-
-    def __init__(self, av: ModuleType, vin: Any) -> None:
-        self.av = av
-        self.graph = _filter_chain(av, {"template": vin}, [("yadif", "mode=send_frame:parity=auto:deint=all")])
-
-    def filter(self, frames: Sequence[Any] | None) -> list[Any]:
-        """The deinterlaced frames ready after ``frames`` (``None``: the end of the film, the last ones)."""
-        for frame in [None] if frames is None else frames:
-            self.graph.push(frame)
-        ready = []
-        while True:
-            try:
-                ready.append(self.graph.pull())
-            except (self.av.error.BlockingIOError, self.av.error.EOFError):
-                return ready
-
-
-def _orientation(av: ModuleType, src: Path, index: int) -> tuple[tuple[int, ...] | None, int | None]:
-    """The display matrix of the film's video (a phone's rotation) and how many quarter turns counterclockwise
-    make its stored frames upright (``None`` for an angle that is not a multiple of 90 degrees).
-
-    FFmpeg hands the stream's matrix to every decoded frame as side data, so the first frame tells; a film that
-    cannot be decoded is reported by the main pass, so here it simply has no matrix.
-    """
-    import struct
-
-    from av.sidedata.sidedata import Type
-
-    try:
-        with av.open(str(src)) as probe:
-            for frame in probe.decode(probe.streams[index]):
-                data = frame.side_data.get(Type.DISPLAYMATRIX)
-                if data is None:
-                    return None, 0
-                matrix = struct.unpack("<9i", bytes(data))
-                degrees = frame.rotation  # counterclockwise, as av_display_rotation_get says
-                return matrix, (round(degrees / 90) % 4 if degrees % 90 == 0 else None)
-    except (av.error.FFmpegError, OSError, StopIteration):
-        pass
-    return None, 0
-
-
-def _progress_line(name: str, done: int, expected: int, seconds: float) -> str:
-    """``film.mp4: 1200 of 5400 frames (22%), 3.1 frames/s, 23 min left`` (without the total where it is unknown)."""
+def progress_line(name: str, done: int, expected: int, seconds: float, estimated: bool = False) -> str:
+    """``film.mp4: 1200 of 5400 frames (22%), 3.1 frames/s, 23 min left`` (``of about 5400`` where the total is
+    estimated from the duration; without the total where it is unknown)."""
     rate = done / seconds if seconds > 0 else 0.0
     if not expected:
         return f"{name}: {done} frames ({rate:.1f} frames/s, total not known)"
-    left = max(expected - done, 0) / rate if rate else float("inf")
+    expected = max(expected, done)  # an estimate can fall short by a frame or two
+    left = (expected - done) / rate if rate else float("inf")
     when = f"{left / 3600:.1f} h" if left >= 5400 else f"{left / 60:.0f} min" if left >= 90 else f"{left:.0f} s"
-    return f"{name}: {done} of {expected} frames ({100 * done / expected:.0f}%), {rate:.1f} frames/s, {when} left"
+    total = f"about {expected}" if estimated else f"{expected}"
+    return f"{name}: {done} of {total} frames ({100 * done / expected:.0f}%), {rate:.1f} frames/s, {when} left"
 
 
-def _reason(err: BaseException) -> str:
-    """FFmpeg's words for an error, without the errno noise."""
-    text = getattr(err, "strerror", None) or str(err)
-    return text[0].lower() + text[1:] if text else type(err).__name__
-
-
-def _summarise(notes: list[str], keep: int = 3) -> list[str]:
+def summarise(notes: list[str], keep: int = 3) -> list[str]:
     """At most ``keep`` notes, and how many more there were (one per frame can add up over a film)."""
     unique = list(dict.fromkeys(notes))
     if len(unique) <= keep:
