@@ -80,7 +80,7 @@ REQUIRED_MODULES = {
 }
 # imported whole, so that what these modules import in turn is checked too
 ENTRY_MODULES = ["colorgan.train", "colorgan.benchmark.run", "colorgan.colorize", "colorgan.inference.colorizer",
-                 "wandb.sdk.wandb_settings"]
+                 "wandb.sdk.wandb_init"]
 VERSIONS = ["torch", "torchvision", "lightning", "kornia", "hydra-core", "omegaconf", "wandb", "timm",
             "torchmetrics", "numpy", "pillow"]
 
@@ -130,14 +130,14 @@ class Check:
             self.gpus = torch.cuda.device_count()
 
     # --------------------------------------------------------------------------------------------- running
-    def run(self, name: str, args: list[str], background: bool = False) -> Any:
+    def run(self, name: str, args: list[str], background: bool = False, env: dict | None = None) -> Any:
         """``python args`` with its output in check.log, cut at the end of the step's slice. With ``background``
         the process is returned at once (the caller waits for it with :meth:`wait`)."""
         with open(self.log, "a") as f:
             f.write(f"\n===== {name}: python {' '.join(args)}\n")
             f.flush()
-            proc = subprocess.Popen([sys.executable, *args], stdout=f, stderr=subprocess.STDOUT, env=self.env,
-                                    cwd=ROOT, start_new_session=True)
+            proc = subprocess.Popen([sys.executable, *args], stdout=f, stderr=subprocess.STDOUT,
+                                    env={**self.env, **(env or {})}, cwd=ROOT, start_new_session=True)
         self.child = proc
         return proc if background else self.wait(proc, name)
 
@@ -201,8 +201,10 @@ class Check:
     def gpu_tests(self) -> dict[str, Any]:
         files = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests").rglob("test_*.py")
                        if "mark.gpu" in p.read_text())
+        # no third-party pytest plugins: the image's many (cov, xdist, benchmark, ...) cost start-up time
         code = self.run("gpu tests", ["-m", "pytest", "-m", "gpu", "-q", "-p", "no:cacheprovider",
-                                      "--basetemp", str(self.work / "pytest"), *files])
+                                      "--basetemp", str(self.work / "pytest"), *files],
+                        env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
         tail = _last_line(self.log)
         if code not in (0, 5):
             raise RuntimeError(f"the gpu tests failed: {tail}")
@@ -469,6 +471,8 @@ def missing_imports() -> list[str]:
         except ImportError as err:
             name = getattr(err, "name", None) or str(err)
             missing.append(f"{name} (imported by {module}: {err})")
+        except Exception as err:  # e.g. a wheel built for a newer protobuf than the machine's
+            missing.append(f"{module} fails to import: {type(err).__name__}: {err}")
     return missing
 
 

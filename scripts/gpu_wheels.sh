@@ -53,8 +53,11 @@ echo ">> fetching ${#WHEELS[@]} wheels for CPython $PYTHON_VERSION, manylinux x8
 for spec in "${WHEELS[@]}"; do
   name="${spec%%==*}"
   version="${spec##*==}"
-  file_prefix="$(echo "$name" | tr 'A-Z.-' 'a-z__')-$version-"
-  if compgen -G "$DIR/${file_prefix}*.whl" >/dev/null; then
+  norm="$(echo "$name" | tr 'A-Z.-' 'a-z__')"
+  for old in "$DIR/$norm"-*.whl; do  # another version, fetched for an older list: two would stop the install
+    case "$old" in "$DIR/$norm-$version-"* | "$DIR/$norm-*.whl") ;; *) echo ">> removing $(basename "$old")"; rm -f "$old" ;; esac
+  done
+  if compgen -G "$DIR/$norm-$version-*.whl" >/dev/null; then
     continue  # already fetched
   fi
   if ! $PIP download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \

@@ -108,8 +108,10 @@ def test_the_offline_rehearsal_runs_every_step_within_its_budget(tmp_path: Path,
     out = tmp_path / "out"
     env = {**os.environ, "OUT": str(out), "PYTHON": str(python), "PYTHONPATH": ""}
     start = time.monotonic()
-    proc = subprocess.run(["bash", str(ROOT / "scripts" / "gpu_check.sh"), "--offline", str(wheels), "--cpu-smoke"],
-                          capture_output=True, text=True, timeout=900, env=env, cwd=tmp_path)
+    # about 3 minutes on 2 idle cores; the budget leaves room for a machine that others load too
+    command = ["bash", str(ROOT / "scripts" / "gpu_check.sh"), "--offline", str(wheels), "--cpu-smoke", "--budget",
+               "900"]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=1200, env=env, cwd=tmp_path)
     seconds = time.monotonic() - start
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     assert f"installing {len(list(wheels.glob('*.whl')))} wheels" in proc.stdout
@@ -121,7 +123,7 @@ def test_the_offline_rehearsal_runs_every_step_within_its_budget(tmp_path: Path,
     assert report["smoke"] is True and report["finished"] is True and list(steps) == STEPS
     assert {name: s["status"] for name, s in steps.items()} == {
         **{name: "ok" for name in STEPS}, "ddp": "skipped"}, steps
-    assert report["elapsed_s"] <= report["budget_s"] and seconds < 600
+    assert report["elapsed_s"] <= report["budget_s"] and seconds < 900
     assert report["versions"]["kornia"] == "0.9.0" and report["versions"]["wandb"] != "missing"
     # the compiled benchmark really compiled, and the figures the targets read are numbers from its JSON
     compiled = json.loads((out / "benchmark_compiled.json").read_text())
