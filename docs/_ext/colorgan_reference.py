@@ -128,7 +128,9 @@ def find_clis() -> list[Cli]:
 
 def _md(text: object) -> str:
     """Text for a Markdown table cell."""
-    return str(text).replace("|", "\\|").replace("\n", " ").strip()
+    # a | would end the cell, * start emphasis, <time> pass as raw HTML
+    escaped = str(text).replace("\\", "\\\\").replace("|", "\\|").replace("*", "\\*").replace("<", "\\<")
+    return escaped.replace("\n", " ").strip()
 
 
 def _code(text: object) -> str:
@@ -378,7 +380,8 @@ def config_markdown() -> str:
         for path in files:
             head, _ = yaml_comments(path)
             default = " (default)" if _CHOSEN.get(group) == path.stem else ""
-            out.append(f"| `{group}` | `{path.stem}`{default} | {_md(head)} |")
+            first = re.split(r"(?<!\bal\.)(?<=\.)\s+", head, maxsplit=1)[0]  # its first sentence
+            out.append(f"| `{group}` | `{path.stem}`{default} | {_md(first)} |")
     out.append("")
 
     train_files = [CONF / "train.yaml"] + [CONF / g / f"{o}.yaml" for g, o in _CHOSEN.items()]
