@@ -4,8 +4,9 @@
     python scripts/selection_metric_evidence.py --train          # + two demo runs, Pix2Pix and L1 only (minutes)
     python scripts/selection_metric_evidence.py --runs DIR ...   # the runs of an earlier --train, read again
     python scripts/selection_metric_evidence.py --train --figure docs/selection_metric.jpg
-    python scripts/selection_metric_evidence.py --write-readme   # put the controlled table and its findings into
-                                                                 # README.md (between the selection-evidence marks)
+    python scripts/selection_metric_evidence.py --write-docs     # put the controlled table and its findings into
+                                                                 # docs/measure/choosing-checkpoint.md (between the
+                                                                 # selection-evidence marks)
 
 1. Controlled predictors on the demo's held-out test photos (128 px): the truth itself, the truth desaturated
    (ab x 0.5), the truth with every hue turned by 90 degrees, the truth's colours mirrored left to right (the
@@ -18,9 +19,10 @@
    validation photos as colorized by the epoch each candidate picks.
 
 Every picture is converted as ``colorize`` delivers it (the photo's lightness kept), through colorgan.metrics.
-Output: Markdown tables on stdout (the README's tables come from here). The controlled table and the sentences
-drawn from it are the README's text between ``<!-- selection-evidence:start -->`` and ``<!-- ...:end -->``;
-``--write-readme`` rewrites them, and a test checks that the README says what this script prints.
+Output: Markdown tables on stdout (the documentation's tables come from here). The controlled table and the
+sentences drawn from it are the text of docs/measure/choosing-checkpoint.md between
+``<!-- selection-evidence:start -->`` and ``<!-- ...:end -->``; ``--write-docs`` rewrites them, and a test checks
+that the page says what this script prints.
 """
 
 from __future__ import annotations
@@ -186,14 +188,17 @@ def findings(results: dict[str, dict[str, float]]) -> list[str]:
 
 
 def readme_block(n: int, results: dict[str, dict[str, float]]) -> str:
-    """The README's text between the selection-evidence marks."""
+    """The documentation's text between the selection-evidence marks."""
     head = (f"Controlled predictors on the demo's {n} test photos at {SIZE} px, converted as colorize delivers them "
             "(value, rank; lower is better):")
     bullets = "\n".join("- " + line for line in findings(results))
     return f"{README_START}\n{head}\n\n{controlled_table(n, results)}\n\n{bullets}\n{README_END}"
 
 
-def write_readme(block: str, readme: Path = ROOT / "README.md") -> None:
+DOCS_PAGE = ROOT / "docs" / "measure" / "choosing-checkpoint.md"
+
+
+def write_readme(block: str, readme: Path = DOCS_PAGE) -> None:
     text = readme.read_text()
     if README_START not in text or README_END not in text:
         raise SystemExit(f"{readme} has no {README_START} ... {README_END} block to rewrite")
@@ -314,12 +319,13 @@ def main() -> None:
     parser.add_argument("--runs", type=Path, nargs="*", default=[], help="folders of earlier runs to report")
     parser.add_argument("--recipes", nargs="*", choices=sorted(RUNS), default=list(RUNS), help="runs to train")
     parser.add_argument("--figure", type=Path, help="write the picked epochs' pictures here")
-    parser.add_argument("--write-readme", action="store_true", help="rewrite the README's controlled table")
+    parser.add_argument("--write-docs", "--write-readme", dest="write_docs", action="store_true",
+                        help="rewrite the controlled table in docs/measure/choosing-checkpoint.md")
     args = parser.parse_args()
 
     block = readme_block(*controlled_results())
     print(block)
-    if args.write_readme:
+    if args.write_docs:
         write_readme(block)
     folders = list(args.runs)
     if args.train:

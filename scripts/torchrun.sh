@@ -12,8 +12,8 @@
 # Every rank of every node writes into one folder, logs/<experiment>/runs/<RUN_ID> (on a shared file system for
 # several machines): unlike Lightning's own launcher, torchrun's processes cannot agree on a start time, so RUN_ID
 # names it. Each rank logs to train_rank<R>.log there; only rank 0 writes checkpoints, sample grids and W&B.
-# Effective batch = data.batch_size x NPROC_PER_NODE x NNODES; for the learning rate see the README section
-# README.md#effective-batch-size-and-learning-rate.
+# Effective batch = data.batch_size x NPROC_PER_NODE x NNODES; for the learning rate see the docs section
+# docs/scale/multi-gpu.md#effective-batch-size-and-learning-rate.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 

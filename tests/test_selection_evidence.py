@@ -1,4 +1,4 @@
-"""scripts/selection_metric_evidence.py runs, and the README says what it prints."""
+"""scripts/selection_metric_evidence.py runs, and the docs page says what it prints."""
 
 from __future__ import annotations
 
@@ -21,12 +21,12 @@ def evidence():
     return module
 
 
-def test_the_readme_block_is_what_the_script_prints(evidence) -> None:
+def test_the_docs_block_is_what_the_script_prints(evidence) -> None:
     n, results = evidence.controlled_results()
     block = evidence.readme_block(n, results)
-    readme = (ROOT / "README.md").read_text()
+    readme = evidence.DOCS_PAGE.read_text()
     start, end = readme.index(evidence.README_START), readme.index(evidence.README_END) + len(evidence.README_END)
-    assert readme[start:end] == block, "run: python scripts/selection_metric_evidence.py --write-readme"
+    assert readme[start:end] == block, "run: python scripts/selection_metric_evidence.py --write-docs"
     # the table is what the metrics say: the truth scores 0 everywhere, gray has no colour
     assert all(abs(v) < 1e-4 for c, v in results["truth"].items() if c in evidence.CANDIDATES), results["truth"]
     assert results[evidence.GRAY]["colorfulness"] < 0.5 < 20 < results["truth"]["colorfulness"]

@@ -274,11 +274,11 @@ def test_command_line_entry_point(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("no_logger", ["~logger", "logger=null"])
-def test_training_without_a_logger_as_the_readme_spells_it(tmp_path, no_logger):
+def test_training_without_a_logger_as_the_docs_spell_it(tmp_path, no_logger):
     from helpers.runs import TINY
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    assert f"`{no_logger}`" in readme
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "train" / "own-photos.md").read_text()
+    assert f"`{no_logger}`" in docs
     out = tmp_path / "quiet"
     proc = run_module(
         "colorgan.train", "+experiment=demo", *TINY, no_logger, f"paths.output_dir={out}", cwd=tmp_path

@@ -232,8 +232,8 @@ def frechet_inception_distance(weights: str | Path) -> Metric:
     return FrechetInceptionDistance(feature=2048, normalize=True, feature_extractor_weights_path=str(weights))
 
 
-# The metric that picks best-*.ckpt and that sweeps optimise (as val/<name>): l1_ab + swd_ab. See the README,
-# "Choosing the best checkpoint", for the measurements behind the choice.
+# The metric that picks best-*.ckpt and that sweeps optimise (as val/<name>): l1_ab + swd_ab. See the docs,
+# docs/measure/choosing-checkpoint.md, for the measurements behind the choice.
 SELECTION_METRIC = "l1_swd_ab"
 HIGHER_IS_BETTER = ("psnr", "ssim", "colorfulness")
 LOWER_IS_BETTER = ("l1_ab", "swd_ab", "l1_swd_ab", "fid")

@@ -6,7 +6,7 @@ For each number of points ``N`` (0, 1, 2, 5, 10, 20, 50, 100 by default) every t
 from its true colours exactly as in training (:mod:`colorgan.training.hints`, the paper's settings: squares of 1-9
 px placed around the centre, each the mean ab of its square; near-gray photos get none), with a generator seeded by
 ``(seed, N, photo index)``: every model compared sees the same points, whatever its batch size or device. The
-hinted model colorizes each photo with those points; PSNR (RGB) and the ab error (``l1_ab``: mean |Δab| on the
+hinted model colorizes each photo with those points; PSNR (RGB) and the ab error (``l1_ab``: mean ``|Δab|`` on the
 normalised ab, ×110 for CIE units) are scored as ``colorgan.evaluate`` scores them, photo by photo, and averaged
 with a 95 % bootstrap interval over the source photos (:mod:`colorgan.evaluation.intervals`). An automatic model,
 when given, is scored once on the same photos: the 0-point baseline the curve should start from; gray (ab = 0) is
