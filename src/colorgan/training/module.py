@@ -289,7 +289,9 @@ class ColorGAN(L.LightningModule):
                 self.generator.load_encoder_weights(weights)
                 log.info("The generator's encoder starts from model.generator.weights=%s", weights)
             if init_from:
-                init_from_checkpoint(self, init_from)
+                init_from_checkpoint(
+                    init_from, self.hparams, self.generator, self.discriminator, self.generator_ema
+                )
         self._generator_weights_set = True
 
     def on_fit_start(self) -> None:
