@@ -13,7 +13,7 @@ import pytest
 PROBE = """
 import resource, torch
 from torch.utils.data import DataLoader
-from colorgan.host_memory import keep_freed_memory
+from colorgan.data.host_memory import keep_freed_memory
 from colorgan.data.cache import TensorPhotos
 from colorgan.data.datamodule import ColorizationDataModule
 
@@ -54,7 +54,7 @@ def test_keep_freed_memory_removes_most_page_faults_of_a_batch_loop():
 
 MALLINFO_PROBE = """
 import ctypes, os
-from colorgan.host_memory import keep_freed_memory
+from colorgan.data.host_memory import keep_freed_memory
 
 class Mallinfo2(ctypes.Structure):
     _fields_ = [(name, ctypes.c_size_t) for name in

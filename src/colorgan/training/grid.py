@@ -11,7 +11,9 @@ from torch import Tensor
 from torchvision.utils import make_grid
 
 
-def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+def font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    """Pillow's default font at ``size`` pixels (the fixed-size bitmap font where Pillow is older than 10.1): the
+    labels of every grid and figure colorgan draws, with no font file to install."""
     try:
         return ImageFont.load_default(size=size)
     except TypeError:  # Pillow < 10.1 has no sized default font
@@ -34,15 +36,15 @@ def labelled_grid(rows: Sequence[tuple[str, Tensor]], padding: int = 2) -> Image
     body = Image.fromarray((grid.permute(1, 2, 0).numpy() * 255.0 + 0.5).astype(np.uint8))
 
     cell_h = rows[0][1].shape[-2] + padding
-    font = _font(max(10, min(24, cell_h // 6)))
+    label_font = font(max(10, min(24, cell_h // 6)))
     draw = ImageDraw.Draw(body)
-    label_w = max(int(draw.textlength(name, font=font)) for name, _ in rows) + 2 * padding + 8
+    label_w = max(int(draw.textlength(name, font=label_font)) for name, _ in rows) + 2 * padding + 8
     canvas = Image.new("RGB", (label_w + body.width, body.height), "white")
     canvas.paste(body, (label_w, 0))
     draw = ImageDraw.Draw(canvas)
     for i, (name, _) in enumerate(rows):
         y = padding + i * cell_h + (cell_h - padding) // 2
-        draw.text((label_w - 6, y), name, fill="black", font=font, anchor="rm")
+        draw.text((label_w - 6, y), name, fill="black", font=label_font, anchor="rm")
     return canvas
 
 

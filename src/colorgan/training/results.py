@@ -27,7 +27,7 @@ from lightning.pytorch.utilities import rank_zero_only
 from torch import Tensor
 
 from colorgan.checkpoints.writing import atomic_torch_save
-from colorgan.grid import labelled_grid
+from colorgan.training.grid import labelled_grid
 from colorgan.training.sample_grid import colorized_rows
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,8 @@ def to_uint8(rgb: Tensor) -> Tensor:
 class TestRecord(L.Callback):
     """Write ``test_metrics.json``, ``test_photos.json`` and ``samples/test.{png,pt}`` (the first ``num_images``
     test photos) into ``dirpath`` when testing ends. Rank 0 only; the metrics are already reduced over all ranks."""
+
+    __test__ = False  # a callback, not a test class: pytest collects names that start with Test
 
     def __init__(self, dirpath: str | Path, num_images: int = 8) -> None:
         self.dirpath = Path(dirpath)
