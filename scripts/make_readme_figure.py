@@ -19,8 +19,8 @@ from PIL import Image, ImageDraw
 
 from colorgan.color import gray_rgb, rgb_to_model_lab
 from colorgan.config import asset_path, config_dir
-from colorgan.grid import labelled_grid
 from colorgan.inference.colorizer import Colorizer
+from colorgan.training.grid import labelled_grid
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTOS = ("photos/camera_bw.jpg", "demo/test/hopper_0.jpg", "demo/test/bee_0.jpg")

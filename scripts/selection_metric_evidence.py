@@ -40,8 +40,8 @@ from torch import Tensor
 from colorgan.color import AB_SCALE, gray_rgb, model_lab_to_rgb, rgb_to_model_lab, uint8_to_float
 from colorgan.config import asset_path, config_dir
 from colorgan.data import ColorizationDataModule
-from colorgan.grid import labelled_grid
 from colorgan.metrics import SELECTION_METRIC, ABDistributionDistance, ColorizationMetrics
+from colorgan.training.grid import labelled_grid
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZE = 128

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from colorgan.host_memory import keep_freed_memory
+from colorgan.data.host_memory import keep_freed_memory
 from colorgan.inference.inputs import collect_inputs
 from colorgan.inference.outputs import (
     COMPARE_SUFFIX,
@@ -152,8 +152,8 @@ def run(args: argparse.Namespace) -> int:
 
     from colorgan.checkpoints.reading import CheckpointError
     from colorgan.data.files import is_video_file
-    from colorgan.grid import side_by_side
     from colorgan.inference.colorizer import Colorizer
+    from colorgan.training.grid import side_by_side
 
     output_dir = Path(args.output).expanduser()
     for raw in args.inputs:

@@ -24,14 +24,14 @@ from tqdm import tqdm
 from colorgan.color import gray_rgb, model_lab_to_rgb
 from colorgan.config import config_dir
 from colorgan.data.files import NoImagesError, Splits, find_images
-from colorgan.grid import labelled_grid
-from colorgan.host_memory import keep_freed_memory
+from colorgan.data.host_memory import keep_freed_memory
 from colorgan.metrics import (
     SELECTION_METRIC,
     ColorizationMetrics,
     fid_unavailable,
     frechet_inception_distance,
 )
+from colorgan.training.grid import labelled_grid
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from colorgan.checkpoints.resume import resolve_ckpt_path
 from colorgan.config import config_dir, in_multirun
-from colorgan.host_memory import keep_freed_memory
+from colorgan.data.host_memory import keep_freed_memory
 from colorgan.training.distributed import check_ddp_setup, launched_as_rank_zero, sync_batchnorm_where_it_runs
 from colorgan.training.loggers import build_loggers, finish_wandb
 

@@ -428,7 +428,7 @@ class _MeanColour(torch.nn.Module):
 def test_fid_joins_the_test_metrics_when_its_weights_are_there(tmp_path, photo_root, monkeypatch):
     from torchmetrics.image.fid import FrechetInceptionDistance
 
-    import colorgan.training.module as module
+    import colorgan.training.scoring as scoring
 
     made = []
 
@@ -436,8 +436,8 @@ def test_fid_joins_the_test_metrics_when_its_weights_are_there(tmp_path, photo_r
         made.append(weights)
         return FrechetInceptionDistance(feature=_MeanColour(), normalize=True)
 
-    monkeypatch.setattr(module, "fid_unavailable", lambda weights=None: (tmp_path / "inception.pth", None))
-    monkeypatch.setattr(module, "frechet_inception_distance", fid)
+    monkeypatch.setattr(scoring, "fid_unavailable", lambda weights=None: (tmp_path / "inception.pth", None))
+    monkeypatch.setattr(scoring, "frechet_inception_distance", fid)
     tested = tiny_trainer(tmp_path).test(tiny_model(), datamodule=tiny_data(photo_root), verbose=False)[0]
     assert made == [tmp_path / "inception.pth"] * 2  # the model's and the gray baseline's
     assert tested["test/fid"] >= 0 and tested["test/gray/fid"] > 0
@@ -445,9 +445,9 @@ def test_fid_joins_the_test_metrics_when_its_weights_are_there(tmp_path, photo_r
 
 
 def test_no_fid_without_its_weights(tmp_path, photo_root, monkeypatch):
-    import colorgan.training.module as module
+    import colorgan.training.scoring as scoring
 
-    monkeypatch.setattr(module, "fid_unavailable", lambda weights=None: (None, "FID skipped: no weights"))
+    monkeypatch.setattr(scoring, "fid_unavailable", lambda weights=None: (None, "FID skipped: no weights"))
     tested = tiny_trainer(tmp_path).test(tiny_model(), datamodule=tiny_data(photo_root), verbose=False)[0]
     assert "test/fid" not in tested and "test/gray/fid" not in tested
 

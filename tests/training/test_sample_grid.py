@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from colorgan.color import gray_rgb, model_lab_to_rgb, rgb_to_model_lab, uint8_to_float
-from colorgan.grid import labelled_grid
+from colorgan.training.grid import labelled_grid
 from colorgan.training.module import ColorGAN
 from colorgan.training.sample_grid import SampleGrid
 

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from colorgan.data.decode import DEFAULT_MAX_PIXELS
-from colorgan.host_memory import keep_freed_memory
+from colorgan.data.host_memory import keep_freed_memory
 
 PROG = "colorgan-app"
 

@@ -37,10 +37,10 @@ from pathlib import Path
 from PIL import Image
 
 from colorgan.data.decode import DEFAULT_MAX_PIXELS
-from colorgan.grid import side_by_side
 from colorgan.inference.colorizer import ColorizedPhoto, Colorizer
 from colorgan.inference.hints import HintPoint
 from colorgan.inference.outputs import COMPARE_SUFFIX, output_suffix, save_image, source_exif
+from colorgan.training.grid import side_by_side
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from colorgan.app import points as pts
 from colorgan.app.handlers import Batch, Models, colorize_uploads, prune_jobs, upload_name
-from colorgan.host_memory import release_freed_memory
+from colorgan.data.host_memory import release_freed_memory
 
 if TYPE_CHECKING:
     import gradio as gr

@@ -46,7 +46,7 @@ from colorgan.benchmark.report import device_peak_tflops, machine_info, markdown
 from colorgan.benchmark.timing import Throughput, time_iterations
 from colorgan.config.resolvers import auto_precision
 from colorgan.data import ColorizationDataModule, find_images
-from colorgan.host_memory import keep_freed_memory
+from colorgan.data.host_memory import keep_freed_memory
 
 SECTIONS = ("colorize", "model", "data", "e2e")
 

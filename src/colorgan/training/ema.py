@@ -13,11 +13,14 @@ even value it never sees the step it waits for.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+log = logging.getLogger(__name__)
 
 
 def generator_ema(generator: nn.Module, decay: float) -> AveragedModel:
@@ -68,7 +71,8 @@ def update_ema(ema: AveragedModel, model: nn.Module, decay: float, skipped: Tens
         else:
             averaged.copy_(torch.where(keep > 0, current, averaged))
     for dtype, (averaged_list, current_list) in floats.items():
-        torch._foreach_lerp_(averaged_list, current_list, weight.to(dtype))
+        # a 0-dim tensor weight keeps the step on the device; torch's stubs list only number or per-tensor weights
+        torch._foreach_lerp_(averaged_list, current_list, weight.to(dtype))  # type: ignore[call-overload,unused-ignore]
     n.add_(keep.to(n.dtype))
 
 
@@ -87,3 +91,27 @@ def start_from(checkpoint_state: dict[str, Any], ema: AveragedModel, prefix: str
             checkpoint_state[full] = checkpoint_state["generator." + key.removeprefix("module.")].clone()
         added.append(full)
     return added
+
+
+def match_checkpoint(state: dict[str, Any], ema: AveragedModel | None, decay: float) -> None:
+    """Let a checkpoint's ``state_dict`` written with the EMA switched the other way load into a model whose
+    average is ``ema`` (None: it keeps none; ``decay``: its ``model.ema_decay``), changing ``state`` in place.
+
+    A missing average starts from the checkpoint's generator (:func:`start_from`); an average this model does not
+    keep is left out. Both say so in the log.
+    """
+    saved = [k for k in state if k.startswith("generator_ema.")]
+    if ema is not None and not saved:
+        start_from(state, ema)
+        log.warning(
+            "model.ema_decay=%g, but the checkpoint holds no moving average of the generator: the average starts "
+            "from the checkpoint's generator weights",
+            decay,
+        )
+    elif ema is None and saved:
+        for key in saved:
+            del state[key]
+        log.warning(
+            "model.ema_decay=0: the checkpoint's moving average of the generator is left out; training goes on "
+            "and outputs come from the generator itself"
+        )

@@ -11,7 +11,11 @@ not taken: this is a new run. Every other architecture setting must match the ch
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import Any
+
+from torch import nn
+from torch.optim.swa_utils import AveragedModel
 
 from colorgan.checkpoints.reading import (
     CheckpointError,
@@ -21,17 +25,27 @@ from colorgan.checkpoints.reading import (
 )
 from colorgan.nn.hints import widen_state_dict
 
-if TYPE_CHECKING:
-    from colorgan.training.module import ColorGAN
-
 log = logging.getLogger(__name__)
 
 # settings that may differ between the checkpoint and the model: the input channels are widened
 _WIDENED = ("in_channels",)
 
 
-def init_from_checkpoint(model: ColorGAN, path: str) -> None:
-    """Load the generator and discriminator of the training checkpoint ``path`` into ``model``.
+def init_from_checkpoint(
+    path: str,
+    hparams: Mapping[str, Any],
+    generator: nn.Module,
+    discriminator: nn.Module,
+    generator_ema: AveragedModel | None = None,
+) -> None:
+    """Load the generator and discriminator of the training checkpoint ``path`` into the networks of a new run.
+
+    Args:
+        path: the training checkpoint (``model.init_from``).
+        hparams: the new model's hyperparameters (``ColorGAN.hparams``), compared with the checkpoint's.
+        generator, discriminator: the new model's networks, loaded in place.
+        generator_ema: the new model's moving average of the generator, if it keeps one: it starts from the same
+            weights as ``generator``.
 
     Raises:
         CheckpointError: the file is not a readable colorgan training checkpoint, or its networks differ from the
@@ -39,7 +53,7 @@ def init_from_checkpoint(model: ColorGAN, path: str) -> None:
     """
     ckpt = read_colorgan_checkpoint(path)
     diff = [
-        line for line in architecture_mismatch(ckpt, dict(model.hparams))
+        line for line in architecture_mismatch(ckpt, dict(hparams))
         if line.split(":")[0].rsplit(".", 1)[-1] not in _WIDENED
     ]
     if diff:
@@ -49,12 +63,12 @@ def init_from_checkpoint(model: ColorGAN, path: str) -> None:
             + "\nUse the checkpoint's model settings (see its run's config.yaml), with model.hints as you want them."
         )
     weights = read_generator(path)
-    loaded = [_load(model.generator, weights.state_dict, "generator", path)]
-    if model.generator_ema is not None:
-        _load(model.generator_ema.module, weights.state_dict, "generator", path)
+    loaded = [_load(generator, weights.state_dict, "generator", path)]
+    if generator_ema is not None:
+        _load(generator_ema.module, weights.state_dict, "generator", path)
     state = ckpt["state_dict"]
     d_state = {k.removeprefix("discriminator."): v for k, v in state.items() if k.startswith("discriminator.")}
-    loaded.append(_load(model.discriminator, d_state, "discriminator", path))
+    loaded.append(_load(discriminator, d_state, "discriminator", path))
     widened = [w for part in loaded for w in part]
     log.info(
         "The networks start from model.init_from=%s (%s generator)%s", path,
@@ -63,7 +77,7 @@ def init_from_checkpoint(model: ColorGAN, path: str) -> None:
     )
 
 
-def _load(module, state, part: str, path: str) -> list[str]:
+def _load(module: nn.Module, state: Mapping[str, Any], part: str, path: str) -> list[str]:
     own = module.state_dict()
     state, widened = widen_state_dict(state, own)
     try:

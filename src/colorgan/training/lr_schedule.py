@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 import torch
 from torch.optim.lr_scheduler import LambdaLR
+
+log = logging.getLogger(__name__)
 
 
 class LinearDecay:
@@ -45,3 +50,32 @@ def linear_decay(optimizer: torch.optim.Optimizer, total_epochs: int | None, dec
             f"needs trainer.max_epochs (got {total_epochs}); set trainer.max_epochs or model.lr_decay_epochs=0"
         )
     return LambdaLR(optimizer, LinearDecay(total_epochs, decay_epochs))
+
+
+def fit_schedule_to_run(schedulers: Any, epoch: int, max_epochs: int, decay_epochs: int) -> None:
+    """Make a resumed run follow the schedule of its own config: the position from the ``epoch`` the run is at, the
+    length from ``max_epochs`` (``trainer.max_epochs``: resuming with a larger one stretches the decay to the new
+    end). ``schedulers``: what ``LightningModule.lr_schedulers()`` returns; those without :class:`LinearDecay` are
+    left alone.
+
+    The position is the epoch counter rather than the scheduler's own ``last_epoch``: a checkpoint of a run that
+    had no decay (``model.lr_decay_epochs`` switched on when resuming) holds no scheduler state, and its new
+    scheduler would otherwise start the schedule again at epoch 0 and never reach the decay.
+    """
+    for sched in schedulers if isinstance(schedulers, list) else [schedulers]:
+        if not any(isinstance(rule, LinearDecay) for rule in getattr(sched, "lr_lambdas", ())):
+            continue
+        if sched.last_epoch != epoch:
+            log.info(
+                "model.lr_decay_epochs=%d: the checkpoint's schedule was at epoch %d; it goes on from epoch %d, "
+                "where the run is",
+                decay_epochs,
+                sched.last_epoch,
+                epoch,
+            )
+            sched.last_epoch = epoch
+        for group, base_lr, rule in zip(sched.optimizer.param_groups, sched.base_lrs, sched.lr_lambdas):
+            if isinstance(rule, LinearDecay):
+                fitted = LinearDecay(max_epochs, decay_epochs)
+                rule.__dict__.update(fitted.__dict__)
+                group["lr"] = base_lr * rule(sched.last_epoch)

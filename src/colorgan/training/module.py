@@ -4,28 +4,23 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
-import lightning as L
 import torch
 import torch.nn.functional as F
-from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
 from torch import Tensor
 
 from colorgan import __version__
 from colorgan.checkpoints.reading import CHECKPOINT_FORMAT, CHECKPOINT_KEY
-from colorgan.color import gray_rgb, model_lab_to_rgb
-from colorgan.metrics import ColorizationMetrics, fid_unavailable, frechet_inception_distance, per_photo_scores
 from colorgan.nn import GANLoss, PatchDiscriminator, PerceptualLoss, build_generator
-from colorgan.nn.hints import check_input_channels, generator_input
-from colorgan.training.ema import generator_ema, start_from, update_ema
+from colorgan.nn.hints import generator_input
+from colorgan.training.ema import generator_ema, match_checkpoint, update_ema
 from colorgan.training.hints import HintSettings, simulate_hints
 from colorgan.training.init_from import init_from_checkpoint
 from colorgan.training.loss_log import LossLog, lightning_writes_logs
-from colorgan.training.lr_schedule import LinearDecay, linear_decay
+from colorgan.training.lr_schedule import fit_schedule_to_run, linear_decay
 from colorgan.training.nonfinite import (
     BufferRollback,
     NonFiniteCounter,
@@ -33,6 +28,19 @@ from colorgan.training.nonfinite import (
     nonfinite,
     step_unless,
 )
+from colorgan.training.scoring import Scoring
+from colorgan.training.settings import (
+    DEFAULT_ADAM,
+    OptimizerSpec,
+    build,
+    optimizer_factories,
+    plain,
+    saved_factories,
+    with_hint_channels,
+    with_judged_channels,
+)
+
+__all__ = ["D_LOSSES", "DEFAULT_ADAM", "G_LOSSES", "ColorGAN", "OptimizerSpec"]
 
 log = logging.getLogger(__name__)
 
@@ -49,53 +57,13 @@ warnings.filterwarnings(
 )
 
 
-OptimizerSpec = Mapping[str, Any] | Callable[..., torch.optim.Optimizer]
-
 # What each step logs (as train/<name>_step and train/<name>_epoch): the D step's loss and D's mean output on the
 # real and the fake photos (a probability for the vanilla GAN loss), the G step's total loss and its two terms.
 D_LOSSES = ("d_loss", "d_real", "d_fake")
 G_LOSSES = ("g_loss", "g_gan", "g_l1")
 
-DEFAULT_ADAM: dict[str, Any] = {
-    "_target_": "torch.optim.Adam",
-    "_partial_": True,
-    "lr": 2e-4,
-    "betas": [0.5, 0.999],
-    "fused": True,
-}
 
-
-def _plain(value: Any) -> Any:
-    """DictConfig/ListConfig -> dict/list, so hyperparameters stay primitives (``torch.load(weights_only=True)``)."""
-    if isinstance(value, DictConfig) or OmegaConf.is_config(value):
-        return OmegaConf.to_container(value, resolve=True)
-    return value
-
-
-def _build(spec: OptimizerSpec | None, *args: Any) -> Any:
-    """Call a ``_partial_`` Hydra config (dict with ``_target_``) or a plain callable with ``args``."""
-    if spec is None:
-        return None
-    factory = instantiate(dict(spec), _convert_="all") if isinstance(spec, Mapping) else spec
-    return factory(*args)
-
-
-def _with_hint_channels(generator: dict[str, Any], hints: HintSettings) -> dict[str, Any]:
-    """``model.generator`` with ``in_channels`` set by ``model.hints.enabled`` (4 or 1); a contradicting value is an
-    error that names both settings."""
-    want = 4 if hints.enabled else 1
-    given = generator.get("in_channels", want)
-    check_input_channels(int(given))
-    if int(given) != want:
-        raise ValueError(
-            f"model.generator.in_channels={given} but model.hints.enabled={hints.enabled}, which needs {want}; leave "
-            "in_channels to model.hints.enabled (conf/model/pix2pix.yaml)"
-        )
-    # left out when it is the default, so that an automatic model's settings read as they always did
-    return {**generator, "in_channels": want} if hints.enabled or "in_channels" in generator else generator
-
-
-class ColorGAN(L.LightningModule):
+class ColorGAN(Scoring):
     """Pix2Pix colorization: ``G(L) = ab``, judged by a PatchGAN ``D(L, ab)``.
 
     Each training batch runs G forward once, then
@@ -143,6 +111,7 @@ class ColorGAN(L.LightningModule):
             takes a hint map (ab of a few pixels and a mask), drawn from the truth for every training batch
             (:mod:`colorgan.training.hints`); with ``discriminator`` D sees it too. Validation and test score the
             model without hints (automatic colorization), so their numbers compare with an automatic model's.
+            Validation and test are :class:`~colorgan.training.scoring.Scoring`'s.
         init_from: a training checkpoint whose generator and discriminator a new run starts from (first convs
             widened with zeros where this model takes more channels, e.g. hints); read when a new fit starts
             (:meth:`load_pretrained_weights`), never on resume.
@@ -174,38 +143,16 @@ class ColorGAN(L.LightningModule):
     ) -> None:
         super().__init__()
         self.automatic_optimization = False
-        hint_settings = HintSettings.from_config(_plain(hints))
-        generator = _with_hint_channels(dict(_plain(generator) or {}), hint_settings)
-        discriminator = dict(_plain(discriminator) or {})
-        d_channels = 3 + (3 if hint_settings.enabled and hint_settings.discriminator else 0)
-        if discriminator.setdefault("in_channels", d_channels) != d_channels:
-            raise ValueError(
-                f"model.discriminator.in_channels={discriminator['in_channels']} but model.hints says D judges "
-                f"{d_channels} channels (L, ab{', hints' if d_channels > 3 else ''}); leave it to model.hints "
-                "(conf/model/pix2pix.yaml)"
-            )
-        perceptual = dict(_plain(perceptual) or {})
-        optimizer_g = _plain(optimizer_g) if optimizer_g is not None else dict(DEFAULT_ADAM)
-        optimizer_d = _plain(optimizer_d) if optimizer_d is not None else dict(DEFAULT_ADAM)
-        scheduler_g, scheduler_d = _plain(scheduler_g), _plain(scheduler_d)
-        if lr_decay_epochs and (scheduler_g is not None or scheduler_d is not None):
-            raise ValueError(
-                f"model.lr_decay_epochs={lr_decay_epochs} and model.scheduler_g/scheduler_d both set a learning-rate "
-                "schedule: keep one (model.lr_decay_epochs=0 or scheduler_g=null scheduler_d=null)"
-            )
-        self._factories = {
-            "optimizer_g": optimizer_g,
-            "optimizer_d": optimizer_d,
-            "scheduler_g": scheduler_g,
-            "scheduler_d": scheduler_d,
-        }
-        # Callables cannot go into a weights-only checkpoint: keep only the Hydra-config (dict) ones as hparams.
-        callables = [k for k, v in self._factories.items() if v is not None and not isinstance(v, Mapping)]
+        hint_settings = HintSettings.from_config(plain(hints))
+        generator = with_hint_channels(dict(plain(generator) or {}), hint_settings)
+        discriminator = with_judged_channels(dict(plain(discriminator) or {}), hint_settings)
+        perceptual = dict(plain(perceptual) or {})
+        self._factories = optimizer_factories(optimizer_g, optimizer_d, scheduler_g, scheduler_d, lr_decay_epochs)
         self.save_hyperparameters(
             {
                 "generator": generator,
                 "discriminator": discriminator,
-                **{k: v for k, v in self._factories.items() if k not in callables},
+                **saved_factories(self._factories),
                 "lambda_l1": float(lambda_l1),
                 "lambda_perceptual": float(lambda_perceptual),
                 "perceptual": perceptual,
@@ -240,9 +187,7 @@ class ColorGAN(L.LightningModule):
         # set past nn.Module's registration: the fixed VGG is no submodule, so it stays out of the checkpoint and
         # of the optimizers (on_fit_start moves it to the device)
         object.__setattr__(self, "_perceptual", PerceptualLoss(**perceptual) if lambda_perceptual > 0 else None)
-        self.val_metrics = ColorizationMetrics()
-        self.test_metrics = ColorizationMetrics()
-        self.test_gray_metrics = ColorizationMetrics()  # the gray baseline (ab = 0) on the same test photos
+        self._init_scoring()
         # each network's BatchNorm statistics as they were before the batch, put back when its own step is skipped
         self._g_buffers, self._d_buffers = BufferRollback(self.generator), BufferRollback(self.discriminator)
         self._nonfinite = NonFiniteCounter(max_nonfinite_batches)
@@ -289,7 +234,9 @@ class ColorGAN(L.LightningModule):
                 self.generator.load_encoder_weights(weights)
                 log.info("The generator's encoder starts from model.generator.weights=%s", weights)
             if init_from:
-                init_from_checkpoint(self, init_from)
+                init_from_checkpoint(
+                    init_from, self.hparams, self.generator, self.discriminator, self.generator_ema
+                )
         self._generator_weights_set = True
 
     def on_fit_start(self) -> None:
@@ -299,8 +246,8 @@ class ColorGAN(L.LightningModule):
             self._perceptual.to(self.device)
 
     def configure_optimizers(self) -> tuple[list[torch.optim.Optimizer], list[Any]]:
-        opt_g = _build(self._factories["optimizer_g"], self.generator.parameters())
-        opt_d = _build(self._factories["optimizer_d"], self.discriminator.parameters())
+        opt_g = build(self._factories["optimizer_g"], self.generator.parameters())
+        opt_d = build(self._factories["optimizer_d"], self.discriminator.parameters())
         if self.hparams.lr_decay_epochs:
             total = self.trainer.max_epochs if self._trainer is not None else None
             scheds = [linear_decay(opt, total, self.hparams.lr_decay_epochs) for opt in (opt_g, opt_d)]
@@ -308,8 +255,8 @@ class ColorGAN(L.LightningModule):
             scheds = [
                 s
                 for s in (
-                    _build(self._factories["scheduler_g"], opt_g),
-                    _build(self._factories["scheduler_d"], opt_d),
+                    build(self._factories["scheduler_g"], opt_g),
+                    build(self._factories["scheduler_d"], opt_d),
                 )
                 if s is not None
             ]
@@ -479,28 +426,11 @@ class ColorGAN(L.LightningModule):
 
 
     def _fit_schedule_to_run(self) -> None:
-        """A resumed run follows the schedule of its own config: the position from the epoch the run is at, the
-        length from ``trainer.max_epochs`` (resuming with a larger one stretches the decay to the new end).
-
-        The position is the epoch counter rather than the scheduler's own ``last_epoch``: a checkpoint of a run that
-        had no decay (``model.lr_decay_epochs`` switched on when resuming) holds no scheduler state, and its new
-        scheduler would otherwise start the schedule again at epoch 0 and never reach the decay.
-        """
-        schedulers = self.lr_schedulers()
-        for sched in schedulers if isinstance(schedulers, list) else [schedulers]:
-            if not any(isinstance(rule, LinearDecay) for rule in getattr(sched, "lr_lambdas", ())):
-                continue
-            if sched.last_epoch != self.current_epoch:
-                log.info(
-                    "model.lr_decay_epochs=%d: the checkpoint's schedule was at epoch %d; it goes on from epoch %d, "
-                    "where the run is", self.hparams.lr_decay_epochs, sched.last_epoch, self.current_epoch,
-                )
-                sched.last_epoch = self.current_epoch
-            for group, base_lr, rule in zip(sched.optimizer.param_groups, sched.base_lrs, sched.lr_lambdas):
-                if isinstance(rule, LinearDecay):
-                    fitted = LinearDecay(self.trainer.max_epochs, self.hparams.lr_decay_epochs)
-                    rule.__dict__.update(fitted.__dict__)
-                    group["lr"] = base_lr * rule(sched.last_epoch)
+        """A resumed run follows the schedule of its own config (:func:`~colorgan.training.lr_schedule.
+        fit_schedule_to_run`)."""
+        fit_schedule_to_run(
+            self.lr_schedulers(), self.current_epoch, self.trainer.max_epochs, self.hparams.lr_decay_epochs
+        )
 
     def on_train_epoch_start(self) -> None:
         self._announce_stage()
@@ -539,84 +469,6 @@ class ColorGAN(L.LightningModule):
         for sched in schedulers if isinstance(schedulers, list) else [schedulers]:
             sched.step()
 
-    # ------------------------------------------------------------ evaluation
-    def _evaluate(self, batch: dict[str, Any], metrics: ColorizationMetrics) -> Tensor | None:
-        """Score the batch; returns the colorized pictures ``(B, 3, H, W)`` in [0, 1] (None for an empty batch)."""
-        L_, ab = batch["L"], batch["ab"]
-        if L_.shape[0] == 0:
-            return None
-        fake = self(L_)  # the moving average when there is one: what users of the checkpoint get
-        # scored as colorize delivers it: the photo's lightness kept, out-of-gamut colours toned down
-        pred = model_lab_to_rgb(L_, fake, keep_lightness=True)
-        metrics.update(pred, batch["rgb"], true_ab=ab)
-        return pred
-
-    def _log_metrics(self, metrics: ColorizationMetrics, prefix: str, prog_bar: bool = True) -> dict[str, Tensor]:
-        """Log the scores as ``<prefix>/<metric>``; returns them (empty when nothing was scored)."""
-        if not metrics.updated and self.trainer.world_size == 1:
-            return {}
-        values = {f"{prefix}/{k}": v for k, v in metrics.compute().items()}
-        psnr = values.pop(f"{prefix}/psnr")
-        # torchmetrics already reduced the state across ranks, so every rank logs the same numbers.
-        self.log_dict(values, sync_dist=False)
-        self.log(f"{prefix}/psnr", psnr, prog_bar=prog_bar, sync_dist=False)
-        metrics.reset()
-        return {**values, f"{prefix}/psnr": psnr}
-
-    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
-        self._evaluate(batch, self.val_metrics)
-
-    def on_validation_epoch_end(self) -> None:
-        scores = self._log_metrics(self.val_metrics, "val")
-        self._log_pretrain_scores(scores)
-
-    def _log_pretrain_scores(self, scores: dict[str, Tensor]) -> None:
-        """At the last epoch of the generator pretraining, log its validation scores once more as
-        ``pretrain/<metric>``: where the GAN started from, one number per metric next to the ``val/`` curves."""
-        if self.trainer.sanity_checking or self.current_epoch != self.pretrain_epochs - 1:
-            return
-        # already reduced across ranks (torchmetrics): no sync_dist (see the warning filter at the top of this file)
-        self.log_dict({"pretrain/" + k.split("/", 1)[1]: v for k, v in scores.items()}, sync_dist=False)
-
-    def on_test_epoch_start(self) -> None:
-        # FID only where torch-fidelity and its Inception weights are already here (torch.hub's cache): never
-        # downloaded. Plain attributes, not submodules: they stay out of the checkpoint.
-        weights, note = fid_unavailable()
-        self._test_fid: dict[str, Any] = {}
-        if weights is None:
-            log.info("%s; the test metrics go without it", note.split(" (set fid_weights")[0])
-            return
-        self._test_fid = {k: frechet_inception_distance(weights).to(self.device) for k in ("test", "test/gray")}
-
-    def test_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Any] | None:
-        """Scores the batch into the test metrics; returns each photo's own scores (``colorgan.metrics.
-        per_photo_scores``) for the model and the gray baseline, with the photos' ``index`` in the test set, so
-        that a comparison can resample photos (``TestRecord`` writes them)."""
-        pred = self._evaluate(batch, self.test_metrics)
-        if pred is None:
-            return None
-        gray = gray_rgb(batch["L"])
-        self.test_gray_metrics.update(gray, batch["rgb"], true_ab=batch["ab"])
-        for prefix, pictures in (("test", pred), ("test/gray", gray)):
-            if prefix in self._test_fid:
-                self._test_fid[prefix].update(batch["rgb"], real=True)
-                self._test_fid[prefix].update(pictures, real=False)
-        index = batch.get("index")
-        return {
-            "index": index.cpu() if isinstance(index, Tensor) else None,
-            "scores": {k: v.cpu() for k, v in per_photo_scores(pred, batch["rgb"], batch["ab"]).items()},
-            "gray": {k: v.cpu() for k, v in per_photo_scores(gray, batch["rgb"], batch["ab"]).items()},
-        }
-
-    def on_test_epoch_end(self) -> None:
-        """Logs ``test/<metric>`` and, for the gray baseline on the same photos, ``test/gray/<metric>``; ``fid``
-        among them where its weights are on disk."""
-        self._log_metrics(self.test_metrics, "test")
-        self._log_metrics(self.test_gray_metrics, "test/gray", prog_bar=False)
-        for prefix, fid in self._test_fid.items():
-            self.log(f"{prefix}/fid", fid.compute(), sync_dist=False)
-            fid.reset()
-
     # ----------------------------------------------------------- checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint[CHECKPOINT_KEY] = {
@@ -628,22 +480,4 @@ class ColorGAN(L.LightningModule):
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self._generator_weights_set = True  # the checkpoint's weights, pretrained encoder included
         self._nonfinite.load(int(checkpoint.get(CHECKPOINT_KEY, {}).get("nonfinite_steps", 0)))
-        self._match_ema_state(checkpoint.get("state_dict", {}))
-
-    def _match_ema_state(self, state: dict[str, Any]) -> None:
-        """Let a checkpoint written with the EMA switched the other way load: a missing average starts from the
-        checkpoint's generator, an average this model does not keep is left out. Both say so in the log."""
-        saved = [k for k in state if k.startswith("generator_ema.")]
-        if self.generator_ema is not None and not saved:
-            start_from(state, self.generator_ema)
-            log.warning(
-                "model.ema_decay=%g, but the checkpoint holds no moving average of the generator: the average starts "
-                "from the checkpoint's generator weights", self.hparams.ema_decay,
-            )
-        elif self.generator_ema is None and saved:
-            for key in saved:
-                del state[key]
-            log.warning(
-                "model.ema_decay=0: the checkpoint's moving average of the generator is left out; training goes on "
-                "and outputs come from the generator itself"
-            )
+        match_checkpoint(checkpoint.get("state_dict", {}), self.generator_ema, self.hparams.ema_decay)

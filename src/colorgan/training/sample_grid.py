@@ -13,7 +13,7 @@ from PIL import Image
 from torch import Tensor
 
 from colorgan.color import gray_rgb, model_lab_to_rgb, rgb_to_model_lab, uint8_to_float
-from colorgan.grid import labelled_grid
+from colorgan.training.grid import labelled_grid
 
 log = logging.getLogger(__name__)
 

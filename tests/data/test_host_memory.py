@@ -13,7 +13,7 @@ import pytest
 PROBE = """
 import resource, torch
 from torch.utils.data import DataLoader
-from colorgan.host_memory import keep_freed_memory
+from colorgan.data.host_memory import keep_freed_memory
 from colorgan.data.cache import TensorPhotos
 from colorgan.data.datamodule import ColorizationDataModule
 
@@ -43,6 +43,17 @@ def _probe(**env: str) -> tuple[bool, float]:
     return out[0] == "True", float(out[1])
 
 
+def test_importing_it_imports_neither_torch_nor_pillow():
+    """Every command calls it first thing, and it lives in colorgan.data: importing it must not import the data
+    path (colorgan.data imports its names on first use)."""
+    code = (
+        "import sys, colorgan.data.host_memory; "
+        "print([m for m in ('torch', 'PIL', 'lightning') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.strip() == "[]"
+
+
 @pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc", reason="glibc only")
 def test_keep_freed_memory_removes_most_page_faults_of_a_batch_loop():
     on, faults_on = _probe()
@@ -54,7 +65,7 @@ def test_keep_freed_memory_removes_most_page_faults_of_a_batch_loop():
 
 MALLINFO_PROBE = """
 import ctypes, os
-from colorgan.host_memory import keep_freed_memory
+from colorgan.data.host_memory import keep_freed_memory
 
 class Mallinfo2(ctypes.Structure):
     _fields_ = [(name, ctypes.c_size_t) for name in

@@ -11,7 +11,7 @@ import torch
 
 from colorgan.data import ColorizationDataModule
 from colorgan.training.module import ColorGAN
-from colorgan.training.test_record import (
+from colorgan.training.results import (
     TEST_GRID_FILE,
     TEST_IMAGES_FILE,
     TEST_METRICS_FILE,
