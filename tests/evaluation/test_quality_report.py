@@ -25,7 +25,7 @@ from colorgan.evaluation.quality_report import (
     write_quality_report,
 )
 from colorgan.metrics import SELECTION_METRIC
-from colorgan.training.test_record import TEST_IMAGES_FILE, TEST_METRICS_FILE, TEST_PHOTOS_FILE
+from colorgan.training.results import TEST_IMAGES_FILE, TEST_METRICS_FILE, TEST_PHOTOS_FILE
 
 from helpers.runs import TINY, run_module
 

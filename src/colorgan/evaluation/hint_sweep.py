@@ -27,8 +27,8 @@ from tqdm import tqdm
 
 from colorgan.color import gray_rgb, model_lab_to_rgb
 from colorgan.evaluation.intervals import SourcePhotos, bootstrap_difference, bootstrap_mean, by_source
-from colorgan.grid import _font
 from colorgan.metrics import per_photo_scores
+from colorgan.training.grid import font as grid_font
 from colorgan.training.hints import HintSettings, photo_generator, simulate_hints
 
 POINTS = (0, 1, 2, 5, 10, 20, 50, 100)
@@ -177,7 +177,7 @@ def plot_curve(summary: dict[str, Any], title: str = "") -> Image.Image:
     width, height = 2 * panel_w + 2 * margin + 20, panel_h + margin + 50
     image = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(image)
-    font, small = _font(14), _font(11)
+    font, small = grid_font(14), grid_font(11)
     if title:
         draw.text((margin, 10), title, fill="black", font=font)
     colours = {"hinted": (31, 119, 180), "automatic": (214, 39, 40), "gray": (127, 127, 127)}

@@ -2,7 +2,7 @@
 
 :class:`~colorgan.evaluation.sweep_summary.SweepSummary` calls :func:`write_quality_report` when a sweep ends. For each
 job it reads ``result.yaml`` (status, overrides), the job's ``config.yaml`` (``recipe_name``, the data, the
-budget) and what :class:`~colorgan.training.test_record.TestRecord` left (``test_metrics.json``,
+budget) and what :class:`~colorgan.training.results.TestRecord` left (``test_metrics.json``,
 ``samples/test.pt``), and writes into the sweep folder:
 
 - ``quality.md``: the table in Markdown, with the data and the budget of the jobs;
@@ -39,9 +39,9 @@ from colorgan.evaluation.intervals import (
     bootstrap_mean,
     by_source,
 )
-from colorgan.grid import labelled_grid
 from colorgan.metrics import SELECTION_METRIC
-from colorgan.training.test_record import TEST_PHOTOS_FILE, read_test_record, write_json
+from colorgan.training.grid import labelled_grid
+from colorgan.training.results import TEST_PHOTOS_FILE, read_test_record, write_json
 
 log = logging.getLogger(__name__)
 

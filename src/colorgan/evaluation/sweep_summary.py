@@ -26,7 +26,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from colorgan.evaluation.quality_report import write_quality_report
 from colorgan.metrics import metric_direction
-from colorgan.training.test_record import read_test_record
+from colorgan.training.results import read_test_record
 
 log = logging.getLogger(__name__)
 

@@ -279,4 +279,3 @@ def _input_image(pixels: Tensor) -> Image.Image:
     """The decoded input as a PIL image (``L`` or ``RGB``), for side-by-side comparisons."""
     arr = pixels[0].numpy() if pixels.shape[0] == 1 else pixels.permute(1, 2, 0).numpy()
     return Image.fromarray(arr, mode="L" if pixels.shape[0] == 1 else "RGB")
-

