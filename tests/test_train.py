@@ -26,7 +26,7 @@ EXPERIMENTS = sorted(p.stem for p in (config_dir() / "experiment").glob("*.yaml"
 
 
 def test_the_experiments_we_document_exist():
-    assert {"demo", "sports", "sports_lite0"} <= set(EXPERIMENTS)
+    assert {"demo", "demo_hints", "sports", "sports_lite0"} <= set(EXPERIMENTS)
 
 
 @pytest.mark.parametrize("experiment", EXPERIMENTS)

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
+import numpy as np
 import pytest
 import torch
-from tests.helpers.runs import train_tiny
+from PIL import Image
+from tests.helpers.runs import SRC, train_tiny
 
 from colorgan.checkpoints.reading import load_generator, read_checkpoint
+from colorgan.color import AB_SCALE, rgb_to_model_lab
+from colorgan.inference.colorizer import Colorizer
 
 
 @pytest.mark.slow
@@ -48,5 +56,37 @@ def test_resuming_an_automatic_run_with_hints_points_to_init_from(tmp_path, tiny
     hp = read_checkpoint(tiny_ckpt)["hyper_parameters"]
     generator = {k: v for k, v in hp["generator"].items() if k != "in_channels"}  # as the config derives it
     hinted = ColorGAN(generator=generator, discriminator=TINY_D, image_size=64, hints={"enabled": True})
-    with pytest.raises(ResumeError, match=r"(?s)in_channels: checkpoint 1, config 4.*model.init_from="):
+    with pytest.raises(ResumeError, match=r"(?s)in_channels: checkpoint 1, config 4.*\+recipe=hints model.init_from="):
         resolve_ckpt_path(str(tiny_ckpt), tmp_path, dict(hinted.hparams))
+
+
+def _b_star_under(image: Image.Image, x: int, y: int, half: int = 4) -> float:
+    """The mean b* (CIE units) of the ``(2 half + 1)``-pixel square centred on ``(x, y)``."""
+    rgb = torch.from_numpy(np.array(image.convert("RGB"))).permute(2, 0, 1)[None].float() / 255
+    return float(rgb_to_model_lab(rgb)[1][0, 1, y - half : y + half + 1, x - half : x + half + 1].mean() * AB_SCALE)
+
+
+@pytest.mark.slow
+def test_the_documented_hints_demo_follows_a_blue_point(tmp_path):
+    # the command the docs give, as a person runs it (outputs under the working folder), on the demo photos
+    env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}", "WANDB_MODE": "disabled"}
+    run = subprocess.run(
+        [sys.executable, "-m", "colorgan.train", "+experiment=demo_hints"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=900, env=env,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    (ckpt,) = tmp_path.glob("logs/demo_hints/runs/*/checkpoints/last.ckpt")
+    colorizer = Colorizer.from_checkpoint(ckpt, device="cpu")
+    photo = Image.new("RGB", (256, 192), (128, 128, 128))
+    without = _b_star_under(colorizer(photo), 128, 96)
+    blue = _b_star_under(colorizer(photo, hints=[{"x": 128, "y": 96, "color": "#1040e0", "size": 9}]), 128, 96)
+    print(f"b* in the 9x9 patch: {without:.2f} without the point, {blue:.2f} with it")
+    assert without - blue >= 5, f"a blue point moved b* under it from {without:.2f} to {blue:.2f} only"
+
+
+@pytest.mark.parametrize("overrides", [("+recipe=hints",), ()])
+def test_the_hints_recipe_trains_the_generator_alone_on_l1_at_1e_3(compose_cfg, overrides):
+    cfg = compose_cfg(*overrides, tiny=False, experiment=None if overrides else "demo_hints")
+    assert cfg.model.hints.enabled and cfg.recipe_name == "hints"
+    assert cfg.model.l1_warmup_epochs > 10 * cfg.trainer.max_epochs  # the GAN never switches on
+    assert cfg.model.optimizer_g.lr == pytest.approx(1e-3)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from colorgan.training.hints import HintSettings, draw_counts, simulate_hints
+from colorgan.training.hints import HintSettings, draw_counts, gan_warning, simulate_hints
 
 PAPER = HintSettings(enabled=True)
 
@@ -94,3 +94,11 @@ def test_settings_errors_name_the_setting():
         HintSettings(p=0)
     with pytest.raises(ValueError, match="model.hints.colour"):
         HintSettings.from_config({"colour": 1})
+
+
+def test_a_hinted_model_trained_with_the_gan_on_is_told_of_the_recipe_that_follows_points():
+    warning = gan_warning(PAPER, l1_warmup_epochs=0, max_epochs=40)
+    assert warning and "+recipe=hints" in warning and "ignore its colour points" in warning
+    assert gan_warning(PAPER, l1_warmup_epochs=5, max_epochs=40)  # the GAN joins in after 5 epochs
+    assert gan_warning(PAPER, l1_warmup_epochs=1_000_000, max_epochs=20) is None  # L1 alone
+    assert gan_warning(HintSettings(), l1_warmup_epochs=0, max_epochs=40) is None  # no hints

@@ -83,7 +83,8 @@ def resolve_ckpt_path(
                 + "\nUse the same settings as the checkpoint's run (see its config.yaml) to resume it."
                 + (
                     "\nTo add colour hints to a trained model, start a new run from it instead: "
-                    f"model.hints.enabled=true model.init_from={path}"
+                    f"+recipe=hints model.init_from={path} (conf/recipe/hints.yaml: a hinted model that follows its "
+                    "points)"
                     if any(line.startswith("model.generator.in_channels") for line in diff) else ""
                 )
             )

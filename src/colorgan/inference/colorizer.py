@@ -111,8 +111,8 @@ class Colorizer(ColorEngine):
         if not self.takes_hints:
             raise HintError(
                 f"{where}: the model {self.source or ''} was trained without colour hints, so it cannot take them; "
-                "use a model trained with model.hints.enabled=true (or fine-tuned with model.init_from), or leave "
-                "the hints out"
+                "use a model trained with colour hints (python -m colorgan.train +recipe=hints, or +recipe=hints "
+                "model.init_from=<this model's training checkpoint>), or leave the hints out"
             )
         return read_hints(hints, name)
 

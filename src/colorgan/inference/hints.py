@@ -151,8 +151,9 @@ def hint_map(
     check_inside(points, height, width, name)
     for p in points:
         x0, y0 = p.x - (p.size - 1) / 2, p.y - (p.size - 1) / 2
-        r0, r1 = _span(max(y0, 0), min(p.size, height - max(y0, 0)), sy, box.top, box.height)
-        c0, c1 = _span(max(x0, 0), min(p.size, width - max(x0, 0)), sx, box.left, box.width)
+        # the part of the square on the photo: cut at both ends (a point at an edge keeps only its inner part)
+        r0, r1 = _span(max(y0, 0), min(y0 + p.size, height) - max(y0, 0), sy, box.top, box.height)
+        c0, c1 = _span(max(x0, 0), min(x0 + p.size, width) - max(x0, 0), sx, box.left, box.width)
         L = L_square[0, r0:r1, c0:c1].mean()
         ab = snap_ab(p.rgb(), L.cpu())
         hints[:2, r0:r1, c0:c1] = ab.view(2, 1, 1)

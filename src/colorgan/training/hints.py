@@ -233,6 +233,23 @@ def simulate_hints(
     return SimulatedHints(maps.to(ab.dtype), on_device)
 
 
+def gan_warning(settings: HintSettings, l1_warmup_epochs: int, max_epochs: int | None) -> str | None:
+    """What to tell a person who trains a hinted model with the GAN loss on (``None``: hints off, or L1 alone).
+
+    Trained that way a hinted model learns to ignore its points: the GAN loss asks for a plausible photo whatever the
+    points say, and the few hinted pixels weigh little in the L1 term. The generator alone on L1 (the paper's
+    regression) follows them: ``+recipe=hints``.
+    """
+    if not settings.enabled or (max_epochs is not None and 0 < max_epochs <= l1_warmup_epochs):
+        return None
+    return (
+        "model.hints.enabled=true with the GAN loss on (model.l1_warmup_epochs="
+        f"{l1_warmup_epochs} < trainer.max_epochs={max_epochs}): a hinted model trained with the GAN loss learns to "
+        "ignore its colour points. To train one that follows them, use +recipe=hints (the generator alone on L1 at "
+        "a learning rate of 1e-3; conf/recipe/hints.yaml)"
+    )
+
+
 def photo_generator(seed: int, count: int, index: int) -> torch.Generator:
     """A CPU generator for the points of photo ``index`` when ``count`` points are revealed: the same points for
     every model scored on the same photos, whatever the batch size."""

@@ -17,7 +17,7 @@ from colorgan.checkpoints.reading import CHECKPOINT_FORMAT, CHECKPOINT_KEY
 from colorgan.nn import GANLoss, PatchDiscriminator, PerceptualLoss, build_generator
 from colorgan.nn.hints import generator_input
 from colorgan.training.ema import generator_ema, match_checkpoint, update_ema
-from colorgan.training.hints import HintSettings, simulate_hints
+from colorgan.training.hints import HintSettings, gan_warning, simulate_hints
 from colorgan.training.init_from import init_from_checkpoint
 from colorgan.training.loss_log import LossLog, lightning_writes_logs
 from colorgan.training.lr_schedule import fit_schedule_to_run, linear_decay
@@ -302,6 +302,9 @@ class ColorGAN(Scoring):
         self._d_buffers.find_again()
         if self.hparams.lr_decay_epochs:
             self._fit_schedule_to_run()
+        warning = gan_warning(self._hints, self.pretrain_epochs, self.trainer.max_epochs) if self._hints else None
+        if warning and self.trainer.is_global_zero:
+            log.warning(warning)
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         L_, ab = batch["L"], batch["ab"]
