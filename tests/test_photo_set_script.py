@@ -29,8 +29,11 @@ def test_the_photo_set_says_which_crop_came_from_which_photo(tmp_path: Path, mon
     script = importlib.import_module("make_photo_set")
     monkeypatch.setattr(script, "Fetcher", FakeFetcher)
     out = tmp_path / "set"
-    monkeypatch.setattr(sys, "argv", ["make_photo_set.py", str(out), "--crops", "2", "--short-side", "16",
-                                      "--work", str(tmp_path / "work")])
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        ["make_photo_set.py", str(out), "--crops", "2", "--short-side", "16", "--work", str(tmp_path / "work")],
+    )
     script.main()
     sources = SourcePhotos.of_data(out)
     crops = sorted(p.relative_to(out).as_posix() for p in out.glob("*/*.jpg"))

@@ -249,8 +249,10 @@ def _hints_curve(
     summary = summarise(sweep(colorizer, datamodule, device, points, seed, baseline), sources=sources)
     summary.update({"seed": seed, "ckpt_path": str(cfg.ckpt_path), "baseline": settings.get("baseline")})
     json_path, png_path = write_curve(summary, output_dir, f"{Path(str(cfg.ckpt_path)).name}: quality against points")
-    print(f"Against the number of points revealed (seed {seed}; 95 % intervals over {summary['source_photos']} source "
-          f"photos: {summary['grouping']}):")
+    print(
+        f"Against the number of points revealed (seed {seed}; 95 % intervals over {summary['source_photos']} source "
+        f"photos: {summary['grouping']}):"
+    )
     print(format_curve(summary))
     print("Differences, paired over the same source photos (95 % intervals; * where the interval excludes 0):")
     print(format_differences(summary))

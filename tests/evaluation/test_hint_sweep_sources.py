@@ -41,8 +41,15 @@ def compose_eval(tmp_path: Path):
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
         yield lambda *overrides: compose(
-            "evaluate", overrides=[f"paths.output_dir={tmp_path / 'eval'}", "data.num_workers=0", "device=cpu",
-                                   "fid=false", "hints.points=[0,2]", *overrides]
+            "evaluate",
+            overrides=[
+                f"paths.output_dir={tmp_path / 'eval'}",
+                "data.num_workers=0",
+                "device=cpu",
+                "fid=false",
+                "hints.points=[0,2]",
+                *overrides,
+            ],
         )
     GlobalHydra.instance().clear()
 

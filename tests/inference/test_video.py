@@ -363,7 +363,12 @@ def test_a_bottom_field_first_film_stays_bottom_field_first(colorizer: Colorizer
     """DV and many PAL captures show the bottom field first: written top first, every movement judders."""
     suffix = ".mkv"  # Matroska keeps the field order in its header; in MP4 only the codec's own flags say it
     src = write_clip(
-        tmp_path / f"dv{suffix}", frames=6, rate=25, picture=combed_frame, interlaced=True, bottom_first=True,
+        tmp_path / f"dv{suffix}",
+        frames=6,
+        rate=25,
+        picture=combed_frame,
+        interlaced=True,
+        bottom_first=True,
         audio=False,
     )
     assert read_video(src).field_order == 3 and field_flags(src) == ["B"] * 6  # AV_FIELD_BB, and each frame says so
@@ -436,7 +441,13 @@ def test_a_dv_film_counts_its_frames_from_its_real_rate(
     60000, in the progress lines and the result."""
     monkeypatch.setattr(Colorizer, "join", gray_join)
     src = write_clip(
-        tmp_path / "tape.dv", frames=25, rate=25, codec="dvvideo", width=720, height=576, pix_fmt="yuv420p",
+        tmp_path / "tape.dv",
+        frames=25,
+        rate=25,
+        codec="dvvideo",
+        width=720,
+        height=576,
+        pix_fmt="yuv420p",
         audio=False,
     )
     video = VideoColorizer(colorizer, smoothing=FRAME_BY_FRAME, batch_size=5)

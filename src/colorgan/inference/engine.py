@@ -47,7 +47,6 @@ def round_size(size: int, divisor: int) -> int:
     return max(divisor, int(round(size / divisor)) * divisor)
 
 
-
 class ColorEngine:
     """A trained generator on its device, with the steps every colorization takes (see the module docstring).
 
@@ -86,7 +85,9 @@ class ColorEngine:
         self.size = round_size(wanted, self.divisor)
         if self.size != wanted:
             log.warning(
-                "size %d is not a multiple of %d (the size multiple of this generator); using %d", wanted, self.divisor,
+                "size %d is not a multiple of %d (the size multiple of this generator); using %d",
+                wanted,
+                self.divisor,
                 self.size,
             )
         self.max_pixels = max_pixels
@@ -107,9 +108,14 @@ class ColorEngine:
         Raises:
             CheckpointError: the file is missing, unreadable, unsafe, or not a colorgan one (the message names it).
         """
-        generator, weights = load_generator(path)
+        generator, weights = load_generator(os.fspath(path))
         return cls(
-            generator, weights.image_size, size=size, device=device, max_pixels=max_pixels, source=str(path),
+            generator,
+            weights.image_size,
+            size=size,
+            device=device,
+            max_pixels=max_pixels,
+            source=str(path),
             in_channels=int(weights.generator.get("in_channels", 1)),
         )
 
@@ -225,9 +231,7 @@ class ColorEngine:
             return ab, [f"{name}: out of GPU memory ({'; '.join(tried)}); colorized {where} instead"]
         return None, [f"{name}: out of memory at every size tried ({'; '.join(tried)})"]
 
-    def join(
-        self, pixels: Tensor, ab: Tensor, name: str, notes: list[str], alpha: Tensor | None = None
-    ) -> Tensor:
+    def join(self, pixels: Tensor, ab: Tensor, name: str, notes: list[str], alpha: Tensor | None = None) -> Tensor:
         """Join ``ab`` ``(2, h, w)`` (the photo's part of the square) with the full-resolution L of ``pixels``.
 
         Args:

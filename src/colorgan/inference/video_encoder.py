@@ -24,7 +24,16 @@ DEFAULT_CRF = 18
 DEFAULT_PRESET = "medium"
 # libx264's presets, fastest first (colorgan.colorize holds the same for --help)
 X264_PRESETS = (
-    "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+    "placebo",
 )
 
 
@@ -56,13 +65,16 @@ def choose_encoder(
     odd_note = (
         f"its size {width}x{height} is odd, which 4:2:0 and 4:2:2 cannot hold: written as 4:4:4, which some "
         "players (browsers, phones) do not play; crop it to an even size for those"
-        if odd else None
+        if odd
+        else None
     )
     if codec == "hevc":
         candidates = [
             Encoder(
-                "libx265", "yuv444p10le" if odd else "yuv420p10le",
-                {"crf": str(crf), "preset": preset, "x265-params": "log-level=error"}, odd_note,
+                "libx265",
+                "yuv444p10le" if odd else "yuv420p10le",
+                {"crf": str(crf), "preset": preset, "x265-params": "log-level=error"},
+                odd_note,
                 tag="hvc1" if fmt in ("mp4", "mov") else None,  # the tag Apple's players look for
             ),
         ]
@@ -78,8 +90,7 @@ def choose_encoder(
     else:
         qscale = str(round(2 + crf * 29 / 51))
         candidates = [
-            Encoder("libx264", "yuv444p" if odd else "yuv420p", {"crf": str(crf), "preset": preset},
-                     odd_note),
+            Encoder("libx264", "yuv444p" if odd else "yuv420p", {"crf": str(crf), "preset": preset}, odd_note),
             Encoder("mpeg4", "yuv420p", {"qscale": qscale}, "this PyAV has no H.264 encoder: written as MPEG-4"),
         ]
     for enc in candidates:
@@ -90,8 +101,6 @@ def choose_encoder(
         return enc
     names = ", ".join(e.codec for e in candidates)
     raise VideoError(f"this PyAV (FFmpeg) build has none of the encoders {names}; reinstall it: {VIDEO_EXTRA}")
-
-
 
 
 def sampling(av: ModuleType, pix_fmt: str | None) -> tuple[int, str] | None:
@@ -129,8 +138,15 @@ class FrameWriter:
     """Decoded frames -> RGB, and colour RGB -> encoded frames with the input's timestamps and colour matrix."""
 
     def __init__(
-        self, av: ModuleType, out: Any, vin: Any, encoder: Encoder, rate: Fraction | None,
-        matrix: Sequence[int] | None = None, turns: int = 0, interlaced: bool = False,
+        self,
+        av: ModuleType,
+        out: Any,
+        vin: Any,
+        encoder: Encoder,
+        rate: Fraction | None,
+        matrix: Sequence[int] | None = None,
+        turns: int = 0,
+        interlaced: bool = False,
     ) -> None:
         from av.video.reformatter import Colorspace
 
@@ -139,8 +155,10 @@ class FrameWriter:
         self.width, self.height = cc_in.width, cc_in.height
         # The matrix players use for this film: its tag, else BT.709 for HD and BT.601 below (FFmpeg's and
         # players' convention for untagged video).
-        space = cc_in.colorspace if cc_in.colorspace in SWS_MATRIX else (
-            _AVCOL_SPC_BT709 if self.height > 576 else _AVCOL_SPC_SMPTE170M
+        space = (
+            cc_in.colorspace
+            if cc_in.colorspace in SWS_MATRIX
+            else (_AVCOL_SPC_BT709 if self.height > 576 else _AVCOL_SPC_SMPTE170M)
         )
         self.space = space
         self.matrix = getattr(Colorspace, SWS_MATRIX[space])
@@ -162,11 +180,13 @@ class FrameWriter:
         cc.colorspace = space
         cc.color_range = _AVCOL_RANGE_MPEG
         hd = space == _AVCOL_SPC_BT709
-        cc.color_primaries = cc_in.color_primaries if cc_in.color_primaries not in (0, 2) else (
-            _AVCOL_PRI_BT709 if hd else _AVCOL_PRI_SMPTE170M
+        cc.color_primaries = (
+            cc_in.color_primaries
+            if cc_in.color_primaries not in (0, 2)
+            else (_AVCOL_PRI_BT709 if hd else _AVCOL_PRI_SMPTE170M)
         )
-        cc.color_trc = cc_in.color_trc if cc_in.color_trc not in (0, 2) else (
-            _AVCOL_TRC_BT709 if hd else _AVCOL_TRC_SMPTE170M
+        cc.color_trc = (
+            cc_in.color_trc if cc_in.color_trc not in (0, 2) else (_AVCOL_TRC_BT709 if hd else _AVCOL_TRC_SMPTE170M)
         )
         self.pix_fmt = encoder.pix_fmt
         # An interlaced film stays so: the encoder codes fields (x264's interlaced mode) in the input's order, and
@@ -179,7 +199,8 @@ class FrameWriter:
             cc.field_order = cc_in.field_order
             top_first = cc_in.field_order in (AV_FIELD_TT, AV_FIELD_BT)
             self._fields = filter_chain(
-                av, dict(width=self.width, height=self.height, format=self.pix_fmt, time_base=self.time_base),
+                av,
+                dict(width=self.width, height=self.height, format=self.pix_fmt, time_base=self.time_base),
                 [("setfield", "tff" if top_first else "bff")],
             )
         else:
@@ -191,14 +212,19 @@ class FrameWriter:
         """A decoded frame as uint8 RGB ``(H, W, 3)`` at the film's size, through the film's matrix and range."""
         rng = frame.color_range if frame.color_range in (_AVCOL_RANGE_MPEG, _AVCOL_RANGE_JPEG) else None
         return frame.reformat(
-            width=self.width, height=self.height, format="rgb24", src_colorspace=self.matrix,
+            width=self.width,
+            height=self.height,
+            format="rgb24",
+            src_colorspace=self.matrix,
             src_color_range=rng,
         ).to_ndarray()
 
     def write(self, rgb: Any, source: Any) -> None:
         """Encode uint8 RGB ``(H, W, 3)`` with the timestamp of the decoded frame ``source``."""
         frame = self.av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(
-            format=self.pix_fmt, dst_colorspace=self.matrix, dst_color_range=_AVCOL_RANGE_MPEG,
+            format=self.pix_fmt,
+            dst_colorspace=self.matrix,
+            dst_color_range=_AVCOL_RANGE_MPEG,
         )
         pts = source.pts
         if pts is not None and source.time_base is not None and source.time_base != self.time_base:

@@ -41,7 +41,6 @@ def output_suffix(source_suffix: str, codec: str | None = None) -> str:
     return ".mov" if codec == "prores" else ".mkv"
 
 
-
 class VideoError(Exception):
     """A video that cannot be colorized; the message names the file and says why."""
 
@@ -72,8 +71,6 @@ _FIELD_ORDERS = {
 def field_order(vin: Any) -> str | None:
     """The interlacing of a video stream in words (``top field first`` ...), ``None`` for progressive or unknown."""
     return _FIELD_ORDERS.get(vin.codec_context.field_order)
-
-
 
 
 def filter_chain(av: ModuleType, buffer: dict[str, Any], filters: list[tuple[str, str]]) -> Any:
