@@ -495,12 +495,31 @@ def api_modules() -> list[str]:
     return sorted(names)
 
 
+def reexports(module: str) -> list[str]:
+    """The names a module's ``__all__`` takes from another colorgan module (``colorgan.inference.video`` keeps
+    ``VideoError`` of ``video_streams`` importable from its old place). They are documented where they are defined;
+    documenting them twice would make every short reference to them (``VideoError`` in a docstring) ambiguous, and
+    ``_resolve_reexport`` sends a link to the re-exported name to the definition."""
+    try:
+        mod = importlib.import_module(module)
+    except Exception:
+        return []
+    names = []
+    for name in getattr(mod, "__all__", ()):
+        home = getattr(getattr(mod, name, None), "__module__", None)
+        if isinstance(home, str) and home.startswith("colorgan") and home != module:
+            names.append(name)
+    return names
+
+
 def write_api_pages(folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     wanted = {}
     for module in api_modules():
+        skip = reexports(module)
+        options = [f"   :exclude-members: {', '.join(skip)}"] if skip else []
         wanted[f"{module}.md"] = "\n".join(
-            [GENERATED_NOTE, "", f"# {module}", "", "```{eval-rst}", f".. automodule:: {module}", "```", ""]
+            [GENERATED_NOTE, "", f"# {module}", "", "```{eval-rst}", f".. automodule:: {module}", *options, "```", ""]
         )
     for old in folder.glob("*.md"):
         if old.name not in wanted:

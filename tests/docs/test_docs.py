@@ -262,6 +262,7 @@ FOREIGN = {
     "--count",
     "--serve",
     "--cpu-smoke",
+    "--offline",
     "--pid",
     "--no-index",
     "--no-deps",
