@@ -24,7 +24,10 @@ def test_wheel_ships_configs_and_demo_photos_and_trains(tmp_path):
     (wheel,) = wheel_dir.glob("colorgan-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     for required in ("colorgan/conf/train.yaml", "colorgan/conf/experiment/demo.yaml",
-                     "colorgan/conf/experiment/sports.yaml", "colorgan/assets/LICENSE.md", "colorgan/train.py"):
+                     "colorgan/conf/experiment/sports.yaml", "colorgan/assets/LICENSE.md", "colorgan/train.py",
+                     # the sweeper and launchers conf/hparams_search/optuna.yaml and conf/hydra/launcher/ name
+                     "hydra_plugins/colorgan_cluster/optuna_sweeper.py",
+                     "hydra_plugins/colorgan_cluster/submitit_launcher.py"):
         assert required in names, required
     assert sum(n.startswith("colorgan/assets/demo/train/") for n in names) >= 20
     assert all(any(n.startswith(f"colorgan/assets/demo/{split}/") for n in names) for split in ("val", "test"))
