@@ -24,9 +24,17 @@ SLURM_DDP = REPO / "scripts" / "slurm_ddp.sbatch"
 @pytest.mark.slow
 def test_grid_runs_its_jobs_through_submitit_local_and_the_summaries_read_them(tmp_path: Path) -> None:
     proc = run_module(
-        "colorgan.train", "-m", "hydra/launcher=colorgan_local", "+experiment=demo", *TINY, "logger=csv",
-        f"paths.root_dir={tmp_path}", "test=true", "model.lambda_l1=50,100",
-        cwd=tmp_path, timeout=400,
+        "colorgan.train",
+        "-m",
+        "hydra/launcher=colorgan_local",
+        "+experiment=demo",
+        *TINY,
+        "logger=csv",
+        f"paths.root_dir={tmp_path}",
+        "test=true",
+        "model.lambda_l1=50,100",
+        cwd=tmp_path,
+        timeout=400,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     [sweep] = (tmp_path / "logs" / "demo" / "multiruns").iterdir()
@@ -66,7 +74,8 @@ def test_slurm_launcher_config_composes_with_colorgan_defaults(tmp_path: Path) -
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
         cfg = compose(
-            "train", overrides=["+experiment=demo", "hydra/launcher=colorgan_slurm", "hydra.launcher.partition=gpu"],
+            "train",
+            overrides=["+experiment=demo", "hydra/launcher=colorgan_slurm", "hydra.launcher.partition=gpu"],
             return_hydra_config=True,
         )
     GlobalHydra.instance().clear()
@@ -90,10 +99,12 @@ def test_requeued_job_resumes_from_its_own_last_checkpoint_only(tmp_path: Path) 
     from hydra_plugins.colorgan_cluster.submitit_launcher import ColorganLocalLauncher, resume_requeued_job
 
     def job_config(num: int):
-        return OmegaConf.create({
-            "ckpt_path": None,
-            "hydra": {"sweep": {"dir": str(tmp_path), "subdir": "${hydra.job.num}"}, "job": {"num": num}},
-        })
+        return OmegaConf.create(
+            {
+                "ckpt_path": None,
+                "hydra": {"sweep": {"dir": str(tmp_path), "subdir": "${hydra.job.num}"}, "job": {"num": num}},
+            }
+        )
 
     # another trial's last.ckpt is no reason to resume (ckpt_path=last would have taken it)
     sibling = tmp_path / "0" / "checkpoints" / "last.ckpt"
@@ -128,10 +139,24 @@ def test_preempted_job_is_requeued_and_resumes_from_its_own_checkpoint(tmp_path:
     sweep = tmp_path / "sweep"
     log_file = open(tmp_path / "sweep.log", "w")  # noqa: SIM115 - closed below, after the sweep has ended
     proc = subprocess.Popen(
-        [sys.executable, "-m", "colorgan.train", "-m", "hydra/launcher=colorgan_local", "+experiment=demo", *TINY,
-         "trainer.max_epochs=3", "logger=csv", f"paths.root_dir={tmp_path}", f"hydra.sweep.dir={sweep}",
-         "model.lambda_l1=50"],
-        cwd=tmp_path, stdout=log_file, stderr=subprocess.STDOUT, env=dict(os.environ),
+        [
+            sys.executable,
+            "-m",
+            "colorgan.train",
+            "-m",
+            "hydra/launcher=colorgan_local",
+            "+experiment=demo",
+            *TINY,
+            "trainer.max_epochs=3",
+            "logger=csv",
+            f"paths.root_dir={tmp_path}",
+            f"hydra.sweep.dir={sweep}",
+            "model.lambda_l1=50",
+        ],
+        cwd=tmp_path,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        env=dict(os.environ),
     )
     try:
         last = sweep / "0" / "checkpoints" / "last.ckpt"
@@ -191,11 +216,26 @@ def test_workers_preparing_a_new_storage_at_the_same_moment_share_one_study(tmp_
 
 def _worker(root: Path, storage: str, sweep_dir: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "colorgan.train", "-m", "+experiment=demo", *TINY, "logger=csv",
-         f"paths.root_dir={root}", "+hparams_search=optuna", "hydra.sweeper.n_trials=1",
-         f"hydra.sweeper.storage={storage}", "hydra.sweeper.study_name=colorgan-shared",
-         f"hydra.sweep.dir={sweep_dir}"],
-        cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=dict(os.environ),
+        [
+            sys.executable,
+            "-m",
+            "colorgan.train",
+            "-m",
+            "+experiment=demo",
+            *TINY,
+            "logger=csv",
+            f"paths.root_dir={root}",
+            "+hparams_search=optuna",
+            "hydra.sweeper.n_trials=1",
+            f"hydra.sweeper.storage={storage}",
+            "hydra.sweeper.study_name=colorgan-shared",
+            f"hydra.sweep.dir={sweep_dir}",
+        ],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=dict(os.environ),
     )
 
 
@@ -235,8 +275,12 @@ def fake_slurm(tmp_path: Path) -> dict[str, str]:
     srun.write_text(f'#!/usr/bin/env bash\nprintf "%s\\n" "$@" > {tmp_path / "srun_args"}\n')
     srun.chmod(0o755)
     return {
-        **os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "SLURM_JOB_ID": "77",
-        "SLURM_SUBMIT_DIR": str(tmp_path), "SLURM_NTASKS_PER_NODE": "4", "SLURM_JOB_NUM_NODES": "2",
+        **os.environ,
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "SLURM_JOB_ID": "77",
+        "SLURM_SUBMIT_DIR": str(tmp_path),
+        "SLURM_NTASKS_PER_NODE": "4",
+        "SLURM_JOB_NUM_NODES": "2",
         "COLORGAN_ROOT": str(tmp_path),
     }
 
@@ -250,7 +294,10 @@ def test_slurm_ddp_script_refuses_a_sweep_and_points_at_the_launcher(
 ) -> None:
     proc = subprocess.run(
         ["bash", str(SLURM_DDP), "sports", "data.root=/data/sports", *sweep_args],
-        env=fake_slurm, capture_output=True, text=True, timeout=30,
+        env=fake_slurm,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "cannot run a sweep" in proc.stderr and "hydra/launcher=colorgan_slurm" in proc.stderr
@@ -260,7 +307,10 @@ def test_slurm_ddp_script_refuses_a_sweep_and_points_at_the_launcher(
 def test_slurm_ddp_script_still_starts_a_single_ddp_run(tmp_path: Path, fake_slurm: dict[str, str]) -> None:
     proc = subprocess.run(
         ["bash", str(SLURM_DDP), "sports", "data.root=/data/sports", "model.lambda_l1=30"],
-        env=fake_slurm, capture_output=True, text=True, timeout=30,
+        env=fake_slurm,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     args = (tmp_path / "srun_args").read_text().splitlines()
