@@ -187,14 +187,18 @@ def test_a_colour_point_put_on_a_real_photo_moves_its_colour(hinted_app: Running
             scale = min(box["width"] / natural[0], box["height"] / natural[1])
             left = (box["width"] - natural[0] * scale) / 2
             top = (box["height"] - natural[1] * scale) / 2
+            # the middle of pixel (x, y), and the far corner of the last pixel of the last row and column
             picture.click(position={"x": left + (x + 0.5) * scale, "y": top + (y + 0.5) * scale})
             status.get_by_text("1 point. Press Colorize with points to see them.").wait_for()
+            picture.click(position={"x": left + 450.8 * scale, "y": top + 299.8 * scale})
+            status.get_by_text("2 points. Press Colorize with points to see them.").wait_for()
             page.locator("#points-undo").click()
-            status.get_by_text("0 points").wait_for()
-            picture.click(position={"x": left + (x + 0.5) * scale, "y": top + (y + 0.5) * scale})
             status.get_by_text("1 point.").wait_for()
+            picture.click(position={"x": left + 450.8 * scale, "y": top + 299.8 * scale})
+            status.get_by_text("2 points.").wait_for()
             page.locator("#points-colorize").click()
-            status.get_by_text("1 point. The colours show them.").wait_for()
+            status.get_by_text("2 points. The colours show them.").wait_for()
+            page.locator("#points-colorize:not([disabled])", has_text="Colorize with points").wait_for()
 
             with page.expect_download() as info:
                 page.locator("#points-download").click()
@@ -214,13 +218,28 @@ def test_a_colour_point_put_on_a_real_photo_moves_its_colour(hinted_app: Running
             with page.expect_file_chooser() as chooser:
                 page.locator("#points-load").click()
             chooser.value.set_files(str(saved))
-            status.get_by_text("1 point. The colours show them.").wait_for()
+            status.get_by_text("2 points. The colours show them.").wait_for()
+
+            # a file that is not JSON is refused beside the photo: the photo and its points stay
+            broken = tmp_path / "broken.json"
+            broken.write_text("{ this is not json")
+            with page.expect_file_chooser() as chooser:
+                page.locator("#points-load").click()
+            chooser.value.set_files(str(broken))
+            page.locator("#points-message .colorgan-error", has_text="broken.json' is not JSON").wait_for()
+            assert picture.evaluate("i => [i.naturalWidth, i.naturalHeight]") == [451, 300]
+            assert picture.is_visible() and page.locator("#points-canvas .error").count() == 0
+            assert "2 points. The colours show them." in status.inner_text()
+            page.screenshot(path=str(tmp_path / "refused.png"), full_page=True)
     except BrowserUnavailable as err:
         pytest.fail(f"the browser test cannot run: {err}")
 
-    (point,) = json.loads(saved.read_text())["points"]
-    assert abs(point["x"] - x) <= 1 and abs(point["y"] - y) <= 1, point  # where it was clicked, in photo pixels
+    file = json.loads(saved.read_text())
+    point, corner = file["points"]
+    assert (point["x"], point["y"]) == (x, y), point  # the pixel clicked, in photo pixels
+    assert (corner["x"], corner["y"]) == (450, 299), corner  # the last column and row take clicks too
     assert point["color"] == GREEN and point["size"] == 40
+    assert file["photo"] == {"width": 451, "height": 300}
     before, after = Image.open(automatic), Image.open(hinted)
     assert before.size == after.size == (451, 300)
     far, near = ab_distance(before, x, y, GREEN), ab_distance(after, x, y, GREEN)
