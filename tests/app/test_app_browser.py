@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import shutil
 import zipfile
@@ -185,18 +186,23 @@ def test_a_colour_point_put_on_a_real_photo_moves_its_colour(hinted_app: Running
             assert natural == [451, 300]  # the picture clicked on is the photo at its own size (it fits the page)
             box = picture.bounding_box()
             scale = min(box["width"] / natural[0], box["height"] / natural[1], 1)  # Gradio's scale-down
-            left = (box["width"] - natural[0] * scale) / 2
-            top = (box["height"] - natural[1] * scale) / 2
-            # the middle of pixel (x, y), and the far corner of the last pixel of the last row and column
-            picture.click(position={"x": left + (x + 0.5) * scale, "y": top + (y + 0.5) * scale})
+            x0 = box["x"] + (box["width"] - natural[0] * scale) / 2
+            y0 = box["y"] + (box["height"] - natural[1] * scale) / 2
+
+            def on_pixel(px: int, py: int) -> dict[str, float]:
+                """Where to click for photo pixel (px, py): a whole screen pixel inside it, as a mouse reports."""
+                ax, ay = math.ceil(x0 + px * scale - 1e-6), math.ceil(y0 + py * scale - 1e-6)
+                return {"x": ax - box["x"], "y": ay - box["y"]}
+
+            # pixel (x, y), and the last pixel of the last row and column; force: at the picture's very edge the
+            # block's frame is on top, where a person's click lands too
+            picture.click(position=on_pixel(x, y))
             status.get_by_text("1 point. Press Colorize with points to see them.").wait_for()
-            # force: at the picture's very edge the block's frame is on top, where a person's click lands too
-            corner = {"x": left + 450.8 * scale, "y": top + 299.8 * scale}
-            picture.click(position=corner, force=True)
+            picture.click(position=on_pixel(450, 299), force=True)
             status.get_by_text("2 points. Press Colorize with points to see them.").wait_for()
             page.locator("#points-undo").click()
             status.get_by_text("1 point.").wait_for()
-            picture.click(position=corner, force=True)
+            picture.click(position=on_pixel(450, 299), force=True)
             status.get_by_text("2 points.").wait_for()
             page.locator("#points-colorize").click()
             status.get_by_text("2 points. The colours show them.").wait_for()
