@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import http.server
 import json
+import math
 import re
 import shutil
 import threading
@@ -276,17 +277,28 @@ def test_a_colour_point_put_on_a_real_photo_moves_its_colour(hinted_app: Running
             natural = picture.evaluate("i => [i.naturalWidth, i.naturalHeight]")
             assert natural == [451, 300]  # the picture clicked on is the photo at its own size (it fits the page)
             box = picture.bounding_box()
-            scale = min(box["width"] / natural[0], box["height"] / natural[1])
-            left = (box["width"] - natural[0] * scale) / 2
-            top = (box["height"] - natural[1] * scale) / 2
-            picture.click(position={"x": left + (x + 0.5) * scale, "y": top + (y + 0.5) * scale})
+            scale = min(box["width"] / natural[0], box["height"] / natural[1], 1)  # Gradio's scale-down
+            x0 = box["x"] + (box["width"] - natural[0] * scale) / 2
+            y0 = box["y"] + (box["height"] - natural[1] * scale) / 2
+
+            def on_pixel(px: int, py: int) -> dict[str, float]:
+                """Where to click for photo pixel (px, py): a whole screen pixel inside it, as a mouse reports."""
+                ax, ay = math.ceil(x0 + px * scale - 1e-6), math.ceil(y0 + py * scale - 1e-6)
+                return {"x": ax - box["x"], "y": ay - box["y"]}
+
+            # pixel (x, y), and the last pixel of the last row and column; force: at the picture's very edge the
+            # block's frame is on top, where a person's click lands too
+            picture.click(position=on_pixel(x, y))
             status.get_by_text("1 point. Press Colorize with points to see them.").wait_for()
+            picture.click(position=on_pixel(450, 299), force=True)
+            status.get_by_text("2 points. Press Colorize with points to see them.").wait_for()
             page.locator("#points-undo").click()
-            status.get_by_text("0 points").wait_for()
-            picture.click(position={"x": left + (x + 0.5) * scale, "y": top + (y + 0.5) * scale})
             status.get_by_text("1 point.").wait_for()
+            picture.click(position=on_pixel(450, 299), force=True)
+            status.get_by_text("2 points.").wait_for()
             page.locator("#points-colorize").click()
-            status.get_by_text("1 point. The colours show them.").wait_for()
+            status.get_by_text("2 points. The colours show them.").wait_for()
+            page.locator("#points-colorize:not([disabled])", has_text="Colorize with points").wait_for()
 
             with page.expect_download() as info:
                 page.locator("#points-download").click()
@@ -306,13 +318,28 @@ def test_a_colour_point_put_on_a_real_photo_moves_its_colour(hinted_app: Running
             with page.expect_file_chooser() as chooser:
                 page.locator("#points-load").click()
             chooser.value.set_files(str(saved))
-            status.get_by_text("1 point. The colours show them.").wait_for()
+            status.get_by_text("2 points. The colours show them.").wait_for()
+
+            # a file that is not JSON is refused beside the photo: the photo and its points stay
+            broken = tmp_path / "broken.json"
+            broken.write_text("{ this is not json")
+            with page.expect_file_chooser() as chooser:
+                page.locator("#points-load").click()
+            chooser.value.set_files(str(broken))
+            page.locator("#points-message .colorgan-error", has_text="broken.json' is not JSON").wait_for()
+            assert picture.evaluate("i => [i.naturalWidth, i.naturalHeight]") == [451, 300]
+            assert picture.is_visible() and page.locator("#points-canvas .error").count() == 0
+            assert "2 points. The colours show them." in status.inner_text()
+            page.screenshot(path=str(tmp_path / "refused.png"), full_page=True)
     except BrowserUnavailable as err:
         pytest.fail(f"the browser test cannot run: {err}")
 
-    (point,) = json.loads(saved.read_text())["points"]
-    assert abs(point["x"] - x) <= 1 and abs(point["y"] - y) <= 1, point  # where it was clicked, in photo pixels
+    file = json.loads(saved.read_text())
+    point, corner = file["points"]
+    assert (point["x"], point["y"]) == (x, y), point  # the pixel clicked, in photo pixels
+    assert (corner["x"], corner["y"]) == (450, 299), corner  # the last column and row take clicks too
     assert point["color"] == GREEN and point["size"] == 40
+    assert file["photo"] == {"width": 451, "height": 300}
     before, after = Image.open(automatic), Image.open(hinted)
     assert before.size == after.size == (451, 300)
     far, near = ab_distance(before, x, y, GREEN), ab_distance(after, x, y, GREEN)

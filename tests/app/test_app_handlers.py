@@ -6,6 +6,7 @@ import os
 import struct
 import subprocess
 import sys
+import time
 import zipfile
 import zlib
 from pathlib import Path
@@ -210,6 +211,59 @@ def test_only_the_newest_jobs_and_their_uploads_are_kept(models, tmp_path: Path)
     reused = colorize_uploads([jobs[2][1]], models, results)
     prune_jobs(results, keep=1, uploads_dir=uploads)
     assert sorted(p.name for p in results.iterdir()) == [reused.folder.name] and jobs[2][1].exists()
+
+
+def test_the_temporary_folder_is_bounded_by_bytes_as_well_as_by_jobs(models, tmp_path: Path) -> None:
+    uploads = tmp_path / "temp"
+    results = uploads / "results"
+
+    def upload(name: str, seed: int, side: int) -> Path:
+        folder = uploads / f"{seed:064x}"
+        folder.mkdir(parents=True)
+        Image.fromarray(np.random.default_rng(seed).integers(0, 256, (side, side), np.uint8)).save(folder / name)
+        return folder / name
+
+    def used() -> int:
+        return sum(f.stat().st_size for f in uploads.rglob("*") if f.is_file())
+
+    jobs = []
+    for i in range(4):  # each job: a noisy 200 px PNG (~40 kB), its result, before half, and the zip of its result
+        batch = colorize_uploads([upload(f"p{i}.png", i, 200)], models, results)
+        assert batch.zip.is_file() and batch.zip.parent == batch.folder
+        jobs.append(batch)
+    per_job = used() // 4
+    limit = int(per_job * 2.5)
+    deleted = prune_jobs(results, keep=10, uploads_dir=uploads, max_bytes=limit)
+    assert sorted(p.name for p in results.iterdir()) == ["job-3", "job-4"]  # 10 allowed by count, 2 fit the bytes
+    assert used() <= limit
+    assert jobs[0].folder in deleted and not jobs[0].zip.exists()  # a job's zip goes with it
+    assert not (uploads / f"{0:064x}").exists() and (uploads / f"{3:064x}").exists()
+    # the newest job stays whatever it takes: its results are on the page
+    prune_jobs(results, keep=10, uploads_dir=uploads, max_bytes=1)
+    assert sorted(p.name for p in results.iterdir()) == ["job-4"] and jobs[3].zip.is_file()
+    with pytest.raises(ValueError, match="--max-temp-gb"):
+        prune_jobs(results, keep=1, max_bytes=-1)
+
+
+def test_empty_temporary_files_left_behind_are_pruned(tmp_path: Path) -> None:
+    uploads = tmp_path / "temp"
+    uploads.mkdir()
+    old = time.time() - 3600
+    stale = [uploads / "tmpa1b2c3d4", uploads / "tmp_x9y8z7w6.png"]
+    for f in stale:
+        f.touch()
+        os.utime(f, (old, old))
+    fresh = uploads / "tmpq1w2e3r4"  # may be one being written right now
+    fresh.touch()
+    full = uploads / "tmpz9z9z9z9"
+    full.write_bytes(b"data")
+    os.utime(full, (old, old))
+    other = uploads / "notes"
+    other.touch()
+    os.utime(other, (old, old))
+    deleted = prune_jobs(uploads / "results", keep=3, uploads_dir=uploads)
+    assert sorted(deleted) == sorted(stale)
+    assert sorted(p.name for p in uploads.iterdir()) == ["notes", "tmpq1w2e3r4", "tmpz9z9z9z9"]
 
 
 def _png_header_only(path: Path, width: int, height: int) -> Path:

@@ -8,7 +8,8 @@ The safety settings, as people expect of a local tool:
 * Gradio serves only the app's own temporary folder (uploads and results, removed on exit): no allowed paths, its
   examples cache moved in there, and the checkpoints, the working folder and the home folder blocked;
 * uploads are limited in size (``--max-upload-mb``), photos in pixels (``--max-pixels``), one job runs at a time and
-  at most ``--queue-size`` wait; only the newest ``--keep-jobs`` jobs keep their results and uploads;
+  at most ``--queue-size`` wait; only the newest ``--keep-jobs`` jobs keep their results and uploads, fewer when
+  they would take more than ``--max-temp-gb`` of disk;
 * only requests addressed to the page's own address (``--host`` and ``--port``, its loopback names, or an
   ``--allowed-host``) are answered, and none sent by another web site or by a page on another local port
   (:mod:`colorgan.app.guard`: DNS rebinding, cross-site uploads);
@@ -31,6 +32,7 @@ from colorgan.data.decode import DEFAULT_MAX_PIXELS
 from colorgan.data.host_memory import keep_freed_memory
 
 PROG = "colorgan-app"
+DEFAULT_MAX_TEMP_GB = 2.0  # ten jobs of a few dozen phone photos each, with their zips
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--keep-jobs", type=int, default=10, metavar="N",
         help="keep the results of the newest N jobs; older ones, and the uploads they took, are deleted (default 10)",
+    )
+    parser.add_argument(
+        "--max-temp-gb", type=float, default=DEFAULT_MAX_TEMP_GB, metavar="GB",
+        help="keep uploads and results within this much disk: older jobs go first, the newest always stays "
+        f"(default {DEFAULT_MAX_TEMP_GB:g} GB)",
     )
     parser.add_argument(
         "--share", action="store_true",
@@ -157,7 +164,7 @@ def _stop_on_sigterm() -> None:
 def serve(args: argparse.Namespace, temp_dir: Path) -> int:
     """Load the models, build the page and serve it from ``temp_dir`` until interrupted. Returns the exit code."""
     os.environ.update(served_folder_settings(temp_dir))
-    from colorgan.app.page import CSS, build_page, require_gradio
+    from colorgan.app.page import CSS, HEAD, build_page, require_gradio
     from colorgan.checkpoints.reading import CheckpointError
 
     try:
@@ -181,7 +188,8 @@ def serve(args: argparse.Namespace, temp_dir: Path) -> int:
     print(f"Models:\n{models.describe()}", file=sys.stderr)
 
     page = build_page(
-        models, temp_dir / "results", max_files=args.max_files, keep_jobs=args.keep_jobs, uploads_dir=temp_dir
+        models, temp_dir / "results", max_files=args.max_files, keep_jobs=args.keep_jobs, uploads_dir=temp_dir,
+        max_temp_bytes=int(args.max_temp_gb * 1024**3),
     )
     page.queue(default_concurrency_limit=1, max_size=args.queue_size)
     warning = host_warning(args.host)
@@ -217,6 +225,7 @@ def serve(args: argparse.Namespace, temp_dir: Path) -> int:
             pwa=False,
             footer_links=[],
             css=CSS,
+            head=HEAD,
             # the guard sits in front of every route Gradio adds, uploads and file downloads included, and in front
             # of Gradio's own CORS layer (guard_first)
             app_kwargs={"middleware": [Middleware(RequestGuard, allowed=allowed)], "lifespan": guard_first},
@@ -248,7 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--host must name an address, e.g. 127.0.0.1 (the default) or 0.0.0.0")
     if not 0 < args.port <= 65535:  # 0 (any free port) would leave the page not knowing its own address
         parser.error("--port must be between 1 and 65535")
-    for name in ("max_upload_mb", "max_files", "queue_size", "keep_jobs"):
+    for name in ("max_upload_mb", "max_files", "queue_size", "keep_jobs", "max_temp_gb"):
         if getattr(args, name) <= 0:
             parser.error(f"--{name.replace('_', '-')} must be positive")
     if args.size is not None and args.size < 1:

@@ -11,12 +11,15 @@ A job folder holds, for photos ``beach.jpg`` and ``logo.png`` (transparent)::
     job-<n>/before/beach.jpg          the input as the model read it (gray or colour, orientation applied), at the
                                       photo's own size: the "before" half of the slider; not in the zip (PNG with
                                       the result's transparency for a transparent photo)
-    job-<n>/colorized.zip             every result and side-by-side, in a folder colorized-job-<n>/
+    job-<n>/colorized.zip             every result and side-by-side, in a folder colorized-job-<n>/ (deleted with
+                                      its job, like everything in the folder)
     job-<n>/.job.json                 when the job started and which uploads it took (for :func:`prune_jobs`)
 
-Retention: after each job the page keeps the newest ``--keep-jobs`` job folders and deletes the older ones, with
-every upload no kept job took that was dropped before the oldest kept job started (:func:`prune_jobs`). So the
-temporary folder holds a bounded number of jobs, whatever runs for days.
+Retention: after each job the page keeps the newest ``--keep-jobs`` job folders, fewer when they and the uploads
+would take more than ``--max-temp-gb`` (the newest job is always kept), and deletes the older ones, with every
+upload no kept job took that was dropped before the oldest kept job started, and the empty ``tmp*`` files Gradio
+leaves behind (:func:`prune_jobs`). So the temporary folder holds a bounded number of jobs and bytes, whatever runs
+for days.
 """
 
 from __future__ import annotations
@@ -48,6 +51,9 @@ ZIP_NAME = "colorized.zip"
 JOB_RECORD = ".job.json"
 # Gradio keeps each upload in a folder named by the SHA of its content, directly under its temporary folder
 _UPLOAD_FOLDER = re.compile(r"[0-9a-f]{40,128}")
+# ... and leaves empty files behind there (tempfile's names: tmp + 8 characters), one every few requests
+_EMPTY_TEMP_FILE = re.compile(r"tmp[a-z0-9_]{6,12}(\.[A-Za-z0-9]+)?")
+EMPTY_FILE_AGE_S = 60  # an empty tmp* file younger than this may be one being written: it stays
 BEFORE_QUALITY = 90  # the slider's "before" image is a preview of what the model read, not a result
 Progress = Callable[[float, str], None]
 
@@ -349,41 +355,109 @@ def _job_record(folder: Path) -> dict:
         return {"started": folder.stat().st_mtime, "uploads": []}
 
 
-def prune_jobs(results_dir: Path, keep: int, uploads_dir: Path | None = None) -> list[Path]:
-    """Delete all but the newest ``keep`` job folders under ``results_dir``, and the uploads they took.
+def prune_jobs(
+    results_dir: Path, keep: int, uploads_dir: Path | None = None, max_bytes: int | None = None
+) -> list[Path]:
+    """Delete all but the newest ``keep`` job folders under ``results_dir``, and the uploads they took; fewer jobs
+    when the kept jobs and uploads take more than ``max_bytes``.
 
     Uploads are Gradio's folders directly under ``uploads_dir`` (``<sha>/<name>``). One is deleted when no kept job
     took it and it was dropped before the oldest kept job started: an upload whose *Colorize* press may still be
-    on its way (dropped after that) stays.
+    on its way (dropped after that) stays. ``max_bytes`` counts the kept job folders and the uploads that stay; the
+    oldest kept jobs go until they fit, but the newest job is always kept (its results are on the page). Empty
+    ``tmp*`` files under ``uploads_dir`` older than a minute are deleted too.
 
     Returns:
-        The folders deleted.
+        The folders (and files) deleted.
     """
     if keep < 1:
         raise ValueError(f"keep must be at least 1 (--keep-jobs), got {keep}")
+    if max_bytes is not None and max_bytes < 0:
+        raise ValueError(f"max_bytes must not be negative (--max-temp-gb), got {max_bytes}")
+    deleted: list[Path] = _prune_empty_files(uploads_dir) if uploads_dir is not None else []
     if not results_dir.is_dir():
-        return []
+        return deleted
     jobs = sorted((p for p in results_dir.glob("job-*") if p.name[4:].isdigit()), key=_job_number)
-    kept, old = jobs[-keep:], jobs[:-keep]
-    deleted: list[Path] = []
+    uploads = _upload_folders(uploads_dir) if uploads_dir is not None else []
+    sizes: dict[Path, int] = {}
+
+    def size(path: Path) -> int:
+        if path not in sizes:
+            sizes[path] = _bytes(path)
+        return sizes[path]
+
+    n = min(keep, len(jobs))
+    while True:
+        kept = jobs[len(jobs) - n :]
+        staying = _uploads_kept(kept, uploads)
+        if max_bytes is None or n <= 1 or sum(map(size, kept)) + sum(map(size, staying)) <= max_bytes:
+            break
+        n -= 1
+    old = jobs[: len(jobs) - n]
     for folder in old:
         shutil.rmtree(folder, ignore_errors=True)
         deleted.append(folder)
     if uploads_dir is None or not old:
         return deleted
+    for folder in set(uploads) - set(staying):
+        shutil.rmtree(folder, ignore_errors=True)
+        deleted.append(folder)
+    return deleted
+
+
+def _upload_folders(uploads_dir: Path) -> list[Path]:
+    if not uploads_dir.is_dir():
+        return []
+    return [f for f in uploads_dir.iterdir() if _UPLOAD_FOLDER.fullmatch(f.name) and f.is_dir()]
+
+
+def _uploads_kept(kept: Sequence[Path], uploads: Sequence[Path]) -> list[Path]:
+    """The upload folders that stay with the jobs ``kept``: taken by one of them, or dropped after the oldest
+    started (a press of *Colorize* may be on its way); all of them while no job is kept."""
+    if not kept:
+        return list(uploads)
     records = [_job_record(folder) for folder in kept]
     cutoff = min(r["started"] for r in records)
     in_use = {Path(u).parent for r in records for u in r["uploads"]}
-    for folder in uploads_dir.iterdir():
-        if not (_UPLOAD_FOLDER.fullmatch(folder.name) and folder.is_dir()) or folder.resolve() in in_use:
-            continue
+    staying = []
+    for folder in uploads:
         try:
             dropped = folder.stat().st_mtime
         except OSError:
             continue
-        if dropped < cutoff:
-            shutil.rmtree(folder, ignore_errors=True)
-            deleted.append(folder)
+        if folder.resolve() in in_use or dropped >= cutoff:
+            staying.append(folder)
+    return staying
+
+
+def _bytes(path: Path) -> int:
+    """The bytes of the files under ``path`` (0 for what has gone meanwhile)."""
+    total = 0
+    for root, _, names in os.walk(path):
+        for name in names:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                pass
+    return total
+
+
+def _prune_empty_files(uploads_dir: Path) -> list[Path]:
+    """Delete the empty ``tmp*`` files directly under ``uploads_dir`` older than :data:`EMPTY_FILE_AGE_S`."""
+    if not uploads_dir.is_dir():
+        return []
+    deleted = []
+    now = time.time()
+    for path in uploads_dir.iterdir():
+        if not _EMPTY_TEMP_FILE.fullmatch(path.name):
+            continue
+        try:
+            info = path.lstat()
+        except OSError:
+            continue
+        if path.is_file() and not path.is_symlink() and info.st_size == 0 and now - info.st_mtime > EMPTY_FILE_AGE_S:
+            path.unlink(missing_ok=True)
+            deleted.append(path)
     return deleted
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import html
+import json
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,9 +28,30 @@ BUSY_BUTTON = "Colorizing…"
 CSS = """
 #status { min-height: 4.5em; overflow: visible !important; }
 #points-canvas img { cursor: crosshair; }
+#points-message:empty { display: none; }
 .colorgan-error { color: #b00020; padding: 0.6em 0.8em; border: 1px solid #f3c2c8; border-radius: 6px;
                   background: #fff5f6; }
 """
+
+# The points editor takes each click where the mouse was, as a position on the picture in its own pixels (pixel i
+# covers [i, i + 1)): Gradio's select event rounds that to the nearest pixel edge, so a click on a pixel's right
+# half landed on the next pixel and one on the last row or column was dropped. The position goes to the hidden
+# textbox #points-click, whose change the page listens to; the geometry is Gradio's own (object-fit scale-down).
+HEAD = """<script>
+document.addEventListener("click", (event) => {
+  const canvas = event.target instanceof Element ? event.target.closest("#points-canvas") : null;
+  const img = canvas ? canvas.querySelector("img") : null;
+  const box = document.querySelector("#points-click textarea, #points-click input");
+  if (!img || !box || !img.naturalWidth) return;
+  const r = img.getBoundingClientRect();
+  const s = Math.min(r.width / img.naturalWidth, r.height / img.naturalHeight, 1);
+  const x = (event.clientX - r.left - (r.width - img.naturalWidth * s) / 2) / s;
+  const y = (event.clientY - r.top - (r.height - img.naturalHeight * s) / 2) / s;
+  if (!(x >= 0 && y >= 0 && x < img.naturalWidth && y < img.naturalHeight)) return;
+  box.value = JSON.stringify({x: x, y: y, width: img.naturalWidth, height: img.naturalHeight, at: Date.now()});
+  box.dispatchEvent(new Event("input", {bubbles: true}));
+}, true);
+</script>"""
 
 
 def require_gradio() -> Any:
@@ -58,7 +80,13 @@ def _rows(batch: Batch) -> list[dict[str, Any]]:
 
 
 def build_page(
-    models: Models, results_dir: Path, *, max_files: int = 100, keep_jobs: int = 10, uploads_dir: Path | None = None
+    models: Models,
+    results_dir: Path,
+    *,
+    max_files: int = 100,
+    keep_jobs: int = 10,
+    uploads_dir: Path | None = None,
+    max_temp_bytes: int | None = None,
 ) -> gr.Blocks:
     """The Blocks of the page; :mod:`colorgan.app.cli` queues and launches it.
 
@@ -68,7 +96,9 @@ def build_page(
         max_files: the most photos one press of *Colorize* takes.
         keep_jobs: how many of the newest jobs keep their results (see :func:`~colorgan.app.handlers.prune_jobs`).
         uploads_dir: Gradio's upload folder (``GRADIO_TEMP_DIR``), whose old uploads go with old jobs.
+        max_temp_bytes: the most bytes jobs and uploads may take; older jobs go first (``None``: no limit).
     """
+    prune = functools.partial(prune_jobs, results_dir, keep_jobs, uploads_dir, max_temp_bytes)
     gr = require_gradio()
 
     def run(files: list[str] | None, model: str | None, compare: bool, progress=gr.Progress()):  # noqa: B008
@@ -87,7 +117,7 @@ def build_page(
                 print_exception=False,
             ) from err
         finally:
-            prune_jobs(results_dir, keep_jobs, uploads_dir)
+            prune()
             release_freed_memory()  # the page idles between jobs: a big photo's memory goes back to the system
         return (
             _rows(batch),
@@ -142,7 +172,7 @@ def build_page(
                             gr.Markdown(f"note: {html.escape(note)}")
 
         if any(models.takes_hints(label) for label in models.labels):
-            _points_section(gr, models, results_dir, files, model, keep_jobs, uploads_dir)
+            _points_section(gr, models, results_dir, files, model, prune)
 
         # The button says the page is busy from the press until the job ends, failed or not (.then runs either way).
         go.click(
@@ -166,71 +196,95 @@ POINTS_INTRO = (
 )
 
 
-def _points_section(
-    gr: Any, models: Models, results_dir: Path, files: Any, model: Any, keep_jobs: int, uploads_dir: Path | None
-) -> None:
-    """The colour points editor (:mod:`colorgan.app.points`) under the results, for a page with a hinted model."""
+def _points_section(gr: Any, models: Models, results_dir: Path, files: Any, model: Any, prune: Any) -> None:
+    """The colour points editor (:mod:`colorgan.app.points`) under the results, for a page with a hinted model.
 
-    def user_error(err: Exception) -> Exception:
-        return gr.Error(str(err), print_exception=False)
+    A refused action (a bad points file, points for a model that takes none, too many points) leaves the photo and
+    its points as they were and says why beside the photo: never an error box in place of the photo.
+    """
 
-    def shown(state: pts.PointsState | None, note: str | None = None) -> tuple:
-        """What every points event updates: state, picture, status line, downloads."""
+    def shown(state: pts.PointsState | None, view: str = pts.VIEW_POINTS, note: str | None = None,
+              error: str | None = None) -> tuple:
+        """What every points event updates: state, picture, status line, message beside the photo, downloads."""
         saved = pts.points_file(state)
         output = state["output"] if state else None
-        status = pts.describe(state) + (f"\n\nnote: {html.escape(note)}" if note else "")
+        label = "Click where you know the colour"
+        if state and not state.get("takes_hints", True):
+            label = "This model takes no colour points"
+        if error:
+            message = f'<div class="colorgan-error">{html.escape(error, quote=False)}</div>'
+        else:
+            message = f"note: {html.escape(note)}" if note else ""
         return (
-            state, pts.canvas(state), status,
+            state, gr.update(value=pts.canvas(state, view=view), label=label), pts.describe(state), message,
             gr.DownloadButton(value=output, visible=output is not None),
             gr.DownloadButton(value=str(saved) if saved else None, visible=saved is not None),
         )
 
     def guarded(action: Any) -> Any:
-        @functools.wraps(action)  # Gradio reads the action's signature: its gr.SelectData argument gets the click
-        def run(*args: Any) -> tuple:
+        """``action(state, view, ...)`` with its refusals said beside the photo, which stays as it was."""
+
+        @functools.wraps(action)
+        def run(state: pts.PointsState | None, view: str, *args: Any) -> tuple:
             try:
-                return action(*args)
+                return action(state, view, *args)
             except ValueError as err:  # HintError included: the user's points or photo, said on the page
-                raise user_error(err) from err
-            except Exception as err:
+                return shown(state, view, error=_sentence(str(err)))
+            except Exception:
                 log.exception("colour points: %s failed", getattr(action, "__name__", "an action"))
-                raise gr.Error(
-                    f"the server could not do that ({type(err).__name__}); its log says why", print_exception=False
-                ) from err
+                error = "the server could not do that; its log says why. The photo and its points are as they were."
+                return shown(state, view, error=_sentence(error))
         return run
 
-    def open_photo(files_: list[str] | None, index: int | None, label: str | None) -> tuple:
+    def open_photo(state: pts.PointsState | None, view: str, files_: list[str] | None, index: int | None,
+                   label: str | None, progress=gr.Progress()) -> tuple:  # noqa: B008
+        progress(None, desc="Opening the photo and colorizing it…")
         try:
             state, note = pts.open_photo(files_, index, models, results_dir, label)
         finally:
-            prune_jobs(results_dir, keep_jobs, uploads_dir)
+            prune()
             release_freed_memory()
-        default, largest = pts.point_size_range(state["size"])
-        return (*shown(state, note), gr.Slider(value=default, maximum=largest))
+        return shown(state, pts.VIEW_POINTS, note=note)
 
-    def colorize(state: pts.PointsState | None, label: str | None) -> tuple:
+    def colorize(state: pts.PointsState | None, view: str, label: str | None,
+                 progress=gr.Progress()) -> tuple:  # noqa: B008
+        n = len(state["points"]) if state else 0
+        progress(None, desc=f"Colorizing with {n} point{'' if n == 1 else 's'}…")
         try:
-            return shown(pts.colorize_points(state, models, label))
+            return shown(pts.colorize_points(state, models, label), pts.VIEW_POINTS)
         finally:
+            prune()
             release_freed_memory()
 
-    def click(state: pts.PointsState | None, colour: str, size: float, evt: Any) -> tuple:
-        if evt.index is None:  # a click beside the picture, where it is letterboxed
-            return shown(state)
-        x, y = evt.index
-        return shown(pts.add_point(state, x, y, colour, size))
+    def click(state: pts.PointsState | None, view: str, colour: str, size: float, where: str) -> tuple:
+        try:
+            at = json.loads(where or "null")
+            x, y = float(at["x"]), float(at["y"])
+        except (ValueError, TypeError, KeyError):
+            return shown(state, view)  # not a click on the picture
+        return shown(pts.add_point(state, x, y, colour, size), view)
 
-    # resolved, not a string: Gradio passes the click's data to the argument whose type hint is SelectData
-    click.__annotations__ = {"evt": gr.SelectData}
-
-    def load(state: pts.PointsState | None, upload: str | None) -> tuple:
+    def load(state: pts.PointsState | None, view: str, upload: str | None) -> tuple:
         if not upload:
-            return shown(state)
-        return shown(pts.load_points(state, upload, upload_name(upload)))
+            return shown(state, view)
+        loaded, note = pts.load_points(state, upload, upload_name(upload))
+        return shown(loaded, view, note=note)
+
+    def sizes(state: pts.PointsState | None) -> Any:
+        if not state or not state.get("output"):
+            return gr.Slider()
+        default, largest = pts.point_size_range(state["size"])
+        return gr.Slider(value=default, maximum=largest)
 
     def choices(files_: list[str] | None) -> Any:
         names = [(upload_name(f), i) for i, f in enumerate(files_ or [])]
         return gr.Dropdown(choices=names, value=0 if names else None)
+
+    def busy(button: Any, text: str) -> tuple[Any, Any]:
+        """(a click that makes ``button`` say ``text`` and wait, what sets it back): the page shows it is working
+        beside the photo, where the eye is, for as long as the job runs."""
+        label = button.value
+        return (lambda: gr.Button(text, interactive=False)), (lambda: gr.Button(label, interactive=True))
 
     with gr.Column(elem_id="points"):
         gr.Markdown(POINTS_INTRO)
@@ -243,6 +297,8 @@ def _points_section(
                 elem_id="points-canvas", buttons=[], scale=3,
             )
             with gr.Column(scale=1):
+                message = gr.Markdown(elem_id="points-message")
+                view = gr.Radio(list(pts.VIEWS), value=pts.VIEW_POINTS, label="Show", elem_id="points-view")
                 colour = gr.ColorPicker("#2a5caa", label="Colour", elem_id="points-colour")
                 size = gr.Slider(1, 64, value=9, step=1, label="Point size (pixels of the photo)",
                                  elem_id="points-size")
@@ -254,20 +310,32 @@ def _points_section(
                 save = gr.DownloadButton("Save points (JSON)", visible=False, elem_id="points-save")
                 load_button = gr.UploadButton("Load points (JSON)", file_types=[".json"], elem_id="points-load")
         status = gr.Markdown(pts.describe(None), elem_id="points-status")
+        where = gr.Textbox(visible="hidden", elem_id="points-click")  # set by HEAD's click listener
         state = gr.State(None)
 
-    outputs = [state, picture, status, download, save]
-    files.change(choices, inputs=files, outputs=photo, queue=False, show_progress="hidden", api_visibility="private")
-    open_button.click(
-        guarded(open_photo), inputs=[files, photo, model], outputs=[*outputs, size], api_visibility="private",
-        show_progress_on=status,
-    )
-    picture.select(guarded(click), inputs=[state, colour, size], outputs=outputs, api_visibility="private",
-                   show_progress="hidden")
-    undo.click(guarded(lambda s: shown(pts.undo_point(s))), inputs=state, outputs=outputs,
-               api_visibility="private", show_progress="hidden")
-    clear.click(guarded(lambda s: shown(pts.clear_points(s))), inputs=state, outputs=outputs,
-                api_visibility="private", show_progress="hidden")
-    go.click(guarded(colorize), inputs=[state, model], outputs=outputs, api_visibility="private",
-             show_progress_on=status)
-    load_button.upload(guarded(load), inputs=[state, load_button], outputs=outputs, api_visibility="private")
+    outputs = [state, picture, status, message, download, save]
+    quiet = {"api_visibility": "private", "show_progress": "hidden"}
+    files.change(choices, inputs=files, outputs=photo, queue=False, **quiet)
+    opening, opened = busy(open_button, "Opening…")
+    open_button.click(opening, outputs=open_button, queue=False, trigger_mode="once", **quiet).then(
+        guarded(open_photo), inputs=[state, view, files, photo, model], outputs=outputs, api_visibility="private",
+        show_progress_on=[picture, status],
+    ).then(sizes, inputs=state, outputs=size, queue=False, **quiet).then(opened, outputs=open_button, queue=False,
+                                                                         **quiet)
+    where.change(guarded(click), inputs=[state, view, colour, size, where], outputs=outputs, **quiet)
+    undo.click(guarded(lambda s, v: shown(pts.undo_point(s), v)), inputs=[state, view], outputs=outputs, **quiet)
+    clear.click(guarded(lambda s, v: shown(pts.clear_points(s), v)), inputs=[state, view], outputs=outputs, **quiet)
+    view.change(lambda s, v: pts.canvas(s, view=v), inputs=[state, view], outputs=picture, **quiet)
+    colorizing, colorized = busy(go, "Colorizing…")
+    go.click(colorizing, outputs=go, queue=False, trigger_mode="once", **quiet).then(
+        guarded(colorize), inputs=[state, view, model], outputs=outputs, api_visibility="private",
+        show_progress_on=[picture, status],
+    ).then(lambda: pts.VIEW_POINTS, outputs=view, queue=False, **quiet).then(colorized, outputs=go, queue=False,
+                                                                              **quiet)
+    load_button.upload(guarded(load), inputs=[state, view, load_button], outputs=outputs, api_visibility="private")
+
+
+def _sentence(text: str) -> str:
+    """``text`` as a sentence for the page: a capital first letter and a full stop."""
+    text = text.strip()
+    return (text[:1].upper() + text[1:]).rstrip(".") + "." if text else text

@@ -99,7 +99,7 @@ def read_hints(hints: HintsInput, name: str = "hints") -> list[HintPoint]:
     if isinstance(hints, (str, os.PathLike)):
         path = Path(hints).expanduser()
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(path.read_text(encoding="utf-8-sig"))  # Windows Notepad's UTF-8 starts with a BOM
         except OSError as err:
             raise HintError(f"hints file '{path}' cannot be read: {err.strerror or err}") from None
         except json.JSONDecodeError as err:
