@@ -62,21 +62,31 @@ def _loader_class() -> type:
     class ResumingLoader(StreamingDataLoader):
         """LitData's loader, resumed the way Lightning iterates it.
 
-        Lightning ends an epoch after ``len(loader)`` batches without asking the iterator for one more, so
-        LitData's iterator of a resumed epoch never runs to its end, where it leaves restore mode; the next epoch
-        would then replay the restored position and yield nothing. Here restore mode ends when the next epoch's
-        iteration begins, or at once when the restored position is already the end of its epoch (a checkpoint
-        written after an epoch's last batch).
+        * Lightning ends an epoch after ``len(loader)`` batches without asking the iterator for one more, so the
+          iterator of a resumed epoch never runs to its end, where LitData leaves restore mode; the next epoch
+          would replay the restored position and yield nothing. Here restore mode ends when the next epoch's
+          iteration begins.
+        * A state saved after an epoch's last batch makes LitData start the next epoch at once, while Lightning
+          still iterates the finished epoch (and takes a batch ahead) before it begins the next: the epochs would
+          slip by one. Such a state yields nothing for the finished epoch, and the next iteration is the next
+          epoch, as in a run that was never stopped.
         """
 
         def load_state_dict(self, obj: dict[str, Any]) -> None:
-            super().load_state_dict(obj)
             self._yielded_since_restore = False
+            self._finished_epoch = False
             batches = len(self)
             if batches and int(obj.get("num_samples_yielded", 0)) >= batches * int(self.batch_size or 1):
+                self.current_epoch = int(obj["current_epoch"])
                 self.restore = False
+                self._finished_epoch = True
+                return
+            super().load_state_dict(obj)
 
         def __iter__(self) -> Any:
+            if getattr(self, "_finished_epoch", False):
+                self._finished_epoch = False
+                return
             if self.restore and getattr(self, "_yielded_since_restore", False):
                 self.restore = False
             self._yielded_since_restore = False
@@ -223,11 +233,18 @@ class StreamingDataModule(ColorizationDataModule):
 
     def _loader(self, dataset: Any, train: bool) -> Any:
         workers = int(self.hparams.num_workers)
-        return _loader_class()(
+        loader = _loader_class()(
             dataset, batch_size=int(self.hparams.batch_size), num_workers=workers, collate_fn=collate_streamed,
             pin_memory=bool(self.hparams.pin_memory) and torch.cuda.is_available(),
             persistent_workers=False, prefetch_factor=4 if workers > 0 else None,
         )
+        trainer = getattr(self, "trainer", None)
+        if train and trainer is not None:
+            # LitData shuffles epoch k by its own counter (k + 1 once it begins). A run resumed after a finished
+            # epoch gets no loader state from Lightning (only a run stopped inside an epoch does), so the counter
+            # starts from the epochs the checkpoint has done, as an uninterrupted run's would stand
+            loader.current_epoch = int(trainer.current_epoch)
+        return loader
 
     def _decode_workers(self) -> bool:
         return int(self.hparams.num_workers) > 0
