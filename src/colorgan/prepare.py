@@ -68,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             num_workers=args.workers, chunk_bytes=args.chunk_bytes, max_pixels=args.max_pixels,
             storage_options=options, overwrite=args.overwrite,
         )
-    except (StorageError, NoImagesError, FileNotFoundError, ValueError) as err:
+    except (StorageError, NoImagesError, FileNotFoundError, ValueError, ImportError) as err:
         print(f"colorgan-prepare: {err}", file=sys.stderr)
         return 2
     for reason in report.bad:

@@ -124,3 +124,15 @@ def test_a_streamed_run_stopped_and_resumed_reads_the_same_photos(compose_cfg, p
     StepNames.steps = []
     train(compose_cfg(*common, "trainer.max_steps=-1", "ckpt_path=last", experiment=None, output="cut"))
     assert before + StepNames.steps == whole
+
+
+def test_without_litdata_the_extra_to_install_is_named(photo_root, tmp_path, monkeypatch, capsys):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "litdata", None)  # as if not installed: importing it raises ImportError
+    assert prepare_main([str(photo_root), str(tmp_path / "o"), "--size", "32", "--workers", "1"]) == 2
+    assert "pip install 'colorgan[stream]'" in capsys.readouterr().err
+    from colorgan.data.streaming import StreamingDataModule
+
+    with pytest.raises(ImportError, match=r"colorgan\[stream\]"):
+        StreamingDataModule(input_dir=str(tmp_path))._make("train", train=True)

@@ -20,7 +20,7 @@ from typing import Any
 
 from colorgan.data.decode import DEFAULT_MAX_PIXELS, ImageDecodeError, load_rgb, resize_square
 from colorgan.data.files import split_files
-from colorgan.data.storage import SPLITS, check_reachable, has_index, is_url, split_location
+from colorgan.data.storage import SPLITS, check_reachable, has_index, is_url, require_stream, split_location
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ def prepare_photos(
     so a prepare that was interrupted is finished by running it again; a split that was half written is written
     anew. ``out`` may be a local folder or an object-storage URL (``s3://bucket/prefix``).
     """
-    from litdata import optimize
+    optimize = require_stream().optimize
 
     if fmt not in FORMATS:
         raise ValueError(f"--format must be one of {', '.join(FORMATS)}, got '{fmt}'")

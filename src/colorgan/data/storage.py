@@ -19,6 +19,21 @@ class StorageError(RuntimeError):
     """A prepared photo set cannot be reached: the message names the URL and what to check."""
 
 
+STREAM_EXTRA = "pip install 'colorgan[stream]'"
+
+
+def require_stream(module: str = "litdata") -> Any:
+    """Import ``module`` (LitData, or boto3 for S3) of the ``stream`` extra, or say how to install it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as err:
+        raise ImportError(
+            f"colorgan-prepare and data=streaming need {module.split('.')[0]}, which is not installed: {STREAM_EXTRA}"
+        ) from err
+
+
 def is_url(location: str) -> bool:
     """Whether ``location`` is an object-storage URL (``s3://bucket/prefix`` and the like), not a local path."""
     scheme = urlparse(str(location)).scheme
@@ -58,7 +73,8 @@ def check_reachable(location: str, storage_options: dict[str, Any] | None = None
     parsed = urlparse(location)
     if parsed.scheme != "s3":
         return
-    import boto3
+    boto3 = require_stream("boto3")
+    import botocore.config
     import botocore.exceptions
 
     options = dict(storage_options or {})
@@ -95,7 +111,5 @@ def has_index(location: str, storage_options: dict[str, Any] | None = None) -> b
     """Whether a finished optimized dataset is at ``location`` (LitData writes ``index.json`` last)."""
     if not is_url(location):
         return (Path(location).expanduser() / "index.json").is_file()
-    from litdata.streaming.fs_provider import _get_fs_provider
-
-    provider = _get_fs_provider(location, dict(storage_options or {}))
+    provider = require_stream("litdata.streaming.fs_provider")._get_fs_provider(location, dict(storage_options or {}))
     return provider.exists(f"{location.rstrip('/')}/index.json")

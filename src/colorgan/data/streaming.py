@@ -23,13 +23,13 @@ from torch import Tensor
 from colorgan.data.datamodule import ColorizationDataModule
 from colorgan.data.dataset import collate_photos
 from colorgan.data.decode import resize_square
-from colorgan.data.storage import check_reachable, has_index, split_location, storage_options_of
+from colorgan.data.storage import check_reachable, has_index, require_stream, split_location, storage_options_of
 
 log = logging.getLogger(__name__)
 
 
 def _dataset_class() -> type:
-    from litdata import StreamingDataset
+    StreamingDataset = require_stream().StreamingDataset  # noqa: N806
 
     class StreamingPhotos(StreamingDataset):
         """A prepared split as items ``{"image": uint8 (3, S, S), "skipped": [], "index": int, "name": str}``
@@ -57,7 +57,7 @@ def _dataset_class() -> type:
 
 
 def _loader_class() -> type:
-    from litdata import StreamingDataLoader
+    StreamingDataLoader = require_stream().StreamingDataLoader  # noqa: N806
 
     class ResumingLoader(StreamingDataLoader):
         """LitData's loader, resumed the way Lightning iterates it.
@@ -202,7 +202,8 @@ class StreamingDataModule(ColorizationDataModule):
         cache_dir = self.hparams.cache_dir
         return cls(
             split_location(self.input_dir, split), cache_dir=str(Path(cache_dir).expanduser()) if cache_dir else None,
-            shuffle=train, drop_last=bool(self.hparams.drop_last) if train else False, seed=int(self.hparams.shuffle_seed),
+            shuffle=train, drop_last=bool(self.hparams.drop_last) if train else False,
+            seed=int(self.hparams.shuffle_seed),
             max_cache_size=self.hparams.max_cache_size, storage_options=self._options(),
             image_size=int(self.hparams.image_size),
         )
