@@ -53,7 +53,22 @@ def storage_options_of(endpoint_url: str | None = None, options: dict[str, Any] 
     merged = dict(options or {})
     if endpoint_url:
         merged["endpoint_url"] = endpoint_url
+    if str(merged.get("endpoint_url", "")).startswith("http://"):
+        allow_plain_http()
     return merged
+
+
+def allow_plain_http() -> None:
+    """Let LitData's fast S3 path (obstore) talk to an ``http://`` endpoint (MinIO or Ceph in a private network,
+    a local test server). Its boto3 path takes one as given, but the obstore store it builds refuses plain HTTP
+    with "builder error" unless its client options allow it; LitData passes no way to say so."""
+    try:
+        from litdata.streaming import downloader
+    except ImportError:
+        return
+    options = getattr(downloader, "_OBSTORE_CLIENT_OPTIONS", None)
+    if isinstance(options, dict):
+        options["allow_http"] = "true"
 
 
 def check_reachable(location: str, storage_options: dict[str, Any] | None = None, write: bool = False) -> None:
@@ -81,8 +96,10 @@ def check_reachable(location: str, storage_options: dict[str, Any] | None = None
     endpoint = options.get("endpoint_url", "the default AWS endpoint")
     config = botocore.config.Config(connect_timeout=5, read_timeout=10, retries={"max_attempts": 1})
     try:
-        client = boto3.client("s3", config=config, **options)
-        client.head_bucket(Bucket=parsed.netloc)
+        # a new session reads the credentials now (boto3's default session keeps the first ones it found)
+        client = boto3.session.Session().client("s3", config=config, **options)
+        # a listing of the prefix: reading or writing the set needs at least that
+        client.list_objects_v2(Bucket=parsed.netloc, Prefix=parsed.path.lstrip("/"), MaxKeys=1)
     except botocore.exceptions.NoCredentialsError as err:
         raise StorageError(
             f"No credentials for '{location}': set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE)."
