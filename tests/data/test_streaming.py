@@ -136,3 +136,13 @@ def test_without_litdata_the_extra_to_install_is_named(photo_root, tmp_path, mon
 
     with pytest.raises(ImportError, match=r"colorgan\[stream\]"):
         StreamingDataModule(input_dir=str(tmp_path))._make("train", train=True)
+
+
+def test_the_streamed_dataset_pickles_for_spawned_decode_workers(prepared):
+    import pickle
+
+    from colorgan.data.streaming import StreamingDataModule
+
+    dataset = StreamingDataModule(input_dir=str(prepared), image_size=64)._make("train", train=True)
+    again = pickle.loads(pickle.dumps(dataset))  # what a DataLoader worker started by spawn receives
+    assert type(again) is type(dataset) and again[0]["name"] == dataset[0]["name"]

@@ -28,7 +28,27 @@ from colorgan.data.storage import check_reachable, has_index, require_stream, sp
 log = logging.getLogger(__name__)
 
 
+def __getattr__(name: str) -> type:
+    """``StreamingPhotos`` and ``ResumingLoader``, built on first use (LitData is imported then). Decode workers
+    started by spawn unpickle the dataset by this name."""
+    if name == "StreamingPhotos":
+        return _dataset_class()
+    if name == "ResumingLoader":
+        return _loader_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _module_level(cls: type) -> type:
+    """Make ``cls`` picklable by name as ``colorgan.data.streaming.<its name>``, and build it once."""
+    cls.__qualname__ = cls.__name__
+    cls.__module__ = __name__
+    globals()[cls.__name__] = cls
+    return cls
+
+
 def _dataset_class() -> type:
+    if "StreamingPhotos" in globals():
+        return globals()["StreamingPhotos"]
     StreamingDataset = require_stream().StreamingDataset  # noqa: N806
 
     class StreamingPhotos(StreamingDataset):
@@ -53,10 +73,12 @@ def _dataset_class() -> type:
             """The item as stored (encoded image and name), without decoding."""
             return super().__getitem__(index)
 
-    return StreamingPhotos
+    return _module_level(StreamingPhotos)
 
 
 def _loader_class() -> type:
+    if "ResumingLoader" in globals():
+        return globals()["ResumingLoader"]
     StreamingDataLoader = require_stream().StreamingDataLoader  # noqa: N806
 
     class ResumingLoader(StreamingDataLoader):
@@ -94,7 +116,7 @@ def _loader_class() -> type:
                 self._yielded_since_restore = True
                 yield batch
 
-    return ResumingLoader
+    return _module_level(ResumingLoader)
 
 
 class _Names(Sequence):
