@@ -1,0 +1,140 @@
+"""Streamed runs stopped the ways jobs are stopped, and streamed runs on two DDP processes.
+
+Each run records the photo names of every training batch (per rank); a run stopped mid-epoch and resumed must read
+exactly the photos, in the same order, that an uninterrupted run reads:
+
+* SIGTERM (how schedulers preempt jobs): colorgan saves a checkpoint where it stopped, loader state included;
+* SIGKILL after an interval checkpoint (callbacks.interval_checkpoint.train_time_interval): the run goes on from
+  that checkpoint's batch, the batches trained after it are trained again, from the same photos;
+* two DDP processes (gloo): each rank streams its own disjoint share of every epoch, and a 2-process run stopped
+  mid-epoch and resumed on 2 processes reads per rank what an uninterrupted 2-process run reads.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+import torch
+
+from colorgan.data.preparing import prepare_photos
+
+from helpers.fault_injection import Pace, callback_overrides, start_training, wait_for
+from helpers.runs import TINY
+from helpers.streaming import StreamedNames, read_names
+
+REPO = Path(__file__).resolve().parents[2]
+BATCH = 2  # 16 training photos: 8 batches an epoch on one process, 4 per rank on two
+
+
+@pytest.fixture(scope="module")
+def prepared(photo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("prepared")
+    prepare_photos(photo_root, str(out), size=64, num_workers=1)
+    return out
+
+
+def overrides(prepared: Path, output: Path, names: Path, *extra: str) -> list[str]:
+    return [*TINY, "data=streaming", f"data.input_dir={prepared}", f"data.batch_size={BATCH}",
+            "trainer.limit_train_batches=null", "trainer.max_epochs=2", "logger=csv", f"paths.output_dir={output}",
+            f"paths.root_dir={output.parent}", *callback_overrides("names", StreamedNames, folder=str(names)),
+            *extra]
+
+
+def run(args: list[str], log: Path, timeout: float = 600) -> None:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    proc = start_training(args, REPO, log)
+    assert proc.wait(timeout) == 0, log.read_text()[-4000:]
+
+
+def checkpoint_place(path: Path) -> int:
+    """Training batches before the checkpoint's place: the finished epochs' and those of its epoch."""
+    ckpt = torch.load(path, weights_only=True, map_location="cpu")
+    in_epoch = ckpt["loops"]["fit_loop"]["epoch_loop.batch_progress"]["current"]["processed"]
+    return int(ckpt["epoch"]) * (16 // BATCH) + int(in_epoch)
+
+
+@pytest.fixture(scope="module")
+def whole(prepared: Path, tmp_path_factory: pytest.TempPathFactory) -> list:
+    """The batches of an uninterrupted one-process run (two epochs)."""
+    tmp = tmp_path_factory.mktemp("whole")
+    run(overrides(prepared, tmp / "run", tmp / "names"), tmp / "train.log")
+    names = read_names(tmp / "names")
+    assert len(names) == 16 and [b for _, b, _ in names] == list(range(8)) * 2
+    return names
+
+
+@pytest.mark.slow
+def test_sigterm_mid_epoch_then_resume_reads_the_photos_of_an_uninterrupted_run(prepared, whole, tmp_path):
+    args = overrides(prepared, tmp_path / "run", tmp_path / "names")
+    log = tmp_path / "first.log"
+    proc = start_training([*args, *callback_overrides("pace", Pace, seconds=0.3)], REPO, log, start_new_session=True)
+    try:
+        wait_for(lambda: len(read_names(tmp_path / "names")) >= 2, 300, "two training batches", proc, log)
+        os.killpg(proc.pid, signal.SIGTERM)
+        status = proc.wait(120)
+    finally:
+        proc.kill()
+    assert status == 128 + signal.SIGTERM, log.read_text()[-4000:]
+    before = read_names(tmp_path / "names")
+    assert 2 <= len(before) < 8, "stopped inside the first epoch"
+    ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    assert checkpoint_place(ckpt) == len(before), "saved where it stopped"
+
+    (tmp_path / "names" / "names_rank0.jsonl").unlink()
+    run([*args, "ckpt_path=last"], tmp_path / "resumed.log")
+    assert before + read_names(tmp_path / "names") == whole
+
+
+@pytest.mark.slow
+def test_sigkill_after_an_interval_checkpoint_then_resume_reads_the_photos_of_an_uninterrupted_run(
+        prepared, whole, tmp_path):
+    args = overrides(prepared, tmp_path / "run", tmp_path / "names")
+    ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    log = tmp_path / "first.log"
+    proc = start_training([*args, "callbacks.interval_checkpoint.train_time_interval.minutes=0.01",
+                           *callback_overrides("pace", Pace, seconds=0.3)], REPO, log)
+    try:
+        wait_for(ckpt.exists, 300, "the first interval checkpoint", proc, log)
+        wait_for(lambda: len(read_names(tmp_path / "names")) >= checkpoint_place(ckpt) + 1, 60,
+                 "a batch after the checkpoint", proc, log)
+    finally:
+        proc.kill()  # SIGKILL: nothing is saved on the way out
+    assert proc.wait(60) == -signal.SIGKILL
+    place = checkpoint_place(ckpt)
+    before = read_names(tmp_path / "names")
+    assert 0 < place < len(before) < 16, "batches after the checkpoint were lost with the kill"
+    assert before == whole[: len(before)]
+
+    (tmp_path / "names" / "names_rank0.jsonl").unlink()
+    run([*args, "ckpt_path=last"], tmp_path / "resumed.log")
+    assert read_names(tmp_path / "names") == whole[place:]  # the lost batches again, from the same photos
+
+
+DDP = ("trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2")
+
+
+@pytest.mark.slow
+def test_two_ddp_processes_stream_disjoint_shares_and_resume_exactly(prepared, tmp_path):
+    uninterrupted = tmp_path / "whole"
+    run(overrides(prepared, uninterrupted / "run", uninterrupted / "names", *DDP), uninterrupted / "train.log")
+    ranks = [read_names(uninterrupted / "names", r) for r in (0, 1)]
+    assert [len(r) for r in ranks] == [8, 8], "16 photos, 2 ranks, batches of 2: 4 batches a rank an epoch"
+    for epoch in (0, 1):
+        shares = [[n for e, _, names in r if e == epoch for n in names] for r in ranks]
+        assert not set(shares[0]) & set(shares[1]), f"epoch {epoch}: the ranks' shares overlap"
+        assert len(set(shares[0]) | set(shares[1])) == 16, f"epoch {epoch}: together the ranks read every photo"
+        for share in shares:
+            assert len(set(share)) == len(share) == 8
+
+    cut = tmp_path / "cut"
+    run(overrides(prepared, cut / "run", cut / "names", *DDP, "trainer.max_steps=4"), cut / "first.log")
+    before = [read_names(cut / "names", r) for r in (0, 1)]
+    assert [len(b) for b in before] == [2, 2], "stopped after 2 of each rank's 4 batches of epoch 0"
+    for r in (0, 1):
+        (cut / "names" / f"names_rank{r}.jsonl").unlink()
+    run(overrides(prepared, cut / "run", cut / "names", *DDP, "ckpt_path=last"), cut / "resumed.log")
+    for r in (0, 1):
+        assert before[r] + read_names(cut / "names", r) == ranks[r], f"rank {r}"
