@@ -116,25 +116,37 @@ def test_sigkill_after_an_interval_checkpoint_then_resume_reads_the_photos_of_an
 DDP = ("trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2")
 
 
+@pytest.fixture(scope="module")
+def whole_ddp(prepared: Path, tmp_path_factory: pytest.TempPathFactory) -> list:
+    """Each rank's batches in an uninterrupted 2-process run (two epochs)."""
+    tmp = tmp_path_factory.mktemp("whole_ddp")
+    run(overrides(prepared, tmp / "run", tmp / "names", *DDP), tmp / "train.log")
+    return [read_names(tmp / "names", r) for r in (0, 1)]
+
+
 @pytest.mark.slow
-def test_two_ddp_processes_stream_disjoint_shares_and_resume_exactly(prepared, tmp_path):
-    uninterrupted = tmp_path / "whole"
-    run(overrides(prepared, uninterrupted / "run", uninterrupted / "names", *DDP), uninterrupted / "train.log")
-    ranks = [read_names(uninterrupted / "names", r) for r in (0, 1)]
-    assert [len(r) for r in ranks] == [8, 8], "16 photos, 2 ranks, batches of 2: 4 batches a rank an epoch"
+def test_two_ddp_processes_stream_disjoint_shares_of_every_epoch(whole_ddp):
+    assert [len(r) for r in whole_ddp] == [8, 8], "16 photos, 2 ranks, batches of 2: 4 batches a rank an epoch"
     for epoch in (0, 1):
-        shares = [[n for e, _, names in r if e == epoch for n in names] for r in ranks]
+        shares = [[n for e, _, names in r if e == epoch for n in names] for r in whole_ddp]
         assert not set(shares[0]) & set(shares[1]), f"epoch {epoch}: the ranks' shares overlap"
         assert len(set(shares[0]) | set(shares[1])) == 16, f"epoch {epoch}: together the ranks read every photo"
         for share in shares:
             assert len(set(share)) == len(share) == 8
+    assert [n for _, _, n in whole_ddp[0][:4]] != [n for _, _, n in whole_ddp[0][4:]], "each epoch reshuffles"
 
-    cut = tmp_path / "cut"
-    run(overrides(prepared, cut / "run", cut / "names", *DDP, "trainer.max_steps=4"), cut / "first.log")
-    before = [read_names(cut / "names", r) for r in (0, 1)]
-    assert [len(b) for b in before] == [2, 2], "stopped after 2 of each rank's 4 batches of epoch 0"
+
+@pytest.mark.slow
+@pytest.mark.parametrize("batches", [2, 4], ids=["mid_epoch", "epoch_end"])
+def test_two_ddp_processes_stopped_and_resumed_read_what_an_uninterrupted_run_reads(prepared, whole_ddp, tmp_path,
+                                                                                     batches):
+    # 2 optimizer steps a batch: stop after `batches` of each rank's 4 batches of epoch 0 (4: at its very end)
+    run(overrides(prepared, tmp_path / "run", tmp_path / "names", *DDP, f"trainer.max_steps={2 * batches}"),
+        tmp_path / "first.log")
+    before = [read_names(tmp_path / "names", r) for r in (0, 1)]
+    assert [len(b) for b in before] == [batches, batches]
     for r in (0, 1):
-        (cut / "names" / f"names_rank{r}.jsonl").unlink()
-    run(overrides(prepared, cut / "run", cut / "names", *DDP, "ckpt_path=last"), cut / "resumed.log")
+        (tmp_path / "names" / f"names_rank{r}.jsonl").unlink()
+    run(overrides(prepared, tmp_path / "run", tmp_path / "names", *DDP, "ckpt_path=last"), tmp_path / "resumed.log")
     for r in (0, 1):
-        assert before[r] + read_names(cut / "names", r) == ranks[r], f"rank {r}"
+        assert before[r] + read_names(tmp_path / "names", r) == whole_ddp[r], f"rank {r}"
