@@ -13,6 +13,7 @@ exactly the photos, in the same order, that an uninterrupted run reads:
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 from pathlib import Path
 
@@ -22,6 +23,7 @@ import torch
 from colorgan.data.preparing import prepare_photos
 
 from helpers.fault_injection import Pace, callback_overrides, start_training, wait_for
+from helpers.photos import write_photos
 from helpers.runs import TINY
 from helpers.streaming import StreamedNames, read_names
 
@@ -150,3 +152,21 @@ def test_two_ddp_processes_stopped_and_resumed_read_what_an_uninterrupted_run_re
     run(overrides(prepared, tmp_path / "run", tmp_path / "names", *DDP, "ckpt_path=last"), tmp_path / "resumed.log")
     for r in (0, 1):
         assert before[r] + read_names(tmp_path / "names", r) == whole_ddp[r], f"rank {r}"
+
+
+@pytest.mark.slow
+def test_two_ddp_processes_take_equal_batches_from_a_set_that_does_not_divide(photo_root, tmp_path):
+    # 19 training photos on 2 ranks in batches of 2: ranks that took 10 and 9 photos would take 5 and 4 batches, and
+    # the rank with the extra batch would wait for the other in its gradient all-reduce for ever. drop_last evens
+    # the shares: 4 batches each, the 3 photos left over dropped this epoch
+    photos = tmp_path / "photos"
+    shutil.copytree(photo_root, photos)
+    write_photos(photos / "train" / "extra", 3, seed=5)
+    prepared = tmp_path / "prepared"
+    assert prepare_photos(photos, str(prepared), size=64, num_workers=1).written["train"] == 19
+    run(overrides(prepared, tmp_path / "run", tmp_path / "names", *DDP, "trainer.max_steps=8"), tmp_path / "log",
+        timeout=300)
+    ranks = [read_names(tmp_path / "names", r) for r in (0, 1)]
+    assert [len(r) for r in ranks] == [4, 4]
+    shares = [{n for _, _, names in r for n in names} for r in ranks]
+    assert not shares[0] & shares[1] and len(shares[0] | shares[1]) == 16
