@@ -132,10 +132,11 @@ def test_without_litdata_the_extra_to_install_is_named(photo_root, tmp_path, mon
     monkeypatch.setitem(sys.modules, "litdata", None)  # as if not installed: importing it raises ImportError
     assert prepare_main([str(photo_root), str(tmp_path / "o"), "--size", "32", "--workers", "1"]) == 2
     assert "pip install 'colorgan[stream]'" in capsys.readouterr().err
-    from colorgan.data.streaming import StreamingDataModule
+    from colorgan.data import streaming
 
+    monkeypatch.delitem(vars(streaming), "StreamingPhotos", raising=False)  # built by an earlier test: forget it
     with pytest.raises(ImportError, match=r"colorgan\[stream\]"):
-        StreamingDataModule(input_dir=str(tmp_path))._make("train", train=True)
+        streaming.StreamingDataModule(input_dir=str(tmp_path))._make("train", train=True)
 
 
 def test_the_streamed_dataset_pickles_for_spawned_decode_workers(prepared):
