@@ -68,3 +68,22 @@ def test_benchmark_builds_every_generator_through_the_factory():
     a = parse_args(["--generator", "encoder_unet", "--encoder", "tf_efficientnet_lite0"])
     model = make_model(64, 8, 8, False, False, generator=a.generator, encoder=a.encoder)
     assert isinstance(model.generator, EncoderUNetGenerator) and model.generator.encoder_name == "tf_efficientnet_lite0"
+
+
+@pytest.mark.slow
+def test_benchmark_measures_the_streaming_path_and_prepare(tmp_path, capsys):
+    res = main([
+        "--device", "cpu", "--only", "stream", "--image-size", "64", "--photos", "24", "--photo-size", "96x80",
+        "--work-dir", str(tmp_path), "--windows", "2", "--loader-batch-size", "4", "--loader-steps", "2",
+        "--workers", "1", "--compile-lab", "off",
+    ])
+    for name in ("folder", "cache", "streaming"):
+        r = res[f"stream_loader_{name}"]
+        assert len(r["windows"]) == 2 and r["median"] > 0 and r["peak_memory_gb"] > 0, name
+    prepare = res["prepare"]
+    assert prepare["photos"] == 24 and prepare["seconds_per_1000"] > 0
+    stored = sum(p.stat().st_size for p in (tmp_path / "prepared_photos_24_96x80_64").rglob("*") if p.is_file())
+    assert prepare["mb_per_1000"] == pytest.approx(stored / 24 * 1000 / 1e6)
+    assert prepare["imagenet_extrapolated_gb"] == pytest.approx(stored / 24 * 1_281_167 / 1e9)
+    printed = capsys.readouterr().out
+    assert "| loader img/s, streaming path" in printed and "extrapolated linearly" in printed

@@ -48,7 +48,7 @@ from colorgan.config.resolvers import auto_precision
 from colorgan.data import ColorizationDataModule, find_images
 from colorgan.data.host_memory import keep_freed_memory
 
-SECTIONS = ("colorize", "model", "data", "e2e")
+SECTIONS = ("colorize", "model", "data", "e2e", "stream")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -190,6 +190,34 @@ def bench_data(a: argparse.Namespace, device: torch.device, root: Path, out: dic
     out["loader_batches_per_window"] = steps
 
 
+def bench_stream(a: argparse.Namespace, device: torch.device, root: Path, out: dict[str, Any]) -> None:
+    """colorgan-prepare's cost on these photos, then the streaming loader from the local chunks against the folder
+    and cache paths (the same training photos, batch size and workers), each with its peak memory."""
+    from colorgan.benchmark.streaming import loader_runs, prepare_cost
+    from colorgan.data.streaming import StreamingDataModule
+
+    prepared = a.work_dir / f"prepared_{root.name}_{a.image_size}"
+    # a test split of its own: with none, the val photos would be stored twice (as test) and the size overstated
+    cost = prepare_cost(root, prepared, a.image_size, a.workers, val_fraction=0.05, test_fraction=0.05)
+    out["prepare"] = cost
+    bs = a.loader_batch_size
+
+    def streaming() -> StreamingDataModule:
+        dm = StreamingDataModule(input_dir=str(prepared), image_size=a.image_size, batch_size=bs,
+                                 num_workers=a.workers, channels_last=a.channels_last,
+                                 compile_lab=a.compile_lab == "on")
+        dm.prepare_data()
+        dm.setup("fit")
+        return dm
+
+    warm = 4 * max(1, a.workers) + 2
+    runs = loader_runs({"folder": lambda: _datamodule(a, root, False, bs),
+                        "cache": lambda: _datamodule(a, root, True, bs),
+                        "streaming": streaming}, device, warm, a.windows, a.loader_steps)
+    for name, r in runs.items():
+        out[f"stream_loader_{name}"] = r
+
+
 def bench_e2e(a: argparse.Namespace, device: torch.device, root: Path, out: dict[str, Any]) -> None:
     accelerator = "gpu" if device.type == "cuda" else "cpu"
     for name, cache in (("files", False), ("cache", True)):
@@ -225,6 +253,27 @@ def _rows(res: dict[str, Any], a: argparse.Namespace) -> list[tuple[str, str]]:
         return (f"{statistics.median(windows):.2f} ({min(windows):.2f} to {max(windows):.2f} over {len(windows)} "
                 f"window pairs; in CPU time {pairs['cpu_median_ms']:.2f})")
 
+    def loader(key: str) -> str | None:
+        r = res.get(key)
+        if not r:
+            return None
+        w = r["windows"]
+        return (f"{r['median']:.1f} ({min(w):.1f} to {max(w):.1f} over {len(w)} windows); peak memory "
+                f"{r['peak_memory_gb']:.2f} GB")
+
+    for name in ("folder", "cache", "streaming"):
+        value = loader(f"stream_loader_{name}")
+        if value is not None:
+            rows.append((f"loader img/s, {name} path (process + workers' peak memory)", value))
+    if "prepare" in res:
+        p = res["prepare"]
+        rows += [
+            ("colorgan-prepare per 1,000 photos",
+             f"{p['seconds_per_1000']:.1f} s ({p['workers']} workers), {p['mb_per_1000']:.1f} MB stored "
+             f"(source {p['source_mb_per_1000']:.1f} MB)"),
+            ("ImageNet (1.28 M photos), extrapolated linearly",
+             f"{p['imagenet_extrapolated_hours']:.1f} h, {p['imagenet_extrapolated_gb']:.0f} GB stored"),
+        ]
     for label, key, fmt in (
         ("colorize a 12 MP gray photo (s)", "colorize_12mp_gray_s", "{:.2f}"),
         ("colorize a 12 MP colour photo (s)", "colorize_12mp_colour_s", "{:.2f}"),
@@ -284,7 +333,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print("machine:", json.dumps(res["machine"]), file=sys.stderr)
 
     root = a.data
-    if root is None and ({"data", "e2e"} & set(a.only)):
+    if root is None and ({"data", "e2e", "stream"} & set(a.only)):
         w, h = (int(x) for x in a.photo_size.lower().split("x"))
         root = a.work_dir / f"photos_{a.photos}_{w}x{h}"
         make_photos(root, a.photos, w, h)
@@ -296,6 +345,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         bench_data(a, device, root, res)
     if "e2e" in a.only:
         bench_e2e(a, device, root, res)
+    if "stream" in a.only:
+        bench_stream(a, device, root, res)
 
     table = markdown_table(_rows(res, a))
     res["table"] = table

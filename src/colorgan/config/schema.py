@@ -45,6 +45,28 @@ class DataSchema:
 
 
 @dataclass
+class StreamingDataSchema:
+    """``conf/data/streaming.yaml``: arguments of :class:`colorgan.data.streaming.StreamingDataModule`."""
+
+    _target_: str = MISSING
+    input_dir: Optional[str] = MISSING
+    cache_dir: Optional[str] = MISSING
+    max_cache_size: str = MISSING
+    endpoint_url: Optional[str] = MISSING
+    storage_options: Dict[str, Any] = field(default_factory=dict)
+    shuffle_seed: int = MISSING
+    image_size: Optional[int] = MISSING
+    batch_size: int = MISSING
+    num_workers: int = MISSING
+    flip_p: float = MISSING
+    pin_memory: bool = MISSING
+    drop_last: bool = MISSING
+    num_sample_images: int = MISSING
+    channels_last: bool = MISSING
+    compile_lab: bool = MISSING
+
+
+@dataclass
 class GeneratorSchema:
     """``model.generator``: what every generator config has. ``conf/model/generator/<name>.yaml`` extends one of
     the schemas below; ``name`` is the option of that group and tells :func:`colorgan.nn.build_generator` which
@@ -221,6 +243,7 @@ def register_schemas() -> None:
         cs.store(group=group, name=f"{group}_schema", node=node)
     for name, node in GENERATOR_SCHEMAS.items():
         cs.store(group="model/generator", name=f"{name}_schema", node=node)
+    cs.store(group="data", name="streaming_schema", node=StreamingDataSchema)
 
 
 register_schemas()

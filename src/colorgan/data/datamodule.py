@@ -361,8 +361,9 @@ class ColorizationDataModule(L.LightningDataModule):
         self.seen[split] += int(batch["image"].shape[0])
         out = self.to_lab_batch(batch["image"], train=training, owned=True)
         out["skipped"] = batch.get("skipped", [])
-        if "index" in batch:
-            out["index"] = batch["index"]
+        for key in ("index", "name"):  # which photos these are (name: streamed sets carry it)
+            if key in batch:
+                out[key] = batch[key]
         return out
 
     def photo_names(self, split: str) -> list[str] | None:
