@@ -32,6 +32,7 @@ TOP_LEVEL = {
     "colorgan.evaluate",
     "colorgan.colorize",
     "colorgan.export",
+    "colorgan.prepare",
     "colorgan.color",
     "colorgan.metrics",
 }

@@ -34,25 +34,44 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("photos", help="folder of photos, split as data.root splits it (train/ val/ test/ or a hash)")
     parser.add_argument("out", help="where to write: a local folder or an object-storage URL (s3://bucket/prefix)")
     parser.add_argument(
-        "--size", type=int, default=256,
+        "--size",
+        type=int,
+        default=256,
         help="side of the stored square photos in px (default 256, data.image_size's default). colorgan trains on "
         "the centre square of each photo resized to data.image_size, so this is the largest size a run can train "
         "at without upsampling; a smaller data.image_size resizes on the fly.",
     )
-    parser.add_argument("--format", choices=FORMATS, default="jpeg",
-                        help="how photos are stored: jpeg (quality --quality, compact; the default) or png (lossless)")
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="jpeg",
+        help="how photos are stored: jpeg (quality --quality, compact; the default) or png (lossless)",
+    )
     parser.add_argument("--quality", type=int, default=95, help="JPEG quality (default 95)")
     parser.add_argument("--val-fraction", type=float, default=0.1, help="as data.val_fraction (default 0.1)")
     parser.add_argument("--test-fraction", type=float, default=0.1, help="as data.test_fraction (default 0.1)")
     parser.add_argument("--split-seed", type=int, default=0, help="as data.split_seed (default 0)")
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default: the CPU count, max 8)")
     parser.add_argument("--chunk-bytes", default="64MB", help="size of each chunk file (default 64MB)")
-    parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
-                        help="decompression-bomb guard: larger photos are left out (default 180000000)")
-    parser.add_argument("--endpoint-url", default=None,
-                        help="an S3-compatible server (MinIO, Ceph, ...); credentials come from AWS_* variables")
-    parser.add_argument("--storage-option", type=_option, action="append", default=[], metavar="KEY=VALUE",
-                        help="more boto3 client arguments for the storage (e.g. region_name=eu-west-1); repeatable")
+    parser.add_argument(
+        "--max-pixels",
+        type=int,
+        default=DEFAULT_MAX_PIXELS,
+        help="decompression-bomb guard: larger photos are left out (default 180000000)",
+    )
+    parser.add_argument(
+        "--endpoint-url",
+        default=None,
+        help="an S3-compatible server (MinIO, Ceph, ...); credentials come from AWS_* variables",
+    )
+    parser.add_argument(
+        "--storage-option",
+        type=_option,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="more boto3 client arguments for the storage (e.g. region_name=eu-west-1); repeatable",
+    )
     parser.add_argument("--overwrite", action="store_true", help="write finished splits anew instead of keeping them")
     return parser
 
@@ -63,10 +82,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = storage_options_of(args.endpoint_url, dict(args.storage_option))
     try:
         report = prepare_photos(
-            args.photos, args.out, size=args.size, fmt=args.format, quality=args.quality,
-            val_fraction=args.val_fraction, test_fraction=args.test_fraction, split_seed=args.split_seed,
-            num_workers=args.workers, chunk_bytes=args.chunk_bytes, max_pixels=args.max_pixels,
-            storage_options=options, overwrite=args.overwrite,
+            args.photos,
+            args.out,
+            size=args.size,
+            fmt=args.format,
+            quality=args.quality,
+            val_fraction=args.val_fraction,
+            test_fraction=args.test_fraction,
+            split_seed=args.split_seed,
+            num_workers=args.workers,
+            chunk_bytes=args.chunk_bytes,
+            max_pixels=args.max_pixels,
+            storage_options=options,
+            overwrite=args.overwrite,
         )
     except (StorageError, NoImagesError, FileNotFoundError, ValueError, ImportError) as err:
         print(f"colorgan-prepare: {err}", file=sys.stderr)
@@ -75,8 +103,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"left out (unreadable): {reason}", file=sys.stderr)
     written = ", ".join(f"{split} {n}" for split, n in report.written.items()) or "nothing new"
     kept = f"; already there: {', '.join(report.kept)}" if report.kept else ""
-    print(f"Prepared {args.out}: {written} photo(s){kept}; {len(report.bad)} left out. "
-          f"Train with: python -m colorgan.train data=streaming data.input_dir={args.out}")
+    print(
+        f"Prepared {args.out}: {written} photo(s){kept}; {len(report.bad)} left out. "
+        f"Train with: python -m colorgan.train data=streaming data.input_dir={args.out}"
+    )
     return 0
 
 

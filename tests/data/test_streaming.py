@@ -95,9 +95,16 @@ def test_a_missing_set_is_named_before_training(compose_cfg, tmp_path):
         train(cfg)
 
 
-STREAM = ("data=streaming", "data.image_size=64", "data.batch_size=4", "data.num_workers=0",
-          "data.num_sample_images=3", "data.compile_lab=false", "trainer.limit_train_batches=null",
-          "+callbacks.steps._target_=test_streaming.StepNames")
+STREAM = (
+    "data=streaming",
+    "data.image_size=64",
+    "data.batch_size=4",
+    "data.num_workers=0",
+    "data.num_sample_images=3",
+    "data.compile_lab=false",
+    "trainer.limit_train_batches=null",
+    "+callbacks.steps._target_=test_streaming.StepNames",
+)
 
 
 @pytest.mark.slow

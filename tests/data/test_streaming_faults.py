@@ -39,10 +39,19 @@ def prepared(photo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
 
 
 def overrides(prepared: Path, output: Path, names: Path, *extra: str) -> list[str]:
-    return [*TINY, "data=streaming", f"data.input_dir={prepared}", f"data.batch_size={BATCH}",
-            "trainer.limit_train_batches=null", "trainer.max_epochs=2", "logger=csv", f"paths.output_dir={output}",
-            f"paths.root_dir={output.parent}", *callback_overrides("names", StreamedNames, folder=str(names)),
-            *extra]
+    return [
+        *TINY,
+        "data=streaming",
+        f"data.input_dir={prepared}",
+        f"data.batch_size={BATCH}",
+        "trainer.limit_train_batches=null",
+        "trainer.max_epochs=2",
+        "logger=csv",
+        f"paths.output_dir={output}",
+        f"paths.root_dir={output.parent}",
+        *callback_overrides("names", StreamedNames, folder=str(names)),
+        *extra,
+    ]
 
 
 def run(args: list[str], log: Path, timeout: float = 600) -> None:
@@ -92,16 +101,29 @@ def test_sigterm_mid_epoch_then_resume_reads_the_photos_of_an_uninterrupted_run(
 
 @pytest.mark.slow
 def test_sigkill_after_an_interval_checkpoint_then_resume_reads_the_photos_of_an_uninterrupted_run(
-        prepared, whole, tmp_path):
+    prepared, whole, tmp_path
+):
     args = overrides(prepared, tmp_path / "run", tmp_path / "names")
     ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
     log = tmp_path / "first.log"
-    proc = start_training([*args, "callbacks.interval_checkpoint.train_time_interval.minutes=0.01",
-                           *callback_overrides("pace", Pace, seconds=0.3)], REPO, log)
+    proc = start_training(
+        [
+            *args,
+            "callbacks.interval_checkpoint.train_time_interval.minutes=0.01",
+            *callback_overrides("pace", Pace, seconds=0.3),
+        ],
+        REPO,
+        log,
+    )
     try:
         wait_for(ckpt.exists, 300, "the first interval checkpoint", proc, log)
-        wait_for(lambda: len(read_names(tmp_path / "names")) >= checkpoint_place(ckpt) + 1, 60,
-                 "a batch after the checkpoint", proc, log)
+        wait_for(
+            lambda: len(read_names(tmp_path / "names")) >= checkpoint_place(ckpt) + 1,
+            60,
+            "a batch after the checkpoint",
+            proc,
+            log,
+        )
     finally:
         proc.kill()  # SIGKILL: nothing is saved on the way out
     assert proc.wait(60) == -signal.SIGKILL
@@ -140,11 +162,14 @@ def test_two_ddp_processes_stream_disjoint_shares_of_every_epoch(whole_ddp):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("batches", [2, 4], ids=["mid_epoch", "epoch_end"])
-def test_two_ddp_processes_stopped_and_resumed_read_what_an_uninterrupted_run_reads(prepared, whole_ddp, tmp_path,
-                                                                                     batches):
+def test_two_ddp_processes_stopped_and_resumed_read_what_an_uninterrupted_run_reads(
+    prepared, whole_ddp, tmp_path, batches
+):
     # 2 optimizer steps a batch: stop after `batches` of each rank's 4 batches of epoch 0 (4: at its very end)
-    run(overrides(prepared, tmp_path / "run", tmp_path / "names", *DDP, f"trainer.max_steps={2 * batches}"),
-        tmp_path / "first.log")
+    run(
+        overrides(prepared, tmp_path / "run", tmp_path / "names", *DDP, f"trainer.max_steps={2 * batches}"),
+        tmp_path / "first.log",
+    )
     before = [read_names(tmp_path / "names", r) for r in (0, 1)]
     assert [len(b) for b in before] == [batches, batches]
     for r in (0, 1):
@@ -164,8 +189,11 @@ def test_two_ddp_processes_take_equal_batches_from_a_set_that_does_not_divide(ph
     write_photos(photos / "train" / "extra", 3, seed=5)
     prepared = tmp_path / "prepared"
     assert prepare_photos(photos, str(prepared), size=64, num_workers=1).written["train"] == 19
-    run(overrides(prepared, tmp_path / "run", tmp_path / "names", *DDP, "trainer.max_steps=8"), tmp_path / "log",
-        timeout=300)
+    run(
+        overrides(prepared, tmp_path / "run", tmp_path / "names", *DDP, "trainer.max_steps=8"),
+        tmp_path / "log",
+        timeout=300,
+    )
     ranks = [read_names(tmp_path / "names", r) for r in (0, 1)]
     assert [len(r) for r in ranks] == [4, 4]
     shares = [{n for _, _, names in r for n in names} for r in ranks]

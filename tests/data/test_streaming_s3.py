@@ -48,8 +48,12 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, st
     log = tmp_path_factory.mktemp("moto") / "server.log"
     env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "3", "AWS_DEFAULT_REGION": "us-east-1"}
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                                env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -66,8 +70,9 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, st
         iam.create_user(UserName="colorgan")
         key = iam.create_access_key(UserName="colorgan")["AccessKey"]
         iam.put_user_policy(UserName="colorgan", PolicyName="all", PolicyDocument=ALLOW_ALL)
-        s3 = boto3.client("s3", aws_access_key_id=key["AccessKeyId"],
-                          aws_secret_access_key=key["SecretAccessKey"], **client)
+        s3 = boto3.client(
+            "s3", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"], **client
+        )
         s3.create_bucket(Bucket=BUCKET)
         yield {"endpoint": endpoint, "key": key["AccessKeyId"], "secret": key["SecretAccessKey"]}
     finally:
@@ -90,8 +95,13 @@ def aws(s3_server: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
 
 
 def _objects(server: dict[str, str], prefix: str = "") -> list[str]:
-    s3 = boto3.client("s3", endpoint_url=server["endpoint"], region_name="us-east-1",
-                      aws_access_key_id=server["key"], aws_secret_access_key=server["secret"])
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=server["endpoint"],
+        region_name="us-east-1",
+        aws_access_key_id=server["key"],
+        aws_secret_access_key=server["secret"],
+    )
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
     return sorted(o["Key"] for page in pages for o in page.get("Contents", []))
 
@@ -99,16 +109,22 @@ def _objects(server: dict[str, str], prefix: str = "") -> list[str]:
 @pytest.mark.slow
 def test_prepare_into_s3_then_train_stop_and_resume_from_it(aws, photo_root, compose_cfg, tmp_path):
     url = f"s3://{BUCKET}/sports"
-    assert prepare_main([str(photo_root), url, "--size", "64", "--workers", "1",
-                         "--endpoint-url", aws["endpoint"]]) == 0
+    assert (
+        prepare_main([str(photo_root), url, "--size", "64", "--workers", "1", "--endpoint-url", aws["endpoint"]]) == 0
+    )
     stored = _objects(aws, "sports/")
     for split in ("train", "val", "test"):
         assert f"sports/{split}/index.json" in stored
         assert any(k.startswith(f"sports/{split}/chunk-") for k in stored), stored
 
     cache = tmp_path / "chunks"
-    common = (*STREAM, f"data.input_dir={url}", f"data.endpoint_url={aws['endpoint']}", f"data.cache_dir={cache}",
-              "trainer.max_epochs=1")
+    common = (
+        *STREAM,
+        f"data.input_dir={url}",
+        f"data.endpoint_url={aws['endpoint']}",
+        f"data.cache_dir={cache}",
+        "trainer.max_epochs=1",
+    )
     StepNames.steps = []
     train(compose_cfg(*common, experiment=None, output="whole"))
     whole = list(StepNames.steps)
@@ -123,34 +139,50 @@ def test_prepare_into_s3_then_train_stop_and_resume_from_it(aws, photo_root, com
     assert _objects(aws, "sports/") == stored, "training wrote nothing to the data"
 
 
-def test_bad_bucket_endpoint_or_credentials_stop_at_once_and_write_nothing(aws, photo_root, compose_cfg, tmp_path,
-                                                                           monkeypatch, capsys):
+def test_bad_bucket_endpoint_or_credentials_stop_at_once_and_write_nothing(
+    aws, photo_root, compose_cfg, tmp_path, monkeypatch, capsys
+):
     before = _objects(aws)
     cases = {
         "missing bucket": ("s3://no-such-bucket/p", aws["endpoint"], {}, "does not exist"),
         "unreachable endpoint": (f"s3://{BUCKET}/p", "http://127.0.0.1:9", {}, "does not answer"),
-        "wrong credentials": (f"s3://{BUCKET}/p", aws["endpoint"],
-                              {"AWS_ACCESS_KEY_ID": "AKIANOTAKEY000000000", "AWS_SECRET_ACCESS_KEY": "wrong"},
-                              "AWS_ACCESS_KEY_ID"),
+        "wrong credentials": (
+            f"s3://{BUCKET}/p",
+            aws["endpoint"],
+            {"AWS_ACCESS_KEY_ID": "AKIANOTAKEY000000000", "AWS_SECRET_ACCESS_KEY": "wrong"},
+            "AWS_ACCESS_KEY_ID",
+        ),
     }
     for case, (url, endpoint, env, advice) in cases.items():
         with monkeypatch.context() as m:
             for name, value in env.items():
                 m.setenv(name, value)
             started = time.monotonic()
-            assert prepare_main([str(photo_root), url, "--size", "32", "--workers", "1",
-                                 "--endpoint-url", endpoint]) == 2, case
+            assert (
+                prepare_main([str(photo_root), url, "--size", "32", "--workers", "1", "--endpoint-url", endpoint]) == 2
+            ), case
             err = capsys.readouterr().err
             assert url in err and advice in err, (case, err)
             if "endpoint" in case:
                 assert endpoint in err
-            cfg = compose_cfg("data=streaming", f"data.input_dir={url}", f"data.endpoint_url={endpoint}",
-                              f"data.cache_dir={tmp_path / 'chunks'}", experiment=None, output=case.replace(" ", "_"))
+            cfg = compose_cfg(
+                "data=streaming",
+                f"data.input_dir={url}",
+                f"data.endpoint_url={endpoint}",
+                f"data.cache_dir={tmp_path / 'chunks'}",
+                experiment=None,
+                output=case.replace(" ", "_"),
+            )
             with pytest.raises(StorageError, match=advice) as raised:
                 train(cfg)
             assert url in str(raised.value), case
             assert time.monotonic() - started < 60, f"{case}: not at once"
     assert _objects(aws) == before, "nothing was written to the bucket"
-    s3 = boto3.client("s3", endpoint_url=aws["endpoint"], region_name="us-east-1", aws_access_key_id=aws["key"],
-                      aws_secret_access_key=aws["secret"])
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=aws["endpoint"],
+        region_name="us-east-1",
+        aws_access_key_id=aws["key"],
+        aws_secret_access_key=aws["secret"],
+    )
     assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == [BUCKET], "no bucket was created"

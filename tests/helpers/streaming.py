@@ -16,8 +16,9 @@ class StreamedNames(L.Callback):
     def __init__(self, folder: str) -> None:
         self.folder = Path(folder)
 
-    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
-                           batch_idx: int) -> None:
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         line = json.dumps({"epoch": trainer.current_epoch, "batch": batch_idx, "names": list(batch["name"])})
         with open(self.folder / f"names_rank{trainer.global_rank}.jsonl", "a") as f:

@@ -65,16 +65,18 @@ def folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
-def prepare_cost(root: Path, out: Path, image_size: int, workers: int, val_fraction: float,
-                 test_fraction: float) -> dict[str, Any]:
+def prepare_cost(
+    root: Path, out: Path, image_size: int, workers: int, val_fraction: float, test_fraction: float
+) -> dict[str, Any]:
     """Prepare ``root`` into ``out`` anew and measure it: seconds and stored bytes per 1,000 photos, and those
     figures times ImageNet's 1.28 M photos (a linear extrapolation, not a measurement)."""
     from colorgan.data.preparing import prepare_photos
 
     shutil.rmtree(out, ignore_errors=True)
     t0 = time.perf_counter()
-    report = prepare_photos(root, str(out), size=image_size, num_workers=workers, val_fraction=val_fraction,
-                            test_fraction=test_fraction)
+    report = prepare_photos(
+        root, str(out), size=image_size, num_workers=workers, val_fraction=val_fraction, test_fraction=test_fraction
+    )
     seconds = time.perf_counter() - t0
     photos = sum(report.written.values())
     stored = folder_bytes(out)
@@ -92,8 +94,9 @@ def prepare_cost(root: Path, out: Path, image_size: int, workers: int, val_fract
     }
 
 
-def loader_runs(make: dict[str, Callable[[], Any]], device: torch.device, warmup: int, windows: int,
-                steps: int) -> dict[str, dict[str, Any]]:
+def loader_runs(
+    make: dict[str, Callable[[], Any]], device: torch.device, warmup: int, windows: int, steps: int
+) -> dict[str, dict[str, Any]]:
     """Images per second (median and every window) and peak memory of each loader ``make`` builds."""
     out = {}
     for name, build in make.items():

@@ -98,8 +98,14 @@ def prepare_photos(
     options = dict(storage_options or {})
     check_reachable(out, options, write=True)
     splits = split_files(root, val_fraction, split_seed, test_fraction)
-    log.info("Photos: %d train / %d val / %d test under %s (split by %s)",
-             len(splits.train), len(splits.val), len(splits.test), root, splits.source)
+    log.info(
+        "Photos: %d train / %d val / %d test under %s (split by %s)",
+        len(splits.train),
+        len(splits.val),
+        len(splits.test),
+        root,
+        splits.source,
+    )
     workers = int(num_workers) if num_workers else max(1, min(os.cpu_count() or 1, 8))
     report = PrepareReport()
     with tempfile.TemporaryDirectory(prefix="colorgan-prepare-") as report_dir:
@@ -114,13 +120,24 @@ def prepare_photos(
                 Path(target).mkdir(parents=True, exist_ok=True)
             before = len(_read_bad(report_dir))
             fn = functools.partial(
-                _photo_item, root=str(root), size=int(size), fmt=fmt, quality=int(quality), max_pixels=max_pixels,
+                _photo_item,
+                root=str(root),
+                size=int(size),
+                fmt=fmt,
+                quality=int(quality),
+                max_pixels=max_pixels,
                 report_dir=report_dir,
             )
             optimize(
-                fn=fn, inputs=files, output_dir=target, chunk_bytes=chunk_bytes,
-                num_workers=min(workers, len(files)), mode="overwrite", storage_options=options,
-                reorder_files=False, verbose=True,
+                fn=fn,
+                inputs=files,
+                output_dir=target,
+                chunk_bytes=chunk_bytes,
+                num_workers=min(workers, len(files)),
+                mode="overwrite",
+                storage_options=options,
+                reorder_files=False,
+                verbose=True,
             )
             report.written[split] = len(files) - (len(_read_bad(report_dir)) - before)
         report.bad = _read_bad(report_dir)

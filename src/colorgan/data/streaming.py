@@ -175,9 +175,16 @@ class StreamingDataModule(ColorizationDataModule):
         compile_lab: bool = False,
     ) -> None:
         super().__init__(
-            root=input_dir, image_size=image_size, batch_size=batch_size, num_workers=num_workers, flip_p=flip_p,
-            pin_memory=pin_memory, drop_last=drop_last, num_sample_images=num_sample_images,
-            channels_last=channels_last, compile_lab=compile_lab,
+            root=input_dir,
+            image_size=image_size,
+            batch_size=batch_size,
+            num_workers=num_workers,
+            flip_p=flip_p,
+            pin_memory=pin_memory,
+            drop_last=drop_last,
+            num_sample_images=num_sample_images,
+            channels_last=channels_last,
+            compile_lab=compile_lab,
         )
         # plain types only (Hydra hands a DictConfig): checkpoints hold primitives and load with weights_only
         storage_options = {str(k): v for k, v in dict(storage_options or {}).items()}
@@ -223,10 +230,13 @@ class StreamingDataModule(ColorizationDataModule):
         cls = _dataset_class()
         cache_dir = self.hparams.cache_dir
         return cls(
-            split_location(self.input_dir, split), cache_dir=str(Path(cache_dir).expanduser()) if cache_dir else None,
-            shuffle=train, drop_last=bool(self.hparams.drop_last) if train else False,
+            split_location(self.input_dir, split),
+            cache_dir=str(Path(cache_dir).expanduser()) if cache_dir else None,
+            shuffle=train,
+            drop_last=bool(self.hparams.drop_last) if train else False,
             seed=int(self.hparams.shuffle_seed),
-            max_cache_size=self.hparams.max_cache_size, storage_options=self._options(),
+            max_cache_size=self.hparams.max_cache_size,
+            storage_options=self._options(),
             image_size=int(self.hparams.image_size),
         )
 
@@ -244,7 +254,9 @@ class StreamingDataModule(ColorizationDataModule):
                 if stored < int(self.hparams.image_size):
                     log.warning(
                         "The streamed photos are %d px and data.image_size is %d: they are upsampled. Prepare the set "
-                        "with colorgan-prepare --size %d for full detail.", stored, self.hparams.image_size,
+                        "with colorgan-prepare --size %d for full detail.",
+                        stored,
+                        self.hparams.image_size,
                         self.hparams.image_size,
                     )
 
@@ -257,9 +269,13 @@ class StreamingDataModule(ColorizationDataModule):
     def _loader(self, dataset: Any, train: bool) -> Any:
         workers = int(self.hparams.num_workers)
         loader = _loader_class()(
-            dataset, batch_size=int(self.hparams.batch_size), num_workers=workers, collate_fn=collate_streamed,
+            dataset,
+            batch_size=int(self.hparams.batch_size),
+            num_workers=workers,
+            collate_fn=collate_streamed,
             pin_memory=bool(self.hparams.pin_memory) and torch.cuda.is_available(),
-            persistent_workers=False, prefetch_factor=4 if workers > 0 else None,
+            persistent_workers=False,
+            prefetch_factor=4 if workers > 0 else None,
         )
         trainer = getattr(self, "trainer", None)
         if train and trainer is not None:
