@@ -105,8 +105,9 @@ def test_the_thresholds_are_in_effect_exactly_when_it_says_so():
     size = 24 * 2**20
     applied, again, mmapped, grown, kept = _mallinfo()
     assert applied and again
-    assert mmapped == 0 and grown >= size  # served from the heap
-    assert kept >= size  # and not trimmed off when freed: the next batch reuses it
+    # served from the heap (which may already hold a little free room at its top: a MiB of slack)
+    assert mmapped == 0 and grown >= size - 2**20
+    assert kept >= size - 2**20  # and not trimmed off when freed: the next batch reuses it
     applied, again, mmapped, grown, kept = _mallinfo(COLORGAN_KEEP_FREED_MEMORY="0")
     assert not applied and not again
     assert mmapped == 1 and grown < size and kept < size  # glibc's defaults: a fresh mapping, gone on free

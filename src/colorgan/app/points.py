@@ -214,8 +214,9 @@ def add_point(state: PointsState | None, x: float, y: float, colour: str, size: 
     lands on the photo's last column.
 
     Raises:
-        ValueError: no photo is open; HintError: ``colour`` is not a colour, the model takes no points, or the
-        photo has :data:`MAX_POINTS` points already.
+        ValueError: no photo is open.
+        HintError: ``colour`` is not a colour, the model takes no points, or the photo has :data:`MAX_POINTS`
+            points already.
     """
     state = _require(state)
     if not state.get("takes_hints", True):
