@@ -263,10 +263,13 @@ class Check:
         if not (all(went_on.values()) and same_id):
             raise RuntimeError(f"the resumed run did not go on: {before} -> {after}, same W&B run: {same_id}")
         # that checkpoint on the CPU for one more batch (two optimizer steps), then colorize with it on the CPU
+        # two epochs past the checkpoint's own: whichever checkpoint is newest (the end of the run, or an interval
+        # one inside its last epoch) and however Lightning counts the epoch it restarts, at least one batch trains
+        cpu_epochs = int(torch.load(newest, map_location="cpu", weights_only=True)["epoch"]) + 2
         on_cpu = self._train_args(root, "ckpt_path=" + str(newest), "trainer.accelerator=cpu",
                                   "trainer.precision=32-true", "data.cache=false", "data.num_workers=0",
                                   "logger=csv", "trainer.limit_train_batches=1", "trainer.limit_val_batches=1",
-                                  f"trainer.max_epochs={epochs + 1}")
+                                  f"trainer.max_epochs={max(epochs + 1, cpu_epochs)}")
         if self.run("run, resumed on the CPU", on_cpu) != 0:
             raise RuntimeError("resuming the checkpoint on the CPU failed (see check.log)")
         cpu_step = int(torch.load(_newest_checkpoint(root), map_location="cpu", weights_only=True)["global_step"])
