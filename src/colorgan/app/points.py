@@ -271,9 +271,10 @@ def load_points(
     come from a smaller photo. A UTF-8 byte order mark (Windows Notepad writes one) is accepted.
 
     Raises:
-        ValueError: no photo is open; HintError: the file is not a hints file, holds more than :data:`MAX_POINTS`
-        points, comes from a photo of another shape, or a point is not on this photo (the message names the file by
-        ``name``, as it was dropped, and the point).
+        ValueError: no photo is open.
+        HintError: the file is not a hints file, holds more than :data:`MAX_POINTS` points, comes from a photo of
+            another shape, or a point is not on this photo (the message names the file by ``name``, as it was
+            dropped, and the point).
     """
     state = _require(state)
     shown = name or upload_name(path)

@@ -152,8 +152,9 @@ class StreamingDataModule(ColorizationDataModule):
         max_cache_size: at most this much of ``cache_dir`` is used (e.g. ``"50GB"``); older chunks are evicted.
         endpoint_url, storage_options: where and how to reach object storage (boto3 client arguments for S3).
         shuffle_seed: seeds the order of the training photos (LitData shuffles chunks, then photos within them).
-        image_size, batch_size, num_workers, flip_p, pin_memory, drop_last, num_sample_images, channels_last,
-        compile_lab: as :class:`ColorizationDataModule`.
+        image_size, batch_size, num_workers, flip_p, pin_memory, drop_last, num_sample_images: as
+            :class:`ColorizationDataModule`.
+        channels_last, compile_lab: as :class:`ColorizationDataModule`.
     """
 
     def __init__(
