@@ -87,18 +87,8 @@ class Colorizer(ColorEngine):
         colour = colorizer("grandma.jpg")           # or a PIL image, or a NumPy array
         colour.save("grandma_colour.png")
 
-    Args:
-        generator: a colorgan generator (:func:`~colorgan.nn.build_generator`), or any module mapping
-            ``L (B, 1, S, S)`` in [-1, 1] to ``ab (B, 2, S, S)`` in [-1, 1]; it is put in eval mode and moved to
-            ``device``.
-        image_size: the size it was trained at.
-        size: the size it runs at (default ``image_size``); rounded to a multiple of the generator's ``divisor``
-            (``2**num_downs`` for the U-Net, 32 for the ResNet U-Net).
-        device: ``auto`` | ``cpu`` | ``cuda`` | ``cuda:N``.
-        max_pixels: decompression-bomb guard for files read from disk (``None``: no limit).
-        source: where the weights came from, for messages.
-        in_channels: the generator's input channels: 1 (L), or 4 for a model trained with ``model.hints.enabled``,
-            which also takes colour points (``hints=`` of :meth:`__call__` and :meth:`colorize_batch`).
+    Its arguments are :class:`~colorgan.inference.engine.ColorEngine`'s. A model trained with colour hints
+    (``in_channels=4``) also takes colour points: ``hints=`` of :meth:`__call__` and :meth:`colorize_batch`.
     """
 
     def read_hints(self, hints: HintsInput, name: str = "hints") -> list[HintPoint]:
