@@ -131,7 +131,11 @@ def test_the_offline_rehearsal_runs_every_step_within_its_budget(tmp_path: Path,
     for name in ("eager", "compiled", "end to end"):
         target = report["targets"][name]
         assert isinstance(target["figure"], float) and target["figure"] > 0, target
-        assert target["verdict"] == "missed"  # a CPU at 32 px is far from a GPU's targets
+    for name in ("eager", "compiled"):
+        assert report["targets"][name]["verdict"] == "missed"  # a CPU at 32 px is far from a GPU's img/s
+    # the end-to-end target is a share of the model's own speed, which a CPU can meet: the verdict follows the share
+    end_to_end = report["targets"]["end to end"]
+    assert end_to_end["verdict"] == ("met" if end_to_end["share"] >= end_to_end["at_least_share"] else "missed")
     assert report["targets"]["compiled"]["figure"] == compiled["train_model_only_lightning"]["median"]
     assert steps["benchmark compiled"]["train_model_only_lightning.median"] == report["targets"]["compiled"]["figure"]
     assert isinstance(report["figures"]["host overhead (ms/step)"], float)
