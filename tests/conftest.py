@@ -64,6 +64,22 @@ def compose_cfg(tmp_path: Path) -> Iterator[Callable[..., object]]:
     GlobalHydra.instance().clear()
 
 
+@pytest.fixture
+def compose_eval(tmp_path: Path) -> Iterator[Callable[..., object]]:
+    """``compose_eval(*overrides)`` -> the composed evaluate config on the CPU, outputs under tmp_path."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        yield lambda *overrides: compose(
+            "evaluate",
+            overrides=[f"paths.output_dir={tmp_path / 'eval'}", f"paths.root_dir={tmp_path}", "data.num_workers=0",
+                       "device=cpu", *overrides],
+        )
+    GlobalHydra.instance().clear()
+
+
 @pytest.fixture(scope="session")
 def tiny_ckpt(photo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``last.ckpt`` of the TINY model trained for one short epoch on ``photo_root`` (64 px, ngf=8)."""

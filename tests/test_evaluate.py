@@ -26,23 +26,6 @@ METRICS = ("psnr", "ssim", "l1_ab", "swd_ab", SELECTION_METRIC, "colorfulness", 
            "colorfulness_gap")
 
 
-@pytest.fixture
-def compose_eval(tmp_path: Path):
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-
-    from colorgan.config import config_dir
-
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
-        yield lambda *overrides: compose(
-            "evaluate",
-            overrides=[f"paths.output_dir={tmp_path / 'eval'}", f"paths.root_dir={tmp_path}", "data.num_workers=0",
-                       "device=cpu", *overrides],
-        )
-    GlobalHydra.instance().clear()
-
-
 def test_evaluate_reports_model_and_gray_baseline(compose_eval, tiny_ckpt: Path, photo_root: Path, capsys) -> None:
     cfg = compose_eval(f"ckpt_path={tiny_ckpt}", f"data.root={photo_root}", "num_grid_images=3")
     result = evaluate(cfg)

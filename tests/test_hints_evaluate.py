@@ -43,19 +43,9 @@ class Constant(nn.Module):
 
 
 @pytest.fixture
-def compose_eval(tmp_path: Path):
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-
-    from colorgan.config import config_dir
-
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
-        yield lambda *overrides: compose(
-            "evaluate", overrides=[f"paths.output_dir={tmp_path / 'eval'}", "data.num_workers=0", "device=cpu",
-                                   "fid=false", *overrides]
-        )
-    GlobalHydra.instance().clear()
+def compose_eval(compose_eval):
+    """conftest's evaluate config, without FID."""
+    return lambda *overrides: compose_eval("fid=false", *overrides)
 
 
 def _data(root: Path, batch_size: int) -> ColorizationDataModule:

@@ -10,7 +10,6 @@ import re
 import shutil
 import threading
 import urllib.request
-import uuid
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,7 +21,7 @@ from PIL import Image
 
 import colorgan
 
-from helpers.app import RunningApp, ab_distance, photo, start_app, stop_app
+from helpers.app import RunningApp, ab_distance, multipart_upload, photo, start_app, stop_app
 from helpers.browser import BrowserUnavailable, chromium_page
 
 GREEN = "#2e8b57"
@@ -226,15 +225,8 @@ def test_a_page_on_another_local_port_cannot_use_the_page(running_app: RunningAp
 
 def _upload_directly(app: RunningApp, name: str, data: bytes) -> str:
     """Upload a file as the page would (no Origin, the page's Host); returns Gradio's answer (the stored paths)."""
-    boundary = uuid.uuid4().hex
-    body = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
-        "Content-Type: application/octet-stream\r\n\r\n"
-    ).encode() + data + f"\r\n--{boundary}--\r\n".encode()
-    request = urllib.request.Request(
-        f"{app.url}/gradio_api/upload", data=body,
-        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
-    )
+    kind, body = multipart_upload(name, data)
+    request = urllib.request.Request(f"{app.url}/gradio_api/upload", data=body, headers={"Content-Type": kind})
     with urllib.request.urlopen(request, timeout=60) as response:
         return response.read().decode()
 

@@ -13,7 +13,6 @@ import sys
 import time
 import urllib.error
 import urllib.request
-import uuid
 from pathlib import Path
 
 import psutil
@@ -23,7 +22,7 @@ from PIL import Image
 from colorgan.app import cli
 from colorgan.app.page import require_gradio
 
-from helpers.app import RunningApp, start_app, stop_app
+from helpers.app import RunningApp, multipart_upload, start_app, stop_app
 
 
 # ------------------------------------------------------------------ in-process
@@ -189,14 +188,9 @@ def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
 
 
 def _upload(app: RunningApp, name: str, data: bytes, headers: dict[str, str] | None = None) -> tuple[int, str]:
-    boundary = uuid.uuid4().hex
-    body = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
-        "Content-Type: application/octet-stream\r\n\r\n"
-    ).encode() + data + f"\r\n--{boundary}--\r\n".encode()
+    kind, body = multipart_upload(name, data)
     request = urllib.request.Request(
-        f"{app.url}/gradio_api/upload", data=body,
-        headers={"Content-Type": f"multipart/form-data; boundary={boundary}", **(headers or {})},
+        f"{app.url}/gradio_api/upload", data=body, headers={"Content-Type": kind, **(headers or {})}
     )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
@@ -329,19 +323,10 @@ def _raw(app: RunningApp, method: str, path: str, headers: list[tuple[str, str]]
         connection.close()
 
 
-def _multipart(name: str, data: bytes) -> tuple[str, bytes]:
-    boundary = uuid.uuid4().hex
-    body = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
-        "Content-Type: application/octet-stream\r\n\r\n"
-    ).encode() + data + f"\r\n--{boundary}--\r\n".encode()
-    return f"multipart/form-data; boundary={boundary}", body
-
-
 @pytest.mark.slow
 def test_odd_host_headers_are_refused(running_app: RunningApp) -> None:
     port = running_app.port
-    kind, body = _multipart("p.png", b"\x89PNG")
+    kind, body = multipart_upload("p.png", b"\x89PNG")
     before = _uploads(running_app)
     odd = [
         "evil.com@localhost", f"evil.com@localhost:{port}", f"user:pw@127.0.0.1:{port}",  # a user name before it
@@ -370,7 +355,7 @@ def test_odd_host_headers_are_refused(running_app: RunningApp) -> None:
 def test_pages_on_other_local_ports_are_refused(running_app: RunningApp) -> None:
     port = running_app.port
     own = f"127.0.0.1:{port}"
-    kind, body = _multipart("p.png", b"\x89PNG")
+    kind, body = multipart_upload("p.png", b"\x89PNG")
     (kept,) = json.loads(_upload(running_app, "mine.txt", b"a result")[1])  # something the page made earlier
     before = _uploads(running_app)
     others = [
@@ -409,7 +394,7 @@ def test_pages_on_other_local_ports_are_refused(running_app: RunningApp) -> None
 @pytest.mark.slow
 def test_two_origin_or_two_host_headers_are_refused(running_app: RunningApp) -> None:
     own, evil = f"http://127.0.0.1:{running_app.port}", "http://localhost:8000"
-    kind, body = _multipart("p.png", b"\x89PNG")
+    kind, body = multipart_upload("p.png", b"\x89PNG")
     before = _uploads(running_app)
     for headers in (
         [("Host", own[7:]), ("Origin", own), ("Origin", evil)],  # the old guard read only the first

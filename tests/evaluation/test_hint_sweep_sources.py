@@ -32,41 +32,24 @@ def test_camera_names_are_separate_source_photos_unless_a_pattern_groups_them() 
 
 
 @pytest.fixture
-def compose_eval(tmp_path: Path):
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-
-    from colorgan.config import config_dir
-
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
-        yield lambda *overrides: compose(
-            "evaluate",
-            overrides=[
-                f"paths.output_dir={tmp_path / 'eval'}",
-                "data.num_workers=0",
-                "device=cpu",
-                "fid=false",
-                "hints.points=[0,2]",
-                *overrides,
-            ],
-        )
-    GlobalHydra.instance().clear()
+def compose_curve(compose_eval):
+    """The evaluate config of a points curve with 0 and 2 points, without FID."""
+    return lambda *overrides: compose_eval("fid=false", "hints.points=[0,2]", *overrides)
 
 
 def test_evaluate_groups_the_curves_photos_by_the_pattern_the_data_set_or_not_at_all(
-    compose_eval, tiny_hinted_ckpt, photo_root: Path, tmp_path: Path
+    compose_curve, tiny_hinted_ckpt, photo_root: Path, tmp_path: Path
 ) -> None:
     """photo_root's test photos are test/football/photo_000.png ... photo_007.png: 8 photos, not one."""
     args = (f"ckpt_path={tiny_hinted_ckpt}", f"data.root={photo_root}")
-    curve = evaluate(compose_eval(*args))["hints_curve"]
+    curve = evaluate(compose_curve(*args))["hints_curve"]
     assert curve["photos"] == 8 and curve["source_photos"] == 8
     # a pattern, quoted for Hydra: photos 000-003 are one source photo, the four others their own
-    curve = evaluate(compose_eval(*args, "hints.source_pattern='(?P<source>.*photo_00)[0-3]'"))["hints_curve"]
+    curve = evaluate(compose_curve(*args, "hints.source_pattern='(?P<source>.*photo_00)[0-3]'"))["hints_curve"]
     assert curve["source_photos"] == 5 and "(hints.source_pattern)" in curve["grouping"]
     # the data set's own word, in a copy of photo_root with a sources.csv
     root = tmp_path / "photos"
     shutil.copytree(photo_root / "test", root / "test")
     write_sources_file(root / SOURCES_FILE, {f"test/football/photo_{i:03d}.png": f"scene{i % 2}" for i in range(8)})
-    curve = evaluate(compose_eval(f"ckpt_path={tiny_hinted_ckpt}", f"data.root={root}"))["hints_curve"]
+    curve = evaluate(compose_curve(f"ckpt_path={tiny_hinted_ckpt}", f"data.root={root}"))["hints_curve"]
     assert curve["source_photos"] == 2 and SOURCES_FILE in curve["grouping"]

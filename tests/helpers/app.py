@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,3 +116,13 @@ def stop_app(app: RunningApp, sig: int | None = None, timeout: float = 30) -> in
             app.process.wait()
             raise AssertionError(f"colorgan-app did not stop within {timeout} s:\n{app.output()[-3000:]}") from None
     return app.process.returncode
+
+
+def multipart_upload(name: str, data: bytes) -> tuple[str, bytes]:
+    """``(Content-Type, body)`` of an upload of one file as the page sends it to ``/gradio_api/upload``."""
+    boundary = uuid.uuid4().hex
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode() + data + f"\r\n--{boundary}--\r\n".encode()
+    return f"multipart/form-data; boundary={boundary}", body
