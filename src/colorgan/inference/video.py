@@ -135,15 +135,6 @@ class ColorizedVideo:
     complete: bool = True
 
 
-@dataclass(frozen=True)
-class _Encoder:
-    codec: str
-    pix_fmt: str
-    options: dict[str, str]
-    note: str | None = None
-    tag: str | None = None  # the codec tag (fourcc) to write, where the container's default is not the usual one
-
-
 class VideoColorizer:
     """Colorizes video files with a :class:`~colorgan.inference.colorizer.Colorizer` (see the module docstring).
 
