@@ -63,9 +63,8 @@ def _dataset_class() -> type:
             from torchvision.io import ImageReadMode, decode_image
 
             item = super().__getitem__(index)
-            image = decode_image(item["image"], mode=ImageReadMode.RGB)
-            if image.shape[-1] != self.image_size or image.shape[-2] != self.image_size:
-                image = resize_square(image, self.image_size)
+            # a no-op where the set was prepared at image_size (resize_square leaves such a square as it is)
+            image = resize_square(decode_image(item["image"], mode=ImageReadMode.RGB), self.image_size)
             position = getattr(index, "index", index)
             return {"image": image, "skipped": [], "index": int(position), "name": item["name"]}
 
