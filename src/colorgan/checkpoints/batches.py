@@ -68,7 +68,7 @@ class BatchCheckpoints(L.Callback):
         self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
         self.batches += 1
-        if self.every_n_batches <= 0 or self.batches % self.every_n_batches or trainer.fast_dev_run:
+        if self.every_n_batches <= 0 or self.batches % self.every_n_batches or getattr(trainer, "fast_dev_run", False):
             return
         # every rank calls it (a collective); rank 0 writes
         trainer.save_checkpoint(batches_file(self.dirpath, self.batches), weights_only=True)
