@@ -73,6 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
         help='colour points for a model trained with hints, for one photo: a JSON file {"points": [{"x": 120, "y": 80, '
         '"color": "#2a5caa", "size": 5}]} in the photo\'s own pixels (x, y: the centre; size: the side of its square)',
     )
+    parser.add_argument(
+        "--temperature", type=float, default=None, metavar="T",
+        help="vividness of a model trained with model.head=classification: the annealed mean's temperature, from 0 "
+        "(the most likely colour: vivid) to 1 (the mean colour: safe); default: the model's own (0.38 unless trained "
+        "otherwise). A regression model refuses it.",
+    )
     parser.add_argument("--device", default="auto", help="auto (a GPU when there is one) | cpu | cuda | cuda:N")
     parser.add_argument(
         "--batch-size", type=int, default=4, metavar="N", help="photos or video frames per generator run (default 4)"
@@ -186,7 +192,8 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         colorizer = Colorizer.from_checkpoint(
-            args.ckpt, size=args.size, device=args.device, max_pixels=args.max_pixels or None
+            args.ckpt, size=args.size, device=args.device, max_pixels=args.max_pixels or None,
+            temperature=args.temperature,
         )
     except (CheckpointError, ValueError) as err:
         print(f"colorgan-colorize: error: {err}", file=sys.stderr)

@@ -118,7 +118,9 @@ def evaluate(cfg: DictConfig, fid_features: nn.Module | None = None) -> dict[str
     """
     from colorgan.inference.colorizer import Colorizer
 
-    colorizer = Colorizer.from_checkpoint(cfg.ckpt_path, device=cfg.get("device", "auto"), size=cfg.get("size"))
+    colorizer = Colorizer.from_checkpoint(
+        cfg.ckpt_path, device=cfg.get("device", "auto"), size=cfg.get("size"), temperature=cfg.get("temperature")
+    )
     device = colorizer.device
     with open_dict(cfg):
         if cfg.data.get("image_size") is None:

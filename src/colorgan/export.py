@@ -173,6 +173,7 @@ def export(
     opset: int = DEFAULT_OPSET,
     overwrite: bool = False,
     check: bool = True,
+    temperature: float | None = None,
 ) -> dict[str, Any]:
     """Export the generator of ``ckpt`` (a training checkpoint or a ``weights`` export) to ``output``.
 
@@ -181,6 +182,8 @@ def export(
         size: side of the example input used for tracing and the check (default: the training size).
         overwrite: replace ``output`` if it exists.
         check: run the export once and compare it with the generator.
+        temperature: a classification model's vividness, written into the export (ONNX and TorchScript decode at
+            it; a ``weights`` export keeps it as its default); None: the model's own. A regression model refuses it.
 
     Returns:
         ``{"path", "format", "image_size", "max_abs_diff"}`` (``max_abs_diff`` is ``None`` without ``check``).
@@ -194,6 +197,12 @@ def export(
     if output.exists() and not overwrite:
         raise ExportError(f"'{output}' already exists; pass --overwrite to replace it")
     generator, weights = load_generator(ckpt)
+    settings = dict(weights.generator)
+    if temperature is not None:
+        from colorgan.nn.classification import set_temperature
+
+        set_temperature(generator, temperature)
+        settings["temperature"] = float(temperature)
     in_channels = int(weights.generator.get("in_channels", 1))
     side = round_size(size or weights.image_size, generator.divisor)
     example = (torch.zeros(1, 1, side, side),) + ((_probe_hints(1, side, side),) if in_channels > 1 else ())
@@ -213,7 +222,7 @@ def export(
     try:
         with torch.no_grad():
             if fmt == "weights":
-                _write_weights(generator, weights.generator, weights.image_size, tmp)
+                _write_weights(generator, settings, weights.image_size, tmp)
             elif fmt == "torchscript":
                 _write_torchscript(_program(generator, in_channels), example, tmp)
             else:
@@ -244,6 +253,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--size", type=int, default=None, metavar="N", help="example input side (default: trained)")
     parser.add_argument("--opset", type=int, default=DEFAULT_OPSET, help=f"ONNX opset (default {DEFAULT_OPSET})")
+    parser.add_argument(
+        "--temperature", type=float, default=None, metavar="T",
+        help="for a model trained with model.head=classification: the vividness the export decodes at, from 0 (vivid) "
+        "to 1 (safe); default: the model's own",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
     parser.add_argument("--no-verify", action="store_true", help="do not run the export to compare it")
     return parser
@@ -261,7 +275,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         info = export(
             args.ckpt, args.output, fmt, size=args.size, opset=args.opset, overwrite=args.overwrite,
-            check=not args.no_verify,
+            check=not args.no_verify, temperature=args.temperature,
         )
     except (CheckpointError, ExportError, ValueError) as err:
         print(f"colorgan-export: error: {err}", file=sys.stderr)

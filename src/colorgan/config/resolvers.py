@@ -126,6 +126,18 @@ def d_channels(hints: bool, sees_hints: bool) -> int:
     return 3 + (HINT_CHANNELS if hints and sees_hints else 0)
 
 
+def head_channels(head: str) -> int:
+    """``model.generator.out_channels`` for ``model.head``: 2 (ab) for regression, the classification head's
+    feature channels (:class:`colorgan.nn.classification.ClassificationHead`) for classification."""
+    if head == "classification":
+        from colorgan.nn.classification import ClassificationHead
+
+        return ClassificationHead.FEATURES
+    if head != "regression":
+        raise ValueError(f"model.head must be regression or classification, got {head!r}")
+    return 2
+
+
 def register_resolvers() -> None:
     for name, fn in (
         ("asset", asset_path),
@@ -140,6 +152,7 @@ def register_resolvers() -> None:
         ("cpu_workers", cpu_workers),
         ("hint_channels", hint_channels),
         ("d_channels", d_channels),
+        ("head_channels", head_channels),
     ):
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_new_resolver(name, fn)

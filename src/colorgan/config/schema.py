@@ -160,6 +160,10 @@ class ModelSchema:
     scheduler_g: Optional[Dict[str, Any]] = None
     scheduler_d: Optional[Dict[str, Any]] = None
     lambda_l1: float = MISSING
+    lambda_gan: float = 1.0
+    head: str = "regression"
+    temperature: float = 0.38
+    lambda_ce: float = 1.0
     lambda_perceptual: float = MISSING
     perceptual: PerceptualSchema = field(default_factory=PerceptualSchema)
     gan_mode: str = MISSING

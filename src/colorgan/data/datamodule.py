@@ -15,7 +15,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader
 
 from colorgan.color import rgb_to_model_lab, srgb_to_linear_table, uint8_to_float, uint8_to_model_lab
-from colorgan.data.cache import PhotoCache, TensorPhotos
+from colorgan.data.cache import PhotoCache, TensorPhotos, cache_key
 from colorgan.data.dataset import PhotoFolderDataset, collate_photos
 from colorgan.data.decode import DEFAULT_MAX_PIXELS
 from colorgan.data.files import Splits, split_files
@@ -323,6 +323,18 @@ class ColorizationDataModule(L.LightningDataModule):
 
     def predict_dataloader(self) -> DataLoader:
         return self.test_dataloader()
+
+    def counting_loader(self) -> DataLoader:
+        """The training photos once each, in order, not flipped: what the classification head's colour frequencies
+        are counted from (:mod:`colorgan.training.classes`)."""
+        if self.train_set is None:
+            self.setup("fit")
+        return self._loader(self.train_set, train=False)
+
+    def training_set_key(self) -> str:
+        """Names the training photos and their size (each file's path, size and modification time): what is
+        measured of them once is kept under this key."""
+        return cache_key(self._training_files(), int(self.hparams.image_size))
 
     # ------------------------------------------------------------ on device
     def to_lab_batch(self, images: Tensor, train: bool, owned: bool = False) -> dict[str, Tensor]:

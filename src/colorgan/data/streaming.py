@@ -285,6 +285,16 @@ class StreamingDataModule(ColorizationDataModule):
             loader.current_epoch = int(trainer.current_epoch)
         return loader
 
+    def counting_loader(self) -> Any:
+        """The training split once, in stored order (a loader of its own: the training loader's resumable state is
+        not touched)."""
+        return self._loader(self._make("train", train=False), train=False)
+
+    def training_set_key(self) -> str:
+        """The training split's place and its ``index.json`` (what LitData wrote when it was prepared), and the size."""
+        dataset = self._make("train", train=False)
+        return f"{self.input_dir}|{len(dataset)}|{self.hparams.image_size}|{getattr(dataset, 'input_dir', '')}"
+
     def _decode_workers(self) -> bool:
         return int(self.hparams.num_workers) > 0
 

@@ -25,6 +25,7 @@ from colorgan.checkpoints.reading import load_generator
 from colorgan.data.decode import DEFAULT_MAX_PIXELS
 from colorgan.inference.fullres import join_full_resolution_array, luminance
 from colorgan.inference.letterbox import Box, letterbox, letterbox_box
+from colorgan.nn.classification import ClassificationHead, set_temperature
 from colorgan.nn.hints import generator_input
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,9 @@ class ColorEngine:
         max_pixels: decompression-bomb guard for files read from disk (``None``: no limit).
         source: where the weights came from, for messages.
         in_channels: the generator's input channels: 1 (L), or 4 for a model trained with ``model.hints.enabled``.
+        temperature: for a model trained with ``model.head=classification``, the annealed mean's temperature (0:
+            the most likely colour, vivid; 1: the mean, safe; default: the one it was trained with,
+            :attr:`temperature`). A regression model refuses it (``ValueError``).
     """
 
     def __init__(
@@ -73,6 +77,7 @@ class ColorEngine:
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
         source: str = "",
         in_channels: int = 1,
+        temperature: float | None = None,
     ) -> None:
         self.in_channels = int(in_channels)
         self.device = resolve_device(device)
@@ -93,6 +98,19 @@ class ColorEngine:
         self.max_pixels = max_pixels
         self.source = source
         self._cpu_copy: nn.Module | None = None
+        if temperature is not None:
+            self.temperature = temperature
+
+    @property
+    def temperature(self) -> float | None:
+        """The annealed mean's temperature of a classification model (settable); None for a regression model."""
+        return float(self.generator.temperature) if isinstance(self.generator, ClassificationHead) else None
+
+    @temperature.setter
+    def temperature(self, value: float) -> None:
+        set_temperature(self.generator, value)
+        if self._cpu_copy is not None:
+            set_temperature(self._cpu_copy, value)
 
     @classmethod
     def from_checkpoint(
@@ -102,6 +120,7 @@ class ColorEngine:
         size: int | None = None,
         device: str | torch.device = "auto",
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
+        temperature: float | None = None,
     ) -> _Engine:
         """Load the generator of a training checkpoint or of a ``weights`` export, with ``weights_only=True``.
 
@@ -117,6 +136,7 @@ class ColorEngine:
             max_pixels=max_pixels,
             source=str(path),
             in_channels=int(weights.generator.get("in_channels", 1)),
+            temperature=temperature,
         )
 
     @property

@@ -8,6 +8,7 @@ from typing import Any
 
 from torch import nn
 
+from colorgan.nn.classification import DEFAULT_TEMPERATURE, ClassificationHead
 from colorgan.nn.encoder_unet import EncoderUNetGenerator
 from colorgan.nn.generator import UNetGenerator
 from colorgan.nn.resnet_unet import ResNetUNetGenerator
@@ -20,6 +21,10 @@ GENERATORS: dict[str, type[nn.Module]] = {
 }
 # checkpoints and exports written before there was a choice of generator hold the U-Net and no `name`
 DEFAULT_GENERATOR = "unet"
+# settings of the head on top of any generator (model.head, model.temperature: colorgan.nn.classification), kept in
+# the generator's settings of a classification model only
+HEAD_SETTINGS = ("head", "temperature")
+HEADS = ("regression", "classification")
 
 
 def generator_class(config: Mapping[str, Any]) -> type[nn.Module]:
@@ -46,6 +51,8 @@ def generator_settings(config: Mapping[str, Any]) -> dict[str, Any]:
     cls = generator_class(config)
     name = next(n for n, c in GENERATORS.items() if c is cls)
     defaults = {n: p.default for n, p in _parameters(cls).items() if p.default is not inspect.Parameter.empty}
+    if config.get("head", "regression") == "classification":
+        defaults["out_channels"] = ClassificationHead.FEATURES
     return {**defaults, **dict(config), "name": name}
 
 
@@ -62,7 +69,10 @@ def build_generator(config: Mapping[str, Any], *, pretrained: bool = True) -> nn
     32
     """
     cls = generator_class(config)
-    kwargs = {k: v for k, v in dict(config).items() if k != "name"}
+    kwargs = {k: v for k, v in dict(config).items() if k not in ("name", *HEAD_SETTINGS)}
+    head = config.get("head") or "regression"
+    if head not in HEADS:
+        raise ValueError(f"model.head must be one of {', '.join(HEADS)}, got {head!r}")
     unknown = sorted(set(kwargs) - set(_parameters(cls)))
     if unknown:
         name = config.get("name") or DEFAULT_GENERATOR
@@ -73,4 +83,12 @@ def build_generator(config: Mapping[str, Any], *, pretrained: bool = True) -> nn
         )
     if not pretrained and "weights" in kwargs:
         kwargs["weights"] = None
-    return cls(**kwargs)
+    if head == "regression":
+        return cls(**kwargs)
+    kwargs.setdefault("out_channels", ClassificationHead.FEATURES)
+    temperature = config.get("temperature")
+    return ClassificationHead(
+        cls(**kwargs),
+        features=int(kwargs["out_channels"]),
+        temperature=DEFAULT_TEMPERATURE if temperature is None else float(temperature),
+    )

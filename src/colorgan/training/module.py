@@ -15,7 +15,9 @@ from torch import Tensor
 from colorgan import __version__
 from colorgan.checkpoints.reading import CHECKPOINT_FORMAT, CHECKPOINT_KEY
 from colorgan.nn import GANLoss, PatchDiscriminator, PerceptualLoss, build_generator
+from colorgan.nn.classification import DEFAULT_TEMPERATURE
 from colorgan.nn.hints import generator_input
+from colorgan.training.classes import class_loss, set_class_weights
 from colorgan.training.ema import generator_ema, match_checkpoint, update_ema
 from colorgan.training.hints import HintSettings, gan_warning, simulate_hints
 from colorgan.training.init_from import init_from_checkpoint
@@ -36,9 +38,11 @@ from colorgan.training.settings import (
     optimizer_factories,
     plain,
     saved_factories,
+    with_head,
     with_hint_channels,
     with_judged_channels,
 )
+from colorgan.training.stages import announce_stage
 
 __all__ = ["D_LOSSES", "DEFAULT_ADAM", "G_LOSSES", "ColorGAN", "OptimizerSpec"]
 
@@ -88,7 +92,11 @@ class ColorGAN(Scoring):
         lr_decay_epochs: Pix2Pix's schedule for both networks (0: off): the learning rates stay constant, then fall
             linearly over the last ``lr_decay_epochs`` epochs of ``trainer.max_epochs``
             (:mod:`colorgan.training.lr_schedule`). Not together with ``scheduler_g``/``scheduler_d``.
-        lambda_l1: weight of the L1 term (100 in Pix2Pix).
+        lambda_l1: weight of the L1 term (100 in Pix2Pix); with the classification head, L1 on the decoded ab.
+        lambda_gan: weight of the GAN term of G's loss (D judges the decoded ab with the classification head).
+        head: ``regression`` (G predicts ab) or ``classification``: G predicts a distribution over the in-gamut ab
+            bins, trained with the rebalanced cross-entropy (weight ``lambda_ce``) and decoded by the annealed mean
+            at ``temperature`` (:mod:`colorgan.nn.classification`, :mod:`colorgan.training.classes`).
         lambda_perceptual: weight of a VGG perceptual term on G (:class:`~colorgan.nn.PerceptualLoss`); 0 (the
             default) leaves it out and builds no VGG.
         perceptual: keyword arguments of :class:`~colorgan.nn.PerceptualLoss` (``network``, ``weights``).
@@ -126,6 +134,10 @@ class ColorGAN(Scoring):
         scheduler_g: OptimizerSpec | None = None,
         scheduler_d: OptimizerSpec | None = None,
         lambda_l1: float = 100.0,
+        lambda_gan: float = 1.0,
+        head: str = "regression",
+        temperature: float = DEFAULT_TEMPERATURE,
+        lambda_ce: float = 1.0,
         lambda_perceptual: float = 0.0,
         perceptual: Mapping[str, Any] | None = None,
         gan_mode: str = "vanilla",
@@ -144,7 +156,7 @@ class ColorGAN(Scoring):
         super().__init__()
         self.automatic_optimization = False
         hint_settings = HintSettings.from_config(plain(hints))
-        generator = with_hint_channels(dict(plain(generator) or {}), hint_settings)
+        generator = with_head(with_hint_channels(dict(plain(generator) or {}), hint_settings), head, temperature)
         discriminator = with_judged_channels(dict(plain(discriminator) or {}), hint_settings)
         perceptual = dict(plain(perceptual) or {})
         self._factories = optimizer_factories(optimizer_g, optimizer_d, scheduler_g, scheduler_d, lr_decay_epochs)
@@ -154,6 +166,10 @@ class ColorGAN(Scoring):
                 "discriminator": discriminator,
                 **saved_factories(self._factories),
                 "lambda_l1": float(lambda_l1),
+                "lambda_gan": float(lambda_gan),
+                "head": str(generator.get("head", "regression")),
+                "temperature": float(generator.get("temperature", temperature)),
+                "lambda_ce": float(lambda_ce),
                 "lambda_perceptual": float(lambda_perceptual),
                 "perceptual": perceptual,
                 "gan_mode": str(gan_mode),
@@ -191,7 +207,9 @@ class ColorGAN(Scoring):
         # each network's BatchNorm statistics as they were before the batch, put back when its own step is skipped
         self._g_buffers, self._d_buffers = BufferRollback(self.generator), BufferRollback(self.discriminator)
         self._nonfinite = NonFiniteCounter(max_nonfinite_batches)
-        self._g_loss_names = G_LOSSES + (("g_perceptual",) if self._perceptual is not None else ())
+        self._classes = self.hparams.head == "classification"
+        extra = (("g_perceptual",) if self._perceptual is not None else ()) + (("g_ce",) if self._classes else ())
+        self._g_loss_names = G_LOSSES + extra
         self._d_losses, self._g_losses = LossLog(D_LOSSES), LossLog(self._g_loss_names)
         self._compiled = False
 
@@ -242,6 +260,8 @@ class ColorGAN(Scoring):
     def on_fit_start(self) -> None:
         # colorgan.train calls it before the data is prepared; this covers fits started elsewhere
         self.load_pretrained_weights()
+        if self._classes:
+            set_class_weights(self)
         if self._perceptual is not None:
             self._perceptual.to(self.device)
 
@@ -323,9 +343,10 @@ class ColorGAN(Scoring):
         # what D judges ab against: L, and the hints too when model.hints.discriminator says so
         cond = g_input if hints is not None and self._hints.discriminator else L_
         # G runs forward once: the D step sees its output detached, the G step backpropagates through it
-        fake = self.generator(g_input)
+        logits = self.generator.logits(g_input) if self._classes else None
+        fake = self.generator(g_input) if logits is None else self.generator.decode(logits, ab.shape[-2:])
         d_bad, d_losses = self._discriminator_step(opt_d, cond, ab, fake) if gan_on else (None, None)
-        g_bad, g_losses = self._generator_step(opt_g, L_, ab, fake, gan_on, cond)
+        g_bad, g_losses = self._generator_step(opt_g, L_, ab, fake, gan_on, cond, logits)
         if guard:
             # D's statistics also moved in the G step's pass through D: both are undone when D's step was skipped
             self._g_buffers.restore_if(g_bad)
@@ -354,14 +375,16 @@ class ColorGAN(Scoring):
         return bad, torch.stack([d_loss.detach().float(), *outputs])
 
     def _generator_step(
-        self, opt_g: Any, L_: Tensor, ab: Tensor, fake: Tensor, gan_on: bool, cond: Tensor | None = None
+        self, opt_g: Any, L_: Tensor, ab: Tensor, fake: Tensor, gan_on: bool, cond: Tensor | None = None,
+        logits: Tensor | None = None,
     ) -> tuple[Tensor, Tensor]:
         """One G update on ``GAN(D(cat(L, fake))) + lambda_l1 * L1(fake, ab)``, D's parameters frozen (``cond``:
         D's condition when it is more than ``L_``, see :meth:`_discriminator_step`).
 
         Without ``gan_on`` (L1 warm-up) D is not consulted and the GAN term is 0. Returns 1.0 (a 0-dim device
         tensor) when the step was skipped as non-finite, else 0.0, and the values of :data:`G_LOSSES` (a ``(3,)``
-        float32 device tensor; ``(4,)`` with ``g_perceptual`` last when the perceptual loss is on).
+        float32 device tensor; then ``g_perceptual`` when the perceptual loss is on, ``g_ce`` with the classification
+        head: the rebalanced cross-entropy of ``logits``, weighted by ``lambda_ce``).
         """
         # D's parameters are frozen while G's loss runs through D: no gradient is computed for them (Lightning's
         # toggled_optimizer does the same for every optimizer's parameters, at several times the host cost)
@@ -375,12 +398,16 @@ class ColorGAN(Scoring):
                 )
             else:
                 g_gan = torch.zeros((), device=fake.device)
-            g_loss = g_gan + self.hparams.lambda_l1 * g_l1
-            parts = [g_loss, g_gan, g_l1]
+            g_loss = self.hparams.lambda_gan * g_gan + self.hparams.lambda_l1 * g_l1
+            extra = []
             if self._perceptual is not None:
-                g_perceptual = self._perceptual(L_, fake, ab)
-                g_loss = g_loss + self.hparams.lambda_perceptual * g_perceptual
-                parts = [g_loss, g_gan, g_l1, g_perceptual]
+                extra.append(self._perceptual(L_, fake, ab))
+                g_loss = g_loss + self.hparams.lambda_perceptual * extra[-1]
+            if logits is not None:
+                head = self.generator
+                extra.append(class_loss(logits, ab, head.bins, head.class_weights))
+                g_loss = g_loss + self.hparams.lambda_ce * extra[-1]
+            parts = [g_loss, g_gan, g_l1, *extra]
             bad = self._optimize(opt_g, g_loss)
         finally:
             if gan_on:
@@ -427,7 +454,6 @@ class ColorGAN(Scoring):
         if self.generator_ema is not None:
             update_ema(self.generator_ema, self.generator, self.hparams.ema_decay, g_skipped)
 
-
     def _fit_schedule_to_run(self) -> None:
         """A resumed run follows the schedule of its own config (:func:`~colorgan.training.lr_schedule.
         fit_schedule_to_run`)."""
@@ -436,33 +462,7 @@ class ColorGAN(Scoring):
         )
 
     def on_train_epoch_start(self) -> None:
-        self._announce_stage()
-
-    def _announce_stage(self) -> None:
-        """Log ``train/stage`` (0: generator pretraining, 1: GAN) for the epoch, and say when the stage changes."""
-        epoch, stage = self.current_epoch, self.stage(self.current_epoch)
-        # a constant, the same on every rank: no sync_dist (see the warning filter at the top of this file)
-        self.log("train/stage", float(stage), on_step=False, on_epoch=True, batch_size=1, sync_dist=False)
-        if not self.pretrain_epochs or not self.trainer.is_global_zero:
-            return
-        if stage == 0 and not self._pretraining_announced:
-            self._pretraining_announced = True
-            log.info(
-                "Generator pretraining (model.l1_warmup_epochs=%d): epochs %d-%d train G on L1 alone, no "
-                "discriminator; the GAN switches on at epoch %d", self.pretrain_epochs, epoch, self.pretrain_epochs - 1,
-                self.pretrain_epochs,
-            )
-            max_epochs = self.trainer.max_epochs
-            if max_epochs is not None and 0 < max_epochs <= self.pretrain_epochs:
-                log.warning(
-                    "trainer.max_epochs=%d <= model.l1_warmup_epochs=%d: the GAN never switches on in this run",
-                    max_epochs, self.pretrain_epochs,
-                )
-        elif epoch == self.pretrain_epochs:
-            log.info(
-                "Epoch %d: generator pretraining is over after %d epoch(s); the GAN switches on (discriminator steps "
-                "and the adversarial loss from now on)", epoch, self.pretrain_epochs,
-            )
+        announce_stage(self)
 
     def on_train_epoch_end(self) -> None:
         self._log_epoch_losses()

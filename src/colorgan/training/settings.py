@@ -102,3 +102,14 @@ def optimizer_factories(
 def saved_factories(factories: Mapping[str, Any]) -> dict[str, Any]:
     """The factories a weights-only checkpoint can hold: the Hydra configs (dicts), not the callables."""
     return {k: v for k, v in factories.items() if v is None or isinstance(v, Mapping)}
+
+
+def with_head(generator: dict[str, Any], head: str, temperature: float) -> dict[str, Any]:
+    """``model.generator`` with the head's settings in it when ``model.head=classification`` (what
+    :func:`~colorgan.nn.build_generator` builds from; a regression model's settings stay as they were). A
+    generator's settings that already name a head (from a checkpoint) keep it."""
+    if "head" in generator or head == "regression":
+        return generator
+    if head != "classification":
+        raise ValueError(f"model.head must be regression or classification, got {head!r}")
+    return {**generator, "head": head, "temperature": float(temperature)}
