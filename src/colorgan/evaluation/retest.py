@@ -13,6 +13,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
+from colorgan.nn.classification import set_temperature
 from colorgan.training.results import TEST_PHOTOS_FILE, TestRecord
 
 log = logging.getLogger(__name__)
@@ -47,12 +48,7 @@ class _SetTemperature(L.Callback):
 
     def on_test_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         for net in generators(pl_module):
-            if not hasattr(net, "temperature"):
-                raise TypeError(
-                    f"{type(net).__name__} has no decoding temperature: only a classification head "
-                    "(model.head=classification) has one"
-                )
-            net.temperature = self.temperature  # type: ignore[assignment]  # a float, which Module's typing forbids
+            set_temperature(net, self.temperature)  # refuses a regression generator, and T outside [0, 1]
 
 
 @contextmanager
