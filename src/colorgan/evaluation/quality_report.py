@@ -106,13 +106,27 @@ def format_markdown(rows: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines) + f"\n\nBetter: {better}."
 
 
-def write_quality_report(sweep_dir: Path, results: list[dict[str, Any]]) -> dict[str, Any] | None:
+def _test_dir(result: dict[str, Any]) -> Path:
+    """Where a job's test record is: ``test_dir`` when the job was tested again elsewhere (at equal steps), else
+    its own folder."""
+    return Path(result.get("test_dir") or result["output_dir"])
+
+
+def write_quality_report(sweep_dir: Path, results: list[dict[str, Any]], stem: str = "quality",
+                         tested_with: str | None = None, extra: dict[str, Any] | None = None,
+                         heading: str = "Colour quality"
+                         ) -> dict[str, Any] | None:
     """Write ``quality.md``, ``quality.json`` and ``quality.png`` for the jobs of ``results`` (``result.yaml``
-    contents) that left test metrics; returns the content of ``quality.json``, or None when no job was tested."""
+    contents) that left test metrics; returns the content of ``quality.json``, or None when no job was tested.
+
+    ``stem`` names the files (``<stem>.md`` ...); a result with a ``test_dir`` is read from that folder's test
+    record instead of its own (its config still from its own folder); ``tested_with`` says which checkpoint each
+    job was tested with (default: its best-*.ckpt by the monitored metric); ``extra`` is added to the JSON;
+    ``heading`` starts the Markdown's title."""
     tested = []
     photos = None
     for result in sorted(results, key=lambda r: int(r["job"])):
-        record, images = read_test_record(result["output_dir"])
+        record, images = read_test_record(_test_dir(result))
         if record and record.get("metrics"):
             tested.append((result, _job_config(result["output_dir"]), record["metrics"], images))
             photos = photos or record.get("photos")
@@ -144,28 +158,29 @@ def write_quality_report(sweep_dir: Path, results: list[dict[str, Any]]) -> dict
     for job, (_, config_, _, _) in zip(jobs, tested):
         job["seed"] = config_.get("seed")
     report = {"sweep": str(sweep_dir), "best_checkpoint_by": monitor, "data": data, "budget": budget,
-              "gray_baseline": gray, "jobs": jobs}
+              "gray_baseline": gray, "jobs": jobs, **(extra or {})}
     if intervals:
         report["intervals"] = intervals
 
     first_of_each = [i for i, label in enumerate(labels) if labels.index(label) == i]  # one row per recipe
     grid_rows = _grid_rows([labels[i] for i in first_of_each], [tested[i] for i in first_of_each])
+    grid_file, table_file = f"{stem}.png", sweep_dir / f"{stem}.md"
     if grid_rows:
-        labelled_grid(grid_rows).save(sweep_dir / QUALITY_GRID_FILE)
-        report["grid"] = str(sweep_dir / QUALITY_GRID_FILE)
+        labelled_grid(grid_rows).save(sweep_dir / grid_file)
+        report["grid"] = str(sweep_dir / grid_file)
     count = f"{int(data['photos'])} held-out test photos" if data["photos"] else "the held-out test photos"
     text = (
-        f"# Colour quality: {sweep_dir}\n\n"
+        f"# {heading}: {sweep_dir}\n\n"
         f"{count} of {data['root']} at {data['image_size']} px; each job trained for trainer.max_time="
-        f"{budget['max_time']} (max_epochs={budget['max_epochs']}) and was tested with its best-*.ckpt (by "
-        f"{monitor}).\n\n"
+        f"{budget['max_time']} (max_epochs={budget['max_epochs']}) and was tested with "
+        f"{tested_with or f'its best-*.ckpt (by {monitor})'}.\n\n"
     )
     text += format_intervals(intervals) if intervals else format_markdown(rows) + "\n"
     if grid_rows:
-        text += f"\n![gray | each job | truth]({QUALITY_GRID_FILE})\n"
-    (sweep_dir / QUALITY_TABLE_FILE).write_text(text)
-    write_json(sweep_dir / QUALITY_JSON_FILE, report)
-    log.info("Quality of %d job(s) on the test photos (%s):\n%s", len(jobs), sweep_dir / QUALITY_TABLE_FILE,
+        text += f"\n![gray | each job | truth]({grid_file})\n"
+    table_file.write_text(text)
+    write_json(sweep_dir / f"{stem}.json", report)
+    log.info("Quality of %d job(s) on the test photos (%s):\n%s", len(jobs), table_file,
              format_intervals(intervals) if intervals else format_markdown(rows))
     return report
 
@@ -204,7 +219,7 @@ def _intervals_of_jobs(labels: list[str], tested: list[tuple], root: str | None)
     scores: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
     gray: dict[str, dict[str, float]] = {}
     for label, (result, config, _, _) in zip(labels, tested):
-        path = Path(result["output_dir"]) / TEST_PHOTOS_FILE
+        path = _test_dir(result) / TEST_PHOTOS_FILE
         if not path.is_file():
             continue
         photos = json.loads(path.read_text())["photos"]
@@ -214,17 +229,23 @@ def _intervals_of_jobs(labels: list[str], tested: list[tuple], root: str | None)
             gray.setdefault(p["photo"], p["gray"])
     if not scores:
         return None
+    return {"scores": scores, "gray_scores": gray, **compute_intervals(scores, gray, data_sources(root))}
+
+
+def data_sources(root: str | None) -> SourcePhotos:
+    """Which source photo each test photo of the data set at ``root`` was cut from (its ``sources.csv``), else each
+    photo its own, with a warning."""
     try:
-        sources = SourcePhotos.of_data(root)
+        return SourcePhotos.of_data(root)
     except (SourcesError, OSError) as err:
         log.warning("%s: each test photo counts as its own source photo", err)
-        sources = SourcePhotos()
-    return {"scores": scores, "gray_scores": gray, **compute_intervals(scores, gray, sources)}
+        return SourcePhotos()
 
 
 def compute_intervals(scores: dict[str, dict[str, dict[str, dict[str, float]]]], gray: dict[str, dict[str, float]],
                       sources: SourcePhotos | None = None,
-                      pairs: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
+                      pairs: Sequence[tuple[str, str]] = (),
+                      reference: str | None = REFERENCE_RECIPE) -> dict[str, Any]:
     """Each recipe's mean and interval, and its differences to gray and to the reference recipe.
 
     Args:
@@ -234,6 +255,7 @@ def compute_intervals(scores: dict[str, dict[str, dict[str, dict[str, float]]]],
             :class:`colorgan.evaluation.intervals.SourcePhotos`).
         pairs: more differences to compute, ``(recipe, other recipe)`` (e.g. a pretrained encoder against the same
             network from random weights).
+        reference: the recipe every other is compared with when it is among ``scores`` (None: none).
 
     Raises:
         ValueError: a recipe of ``pairs`` is not one of ``scores`` (the message lists them).
@@ -271,7 +293,7 @@ def compute_intervals(scores: dict[str, dict[str, dict[str, dict[str, float]]]],
         per_recipe[recipe] = {"seeds": sorted(per_seed)}
         for m in metrics:
             per_recipe[recipe][m] = bootstrap_mean(recipe_values[recipe][m]).as_dict()
-    reference = REFERENCE_RECIPE if REFERENCE_RECIPE in scores else None
+    reference = reference if reference in scores else None
     differences: dict[str, Any] = {}
     for recipe, values in recipe_values.items():
         differences[recipe] = {"gray": {m: bootstrap_difference(values[m], gray_by_source[m]).as_dict()

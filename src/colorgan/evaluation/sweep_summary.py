@@ -61,6 +61,12 @@ def rerun_overrides(overrides: list[str]) -> list[str]:
     return [o for o in overrides if o.lstrip("+~").split("=", 1)[0] != "hparams_search"]
 
 
+def read_results(sweep_dir: Path) -> list[dict[str, Any]]:
+    """The ``result.yaml`` of every job of the sweep in ``sweep_dir``, in the order of their folders."""
+    return [OmegaConf.to_container(OmegaConf.load(p))  # type: ignore[misc]
+            for p in sorted(Path(sweep_dir).glob(f"*/{RESULT_FILE}"))]
+
+
 class SweepSummary(Callback):
     """Hydra callback writing each multirun job's ``result.yaml`` and the sweep's ``best_trial.yaml`` /
     ``best_config.yaml`` (and its quality table when the jobs were tested). Does nothing in a single run."""
@@ -88,13 +94,11 @@ class SweepSummary(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
-        results = [
-            OmegaConf.to_container(OmegaConf.load(p)) for p in sorted(sweep_dir.glob(f"*/{RESULT_FILE}"))
-        ]
-        write_quality_report(sweep_dir, results)  # type: ignore[arg-type]
+        results = read_results(sweep_dir)
+        write_quality_report(sweep_dir, results)
         direction = sweep_direction(config)
         metric = config.get("optimized_metric")
-        best = best_result(results, direction)  # type: ignore[arg-type]
+        best = best_result(results, direction)
         if best is None:
             log.warning(
                 "Sweep %s: none of its %d job(s) returned a value of optimized_metric=%s; no best trial to report. "
