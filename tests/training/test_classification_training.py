@@ -168,3 +168,35 @@ def test_the_temperature_reaches_the_colorizer_and_the_weights_export(classifica
     assert isinstance(generator, ClassificationHead) and generator.temperature == pytest.approx(0.1)
     assert torch.allclose(Colorizer.from_checkpoint(tmp_path / "g.pt", device="cpu").predict_ab(L_), at[0.1],
                           atol=1e-5)
+
+
+def test_a_streamed_set_is_counted_from_its_own_photos(photo_root, tmp_path):
+    from colorgan.data.preparing import prepare_photos
+    from colorgan.data.streaming import StreamingDataModule
+
+    prepare_photos(photo_root, str(tmp_path / "set"), size=64, num_workers=1)
+    dm = StreamingDataModule(input_dir=str(tmp_path / "set"), image_size=64, batch_size=4, num_workers=0,
+                             cache_dir=str(tmp_path / "cache"))
+    dm.setup("fit")
+    bins = ab_bins()
+    stored = dm._make("train", train=False)
+    from torchvision.io import ImageReadMode, decode_image
+
+    images = [decode_image(stored.stored(i)["image"], mode=ImageReadMode.RGB) for i in range(len(stored))]
+    assert len(images) == 16
+    counts = classes.training_counts(dm, bins, torch.device("cpu"))
+    assert counts.tolist() == _count_by_hand(images, bins.double().numpy()).tolist()
+    assert list((tmp_path / "cache").glob("ab-bins-*.json")), "kept beside the streamed chunks' cache"
+
+
+def test_a_hinted_generator_trains_with_the_head_and_follows_a_point(photo_root, tmp_path):
+    from colorgan.inference.colorizer import Colorizer
+
+    ckpt = train_tiny(tmp_path, f"data.root={photo_root}", "model.hints.enabled=true", "model.head=classification",
+                      f"data.cache_dir={tmp_path / 'cache'}")
+    colorizer = Colorizer.from_checkpoint(ckpt, device="cpu", temperature=0.1)
+    assert colorizer.takes_hints and colorizer.temperature == pytest.approx(0.1)
+    L_ = torch.zeros(1, 1, 64, 64)
+    hints = torch.zeros(1, 3, 64, 64)
+    hints[:, 0, 28:36, 28:36], hints[:, 2, 28:36, 28:36] = 0.6, 1.0  # a red point in the middle
+    assert not torch.allclose(colorizer.predict_ab(L_, hints), colorizer.predict_ab(L_))
