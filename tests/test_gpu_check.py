@@ -207,23 +207,25 @@ def test_a_check_killed_after_20_seconds_leaves_the_steps_done(tmp_path: Path) -
 
 @pytest.mark.slow
 def test_the_budget_cuts_each_step_at_the_end_of_its_slice(tmp_path: Path) -> None:
-    """45 s cannot hold the smoke run (minutes of CPU time): the check still ends on time, each step either done or
-    cut at the end of its slice with the reason, and exits 1."""
+    """20 s cannot hold the smoke run (minutes of CPU time): the check still ends on time, each step either done or
+    cut at the end of its slice with the reason, and exits 1. (Any budget well short of the run proves this; a
+    small one keeps the test short.)"""
+    budget = 20
     out = tmp_path / "out"
     start = time.monotonic()
-    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "gpu_check.py"), "--cpu-smoke", "--budget", "45",
-                           "--work", str(tmp_path / "work")], capture_output=True, text=True, timeout=300,
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "gpu_check.py"), "--cpu-smoke", "--budget",
+                           str(budget), "--work", str(tmp_path / "work")], capture_output=True, text=True, timeout=300,
                           env={**os.environ, "OUT": str(out)}, cwd=tmp_path)
     seconds = time.monotonic() - start
     assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert seconds < 45 + 30  # the budget, and the start-up and clean-up around it
+    assert seconds < budget + 30  # the budget, and the start-up and clean-up around it
     report = json.loads((out / "summary.json").read_text())
     steps = report["steps"]
-    assert report["finished"] is True and report["budget_s"] == 45
+    assert report["finished"] is True and report["budget_s"] == budget
     assert {s["status"] for s in steps.values()} <= {"ok", "timeout", "skipped"}
     cut = [s for s in steps.values() if s["status"] == "timeout"]
     assert cut and all(s["why"].startswith("cut at ") for s in cut), steps
-    assert sum(s.get("seconds", 0) for s in steps.values()) <= 45 + 5
+    assert sum(s.get("seconds", 0) for s in steps.values()) <= budget + 5
     assert "timeout" in (out / "summary.txt").read_text()
 
 
