@@ -123,3 +123,27 @@ def hint_following_ckpt(photo_root: Path, tmp_path_factory: pytest.TempPathFacto
         "trainer.max_epochs=30", "trainer.limit_train_batches=1.0", "model.l1_warmup_epochs=1000000",
         "model.optimizer_g.lr=2e-3",
     )
+
+
+@pytest.fixture(scope="session")
+def cpu_benchmark(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """One run of the whole benchmark on the CPU at tiny sizes (two windows of every section), made once for the
+    benchmark's own test and for the GPU check's targets, which read its JSON: ``{"result": what main returned,
+    "saved": the JSON it wrote, "printed": what it printed}``."""
+    import contextlib
+    import io
+    import json
+
+    from colorgan.benchmark.run import main
+
+    work = tmp_path_factory.mktemp("bench")
+    out = work / "bench.json"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        result = main([
+            "--device", "cpu", "--image-size", "64", "--ngf", "8", "--ndf", "8", "--batch-size", "2",
+            "--photos", "24", "--photo-size", "96x80", "--work-dir", str(work), "--output", str(out),
+            "--warmup", "1", "--windows", "2", "--steps", "1", "--loader-batch-size", "4", "--loader-steps", "2",
+            "--workers", "0", "--compile-lab", "off", "--overhead-windows", "2", "--overhead-steps", "1",
+        ])
+    return {"result": result, "saved": json.loads(out.read_text()), "printed": printed.getvalue()}

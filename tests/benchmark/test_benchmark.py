@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 
 import pytest
@@ -11,15 +10,10 @@ from colorgan.benchmark.run import main
 
 
 @pytest.mark.slow
-def test_benchmark_reports_every_section(tmp_path, capsys):
-    out = tmp_path / "bench.json"
-    res = main([
-        "--device", "cpu", "--image-size", "64", "--ngf", "8", "--ndf", "8", "--batch-size", "2",
-        "--photos", "24", "--photo-size", "96x80", "--work-dir", str(tmp_path), "--output", str(out),
-        "--warmup", "1", "--windows", "2", "--steps", "1", "--loader-batch-size", "4", "--loader-steps", "2",
-        "--workers", "0", "--compile-lab", "off", "--overhead-windows", "2", "--overhead-steps", "1",
-    ])
-    saved = json.loads(out.read_text())
+def test_benchmark_reports_every_section(cpu_benchmark):
+    # conftest's run: 64 px, ngf/ndf 8, batches of 2, 24 photos of 96x80, 2 windows of each section (the GPU check's
+    # targets test reads the same JSON)
+    res, saved = cpu_benchmark["result"], cpu_benchmark["saved"]
     for key in ("train_model_only_lightning", "train_model_only_plain", "train_end_to_end_files",
                 "train_end_to_end_cache", "loader_classic_per_sample", "loader_colorgan_from_files",
                 "loader_colorgan_from_cache"):
@@ -44,7 +38,7 @@ def test_benchmark_reports_every_section(tmp_path, capsys):
                                                                              pairs["plain_ms_per_step"])])
     assert saved["host_overhead_ms_per_step"] == overhead["host_overhead_ms"]["median_ms"]
     assert math.isfinite(saved["lightning_floor_ms_per_step"])
-    printed = capsys.readouterr().out
+    printed = cpu_benchmark["printed"]
     assert "| loader speed-up from cache (x classic)" in printed and res["table"] in printed
     assert "| host overhead per step (ms), tiny model, over the plain loop" in printed
 

@@ -11,12 +11,17 @@ from pathlib import Path
 import lightning as L
 import pytest
 import torch
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
 
+from colorgan.config import config_dir
 from colorgan.data.files import split_files
 from colorgan.data.preparing import prepare_photos
 from colorgan.data.storage import StorageError, check_reachable
 from colorgan.prepare import main as prepare_main
 from colorgan.train import train
+
+from helpers.runs import TINY
 
 
 class StepNames(L.Callback):
@@ -107,16 +112,38 @@ STREAM = (
 )
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("batches", [3, 4], ids=["mid_epoch", "epoch_end"])
-def test_a_streamed_run_stopped_and_resumed_reads_the_same_photos(compose_cfg, prepared, batches):
-    common = (*STREAM, f"data.input_dir={prepared}", "trainer.max_epochs=2")
+@pytest.fixture(scope="module")
+def whole(prepared: Path, tmp_path_factory: pytest.TempPathFactory) -> list:
+    """The batches of an uninterrupted streamed run (two epochs): one run that both stopped-and-resumed tests read."""
+    out = tmp_path_factory.mktemp("whole")
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        cfg = compose(
+            "train",
+            overrides=[
+                *TINY,
+                "logger=csv",
+                f"paths.output_dir={out / 'whole'}",
+                f"paths.root_dir={out}",
+                *STREAM,
+                f"data.input_dir={prepared}",
+                "trainer.max_epochs=2",
+            ],
+        )
+    GlobalHydra.instance().clear()
     StepNames.steps = []
-    train(compose_cfg(*common, experiment=None, output="whole"))
+    train(cfg)
     whole = list(StepNames.steps)
     assert len(whole) == 8, "16 photos, batches of 4, two epochs"
     assert {n for _, _, names in whole[:4] for n in names} == {n for _, _, names in whole[4:] for n in names}
     assert [names for _, _, names in whole[:4]] != [names for _, _, names in whole[4:]], "each epoch reshuffles"
+    return whole
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("batches", [3, 4], ids=["mid_epoch", "epoch_end"])
+def test_a_streamed_run_stopped_and_resumed_reads_the_same_photos(compose_cfg, prepared, whole, batches):
+    common = (*STREAM, f"data.input_dir={prepared}", "trainer.max_epochs=2")
 
     StepNames.steps = []
     # 2 optimizer steps a batch: stop after `batches` batches of epoch 0 (4: at its very end)

@@ -18,8 +18,10 @@ from colorgan.inference.colorizer import Colorizer
 
 
 @pytest.mark.slow
-def test_a_hinted_model_trains_and_its_checkpoint_says_so(tmp_path, photo_root):
-    ckpt = train_tiny(tmp_path / "hinted", f"data.root={photo_root}", "model.hints.enabled=true")
+def test_a_hinted_model_trains_and_its_checkpoint_says_so(tiny_hinted_ckpt):
+    # conftest's session checkpoint is this very run (the TINY model, data.root=photo_root, model.hints.enabled=true),
+    # which the page's, the CLI's and the evaluation's tests read too: trained once for all of them
+    ckpt = tiny_hinted_ckpt
     generator, weights = load_generator(ckpt)
     assert weights.generator["in_channels"] == 4 and generator.downs[0].in_channels == 4
     hp = read_checkpoint(ckpt)["hyper_parameters"]
