@@ -64,7 +64,7 @@ def test_rebalancing_weights_follow_the_formula_and_have_expected_weight_one():
     w = rebalancing_weights(counts, bins).double()
     # by hand: smooth, mix with uniform, invert, normalise
     p = counts.double() / counts.sum()
-    kernel = torch.exp(-torch.cdist(bins.double(), bins.double()) ** 2 / 50)
+    kernel = torch.exp(-(torch.cdist(bins.double(), bins.double()) ** 2) / 50)
     smooth = kernel @ p
     smooth /= smooth.sum()
     expected = 1 / (0.5 * smooth + 0.5 / len(bins))

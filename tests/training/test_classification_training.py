@@ -65,8 +65,13 @@ def test_colour_counts_match_a_count_by_hand_and_are_counted_once(photo_root, tm
 
 # the demo photos (real ones), a few epochs at a high rate: enough for the distributions to leave the uniform one
 # that an untrained head predicts (where every temperature gives the same colour)
-CLASSES_RUN = ["model.head=classification", "model.lambda_l1=0", "model.lambda_gan=0.2", "model.optimizer_g.lr=2e-3",
-               "trainer.limit_train_batches=6"]
+CLASSES_RUN = [
+    "model.head=classification",
+    "model.lambda_l1=0",
+    "model.lambda_gan=0.2",
+    "model.optimizer_g.lr=2e-3",
+    "trainer.limit_train_batches=6",
+]
 
 
 @pytest.fixture(scope="module")
@@ -74,8 +79,9 @@ def classification_run(tmp_path_factory):
     from colorgan.config import asset_path
 
     out = tmp_path_factory.mktemp("classes_run")
-    ckpt = train_tiny(out, f"data.root={asset_path('demo')}", *CLASSES_RUN, "trainer.max_epochs=3",
-                      f"data.cache_dir={out / 'cache'}")
+    ckpt = train_tiny(
+        out, f"data.root={asset_path('demo')}", *CLASSES_RUN, "trainer.max_epochs=3", f"data.cache_dir={out / 'cache'}"
+    )
     return out, ckpt
 
 
@@ -97,8 +103,14 @@ def test_a_classification_run_resumes_without_counting_again(classification_run,
     from colorgan.config import asset_path
 
     out, ckpt = classification_run
-    resumed = train_tiny(tmp_path / "resumed", f"data.root={asset_path('demo')}", *CLASSES_RUN, "trainer.max_epochs=4",
-                         f"data.cache_dir={tmp_path / 'cache'}", f"ckpt_path={ckpt}")
+    resumed = train_tiny(
+        tmp_path / "resumed",
+        f"data.root={asset_path('demo')}",
+        *CLASSES_RUN,
+        "trainer.max_epochs=4",
+        f"data.cache_dir={tmp_path / 'cache'}",
+        f"ckpt_path={ckpt}",
+    )
     before = torch.load(ckpt, map_location="cpu", weights_only=True)
     after = torch.load(resumed, map_location="cpu", weights_only=True)
     assert after["global_step"] > before["global_step"]
@@ -123,14 +135,28 @@ def test_colorize_is_more_colourful_at_a_low_temperature(classification_run, tmp
 
     _, ckpt = classification_run
     gray = _gray_photo(tmp_path, Path(asset_path("photos")))
-    done = run_module("colorgan.colorize", "--ckpt", str(ckpt), "-o", str(tmp_path / "vivid"), "--device", "cpu",
-                      "--temperature", "0.1", str(gray), cwd=tmp_path)
+    done = run_module(
+        "colorgan.colorize",
+        "--ckpt",
+        str(ckpt),
+        "-o",
+        str(tmp_path / "vivid"),
+        "--device",
+        "cpu",
+        "--temperature",
+        "0.1",
+        str(gray),
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     from colorgan.inference.colorizer import Colorizer
 
     safe = Colorizer.from_checkpoint(ckpt, device="cpu", temperature=1.0)
     safe(gray).save(tmp_path / "safe.png")
-    scores = {"0.1": _colourfulness_of(tmp_path / "vivid" / "gray.png"), "1.0": _colourfulness_of(tmp_path / "safe.png")}
+    scores = {
+        "0.1": _colourfulness_of(tmp_path / "vivid" / "gray.png"),
+        "1.0": _colourfulness_of(tmp_path / "safe.png"),
+    }
     assert scores["0.1"] > scores["1.0"] + 3, scores
 
 
@@ -138,8 +164,19 @@ def test_a_regression_model_refuses_a_temperature(tiny_ckpt, tmp_path):
     from colorgan.config import asset_path
 
     photo = Path(asset_path("photos")) / ASSET_PHOTO
-    done = run_module("colorgan.colorize", "--ckpt", str(tiny_ckpt), "-o", str(tmp_path / "out"), "--device", "cpu",
-                      "--temperature", "0.2", str(photo), cwd=tmp_path)
+    done = run_module(
+        "colorgan.colorize",
+        "--ckpt",
+        str(tiny_ckpt),
+        "-o",
+        str(tmp_path / "out"),
+        "--device",
+        "cpu",
+        "--temperature",
+        "0.2",
+        str(photo),
+        cwd=tmp_path,
+    )
     assert done.returncode == 2
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir()), "refused before any work"
     assert "model.head=regression" in done.stderr and "temperature" in done.stderr
@@ -166,8 +203,7 @@ def test_the_temperature_reaches_the_colorizer_and_the_weights_export(classifica
     export(ckpt, tmp_path / "g.pt", "weights", temperature=0.1)
     generator, _ = load_generator(str(tmp_path / "g.pt"))
     assert isinstance(generator, ClassificationHead) and generator.temperature == pytest.approx(0.1)
-    assert torch.allclose(Colorizer.from_checkpoint(tmp_path / "g.pt", device="cpu").predict_ab(L_), at[0.1],
-                          atol=1e-5)
+    assert torch.allclose(Colorizer.from_checkpoint(tmp_path / "g.pt", device="cpu").predict_ab(L_), at[0.1], atol=1e-5)
 
 
 def test_a_streamed_set_is_counted_from_its_own_photos(photo_root, tmp_path):
@@ -175,8 +211,9 @@ def test_a_streamed_set_is_counted_from_its_own_photos(photo_root, tmp_path):
     from colorgan.data.streaming import StreamingDataModule
 
     prepare_photos(photo_root, str(tmp_path / "set"), size=64, num_workers=1)
-    dm = StreamingDataModule(input_dir=str(tmp_path / "set"), image_size=64, batch_size=4, num_workers=0,
-                             cache_dir=str(tmp_path / "cache"))
+    dm = StreamingDataModule(
+        input_dir=str(tmp_path / "set"), image_size=64, batch_size=4, num_workers=0, cache_dir=str(tmp_path / "cache")
+    )
     dm.setup("fit")
     bins = ab_bins()
     stored = dm._make("train", train=False)
@@ -192,8 +229,13 @@ def test_a_streamed_set_is_counted_from_its_own_photos(photo_root, tmp_path):
 def test_a_hinted_generator_trains_with_the_head_and_follows_a_point(photo_root, tmp_path):
     from colorgan.inference.colorizer import Colorizer
 
-    ckpt = train_tiny(tmp_path, f"data.root={photo_root}", "model.hints.enabled=true", "model.head=classification",
-                      f"data.cache_dir={tmp_path / 'cache'}")
+    ckpt = train_tiny(
+        tmp_path,
+        f"data.root={photo_root}",
+        "model.hints.enabled=true",
+        "model.head=classification",
+        f"data.cache_dir={tmp_path / 'cache'}",
+    )
     colorizer = Colorizer.from_checkpoint(ckpt, device="cpu", temperature=0.1)
     assert colorizer.takes_hints and colorizer.temperature == pytest.approx(0.1)
     L_ = torch.zeros(1, 1, 64, 64)

@@ -121,7 +121,7 @@ def write_quality_report(sweep_dir: Path, results: list[dict[str, Any]], stem: s
 
     ``stem`` names the files (``<stem>.md`` ...); a result with a ``test_dir`` is read from that folder's test
     record instead of its own (its config still from its own folder); ``tested_with`` says which checkpoint each
-    job was tested with (default: its best-*.ckpt by the monitored metric); ``extra`` is added to the JSON;
+    job was tested with (default: its ``best-*.ckpt`` by the monitored metric); ``extra`` is added to the JSON;
     ``heading`` starts the Markdown's title."""
     tested = []
     photos = None
