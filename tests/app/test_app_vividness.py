@@ -4,6 +4,7 @@ regression model shows the slider disabled and never gets a temperature."""
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -71,6 +72,7 @@ def test_two_jobs_at_two_temperatures_never_see_each_others(peaked: Path, drop, 
 
     def spy(self, *args, **kwargs):
         seen.setdefault(threading.current_thread().temperature, set()).add(self.temperature)  # type: ignore[attr-defined]
+        time.sleep(0.01)  # a job long enough for the others to try to change its temperature meanwhile
         return real(self, *args, **kwargs)
 
     monkeypatch.setattr(Colorizer, "colorize_batch", spy)
@@ -121,6 +123,11 @@ def test_the_page_command_refuses_a_temperature_for_regression_models_only(
     for key in cli.served_folder_settings(tmp_path):  # the environment it sets for Gradio is undone afterwards
         monkeypatch.setenv(key, "")
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+
+    def serves(*args, **kwargs):
+        raise AssertionError("a temperature for a regression model was not refused: the page would be served")
+
+    monkeypatch.setattr("colorgan.app.page.build_page", serves)
     assert cli.main(["--ckpt", str(tiny_ckpt), "--temperature", "0.2"]) == 2
     err = capsys.readouterr().err
     assert "colorgan-app: error:" in err and str(tiny_ckpt) in err and "takes no temperature" in err
