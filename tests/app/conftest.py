@@ -45,3 +45,14 @@ def running_app(tiny_ckpt: Path, tmp_path_factory: pytest.TempPathFactory) -> It
     yield app
     assert stop_app(app) == 0, app.output()[-3000:]  # Ctrl-C: a clean exit ...
     assert not app.temp_dir.exists(), f"{app.temp_dir} is left behind"  # ... that removes the temporary folder
+
+
+@pytest.fixture(scope="session")
+def tiny_classification_ckpt(photo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``last.ckpt`` of the TINY model trained with ``model.head=classification`` on ``photo_root`` (its own
+    temperature: the default, 0.38)."""
+    from helpers.runs import train_tiny
+
+    return train_tiny(
+        tmp_path_factory.mktemp("tiny_classification_run"), f"data.root={photo_root}", "model.head=classification"
+    )

@@ -44,6 +44,24 @@ def constant_colour_model(tiny_ckpt: Path, ab: tuple[float, float], path: Path) 
     return path
 
 
+def peaked_classification_model(ckpt: Path, path: Path, ab: tuple[float, float] = (40.0, 40.0)) -> Path:
+    """A ``weights`` export of a classification generator (``model.head=classification``) whose logits always put
+    the bin nearest ``ab`` (CIE units) 4 above the others, which share the rest evenly: the colour of that bin at a
+    low temperature, a grayer mean of all bins at T = 1 (softmax gives the peak 17 %)."""
+    from colorgan.checkpoints.reading import load_generator
+    from colorgan.export import weights_dict
+
+    generator, weights = load_generator(ckpt)
+    last = generator.classify[-1]
+    peak = int(torch.cdist(torch.tensor([ab]), generator.bins).argmin())
+    with torch.no_grad():
+        last.weight.zero_()
+        last.bias.zero_()
+        last.bias[peak] = 4.0
+    torch.save(weights_dict(generator, weights.generator, weights.image_size), path)
+    return path
+
+
 def ab_distance(image: Image.Image, x: int, y: int, colour: str, half: int = 6) -> float:
     """How far (CIE ab units) the mean ab of the square of side ``2 * half + 1`` around (x, y) is from ``colour`` at
     the photo's own lightness there: how near a colorization came to a colour point put there."""

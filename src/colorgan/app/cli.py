@@ -65,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--device", default="auto", help="auto (a GPU when there is one) | cpu | cuda | cuda:N")
     parser.add_argument(
+        "--temperature", type=float, default=None, metavar="T",
+        help="where the page's vividness slider starts for a model trained with model.head=classification: the "
+        "annealed mean's temperature, from 0 (the most likely colour: vivid) to 1 (the mean colour: safe); default: "
+        "each model's own (0.38 unless trained otherwise). Refused when every model predicts ab directly (regression)",
+    )
+    parser.add_argument(
         "--size", type=int, default=None, metavar="N",
         help="side of the square the generator works at (default: the size it was trained at)",
     )
@@ -181,7 +187,10 @@ def serve(args: argparse.Namespace, temp_dir: Path) -> int:
         print(f"{PROG}: error: --allowed-host: {err}", file=sys.stderr)
         return 2
     try:
-        models = Models(args.ckpt, device=args.device, size=args.size, max_pixels=args.max_pixels or None)
+        models = Models(
+            args.ckpt, device=args.device, size=args.size, max_pixels=args.max_pixels or None,
+            temperature=args.temperature,
+        )
     except (CheckpointError, ValueError) as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)
         return 2
@@ -262,6 +271,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"--{name.replace('_', '-')} must be positive")
     if args.size is not None and args.size < 1:
         parser.error("--size must be positive")
+    if args.temperature is not None and not 0 <= args.temperature <= 1:
+        parser.error("--temperature must be between 0 (the most likely colour: vivid) and 1 (the mean colour: safe)")
     with tempfile.TemporaryDirectory(prefix="colorgan-app-") as tmp:
         return serve(args, Path(tmp).resolve())
 

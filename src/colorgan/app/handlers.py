@@ -56,6 +56,7 @@ _EMPTY_TEMP_FILE = re.compile(r"tmp[a-z0-9_]{6,12}(\.[A-Za-z0-9]+)?")
 EMPTY_FILE_AGE_S = 60  # an empty tmp* file younger than this may be one being written: it stays
 BEFORE_QUALITY = 90  # the slider's "before" image is a preview of what the model read, not a result
 Progress = Callable[[float, str], None]
+REGRESSION = "a regression model (model.head=regression) predicts ab directly: it takes no temperature (vividness)"
 
 
 def checkpoint_labels(paths: Sequence[str | os.PathLike]) -> list[str]:
@@ -84,10 +85,11 @@ class Models:
     Args:
         checkpoints: training checkpoints or ``colorgan-export --format weights`` files.
         device, size, max_pixels: as for :meth:`Colorizer.from_checkpoint`.
+        temperature: the vividness every classification model starts at (``None``: its own); refused when none is.
 
     Raises:
         CheckpointError: a file is missing or not a colorgan model (the message names it).
-        ValueError: no checkpoint, the same file twice, or a device that is not there.
+        ValueError: no checkpoint, the same file twice, a device that is not there, or a refused temperature.
     """
 
     def __init__(
@@ -97,6 +99,7 @@ class Models:
         device: str = "auto",
         size: int | None = None,
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
+        temperature: float | None = None,
     ) -> None:
         if not checkpoints:
             raise ValueError("give at least one checkpoint (--ckpt PATH)")
@@ -111,6 +114,12 @@ class Models:
         # One photo at a time per model: the page's queue already runs one job at a time, this also covers
         # anything calling the handlers from several threads.
         self._locks = {label: threading.Lock() for label in self.paths}
+        annealed = [c for c in self._colorizers.values() if c.temperature is not None]
+        if temperature is not None and not annealed:
+            raise ValueError(f"{', '.join(map(str, resolved))}: {REGRESSION}")
+        for colorizer in annealed if temperature is not None else []:
+            colorizer.temperature = temperature  # outside [0, 1] is refused, saying why
+        self._temperatures = {label: c.temperature for label, c in self._colorizers.items()}  # as loaded
 
     @property
     def labels(self) -> list[str]:
@@ -129,19 +138,34 @@ class Models:
             raise ValueError(f"no model called {label!r}; the models are: {', '.join(self.labels)}")
         return label, self._colorizers[label]
 
-    def colorize(self, label: str, path: Path, points: Sequence[HintPoint] | None = None) -> ColorizedPhoto:
+    def colorize(
+        self, label: str, path: Path, points: Sequence[HintPoint] | None = None, temperature: float | None = None
+    ) -> ColorizedPhoto:
         """Colorize one file with the model ``label``, keeping the decoded input (see
         :meth:`Colorizer.colorize_batch`: an unreadable file comes back with ``error`` set).
 
         ``points``: colour points in the photo's own pixels, for a model trained with hints (``None``: none).
+        ``temperature``: a classification model's vividness for this photo alone (its own is back afterwards).
 
         Raises:
             HintError: points for a model trained without hints.
+            ValueError: a temperature for a regression model, or one outside [0, 1].
         """
         label, colorizer = self.get(label)
         with self._locks[label]:
-            hints = None if points is None else [list(points)]
-            return colorizer.colorize_batch([path], keep_input=True, hints=hints)[0]
+            own = colorizer.temperature
+            if temperature is not None:
+                colorizer.temperature = temperature  # a regression model refuses it, saying why
+            try:
+                hints = None if points is None else [list(points)]
+                return colorizer.colorize_batch([path], keep_input=True, hints=hints)[0]
+            finally:
+                if own is not None:
+                    colorizer.temperature = own
+
+    def temperature(self, label: str | None) -> float | None:
+        """The model ``label``'s own temperature, as loaded (never a job's); ``None`` for a regression model."""
+        return self._temperatures[self.get(label)[0]]
 
     def takes_hints(self, label: str | None) -> bool:
         """True when the model ``label`` was trained with colour hints (``model.hints.enabled``)."""
@@ -260,6 +284,7 @@ def colorize_uploads(
     compare: bool = False,
     progress: Progress | None = None,
     max_files: int | None = None,
+    temperature: float | None = None,
 ) -> Batch:
     """Colorize the dropped files one by one into a new job folder under ``results_dir``.
 
@@ -274,15 +299,19 @@ def colorize_uploads(
         compare: also write a side-by-side ``input | colorized`` of each photo.
         progress: called with (fraction done in [0, 1], what is being done).
         max_files: the most files one job takes (``None``: no limit).
+        temperature: a classification model's vividness for this job (``None``: its own, :meth:`Models.temperature`).
 
     Raises:
-        ValueError: no files, more than ``max_files``, or a model that is not one of ``models``.
+        ValueError: no files, more than ``max_files``, a model that is not one of ``models``, or a temperature for a
+            regression model (it predicts ab directly).
     """
     if not files:
         raise ValueError("drop one or more photos first")
     if max_files is not None and len(files) > max_files:
         raise ValueError(f"{len(files)} files at once is more than this page takes ({max_files}); drop fewer")
     label, _ = models.get(model)
+    if temperature is not None and models.temperature(label) is None:  # refused before the job starts
+        raise ValueError(f"{label}: {REGRESSION}")
     folder = start_job(results_dir, files)
     taken: set[str] = {ZIP_NAME, "before"}
     rows: list[PhotoResult] = []
@@ -291,7 +320,7 @@ def colorize_uploads(
         name = upload_name(path)
         if progress is not None:
             progress(i / len(files), f"Colorizing {name} ({i + 1} of {len(files)})")
-        result = models.colorize(label, path)
+        result = models.colorize(label, path, temperature=temperature)
         row = PhotoResult(name, notes=[n.replace(str(path), name) for n in result.notes])
         rows.append(row)
         if result.image is None:

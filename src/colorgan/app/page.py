@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from colorgan.app import points as pts
 from colorgan.app.handlers import Batch, Models, colorize_uploads, prune_jobs, upload_name
 from colorgan.data.host_memory import release_freed_memory
+from colorgan.nn.classification import DEFAULT_TEMPERATURE
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -22,6 +23,13 @@ INSTALL_HINT = 'pip install "colorgan[app]"'
 
 BUTTON = "Colorize"
 BUSY_BUTTON = "Colorizing…"
+
+VIVIDNESS = "Vividness (temperature T)"
+VIVIDNESS_HELP = (
+    "Vividness: the annealed mean's temperature. 0 = the most likely colour (vivid), 1 = the mean colour (safe); "
+    "the model's own default is {own:g}."
+)
+NO_VIVIDNESS = "This model predicts ab directly (trained with model.head=regression): it has no temperature to set."
 
 # Gradio draws a job's queue position and progress bar over the event's output, here the status line; an empty
 # Markdown is 0 px tall with overflow:auto (set inline, hence !important), which would clip them out of sight.
@@ -79,6 +87,21 @@ def _rows(batch: Batch) -> list[dict[str, Any]]:
     ]
 
 
+def vividness(models: Models, label: str | None) -> dict[str, Any]:
+    """The vividness slider's settings for the model ``label``: at a classification model's own temperature, or
+    disabled with the reason for a regression model."""
+    own = models.temperature(label)
+    if own is None:
+        return {"value": DEFAULT_TEMPERATURE, "interactive": False, "info": NO_VIVIDNESS}
+    return {"value": own, "interactive": True, "info": VIVIDNESS_HELP.format(own=own)}
+
+
+def job_temperature(models: Models, label: str | None, value: float | None) -> float | None:
+    """The temperature a job runs at: the slider's ``value`` for a classification model; ``None`` (none at all)
+    for a regression model, whose slider is disabled but still sends its value."""
+    return None if value is None or models.temperature(label) is None else float(value)
+
+
 def build_page(
     models: Models,
     results_dir: Path,
@@ -101,11 +124,13 @@ def build_page(
     prune = functools.partial(prune_jobs, results_dir, keep_jobs, uploads_dir, max_temp_bytes)
     gr = require_gradio()
 
-    def run(files: list[str] | None, model: str | None, compare: bool, progress=gr.Progress()):  # noqa: B008
+    def run(files: list[str] | None, model: str | None, compare: bool, vivid: float | None,
+            progress=gr.Progress()):  # noqa: B008
         try:
             batch = colorize_uploads(
                 files, models, results_dir, model=model, compare=compare,
                 progress=lambda fraction, desc: progress(fraction, desc=desc), max_files=max_files,
+                temperature=job_temperature(models, model, vivid),
             )
         except ValueError as err:  # the caller's mistake (no photos, too many): said on the page, not a traceback
             raise gr.Error(str(err), print_exception=False) from err
@@ -138,6 +163,8 @@ def build_page(
                     choices=models.labels, value=models.labels[0], label="Model", visible=several, elem_id="model",
                     interactive=several,
                 )
+                vivid = gr.Slider(0, 1, step=0.01, label=VIVIDNESS, elem_id="vividness",
+                                  **vividness(models, models.labels[0]))
                 compare = gr.Checkbox(label="Also make a side-by-side (input | colorized)", elem_id="compare")
                 go = gr.Button(BUTTON, variant="primary", elem_id="colorize")
         status = gr.Markdown(elem_id="status")
@@ -172,14 +199,21 @@ def build_page(
                             gr.Markdown(f"note: {html.escape(note)}")
 
         if any(models.takes_hints(label) for label in models.labels):
-            _points_section(gr, models, results_dir, files, model, prune)
+            _points_section(gr, models, results_dir, files, model, vivid, prune)
+
+        def follow_model(label: str | None) -> Any:
+            """The slider at the chosen model's own temperature, or disabled for a regression model."""
+            return gr.Slider(**vividness(models, label))
+
+        model.change(follow_model, inputs=model, outputs=vivid, queue=False, show_progress="hidden",
+                     api_visibility="private")
 
         # The button says the page is busy from the press until the job ends, failed or not (.then runs either way).
         go.click(
             lambda: gr.Button(BUSY_BUTTON, interactive=False), outputs=go, queue=False, trigger_mode="once",
             show_progress="hidden", api_visibility="private",
         ).then(
-            run, inputs=[files, model, compare], outputs=[results, status, download_all], api_name="colorize",
+            run, inputs=[files, model, compare, vivid], outputs=[results, status, download_all], api_name="colorize",
             show_progress_on=status,
         ).then(
             lambda: gr.Button(BUTTON, interactive=True), outputs=go, queue=False, show_progress="hidden",
@@ -196,8 +230,11 @@ POINTS_INTRO = (
 )
 
 
-def _points_section(gr: Any, models: Models, results_dir: Path, files: Any, model: Any, prune: Any) -> None:
-    """The colour points editor (:mod:`colorgan.app.points`) under the results, for a page with a hinted model.
+def _points_section(
+    gr: Any, models: Models, results_dir: Path, files: Any, model: Any, vivid: Any, prune: Any
+) -> None:
+    """The colour points editor (:mod:`colorgan.app.points`) under the results, for a page with a hinted model; it
+    colorizes with the page's model and vividness.
 
     A refused action (a bad points file, points for a model that takes none, too many points) leaves the photo and
     its points as they were and says why beside the photo: never an error box in place of the photo.
@@ -237,21 +274,23 @@ def _points_section(gr: Any, models: Models, results_dir: Path, files: Any, mode
         return run
 
     def open_photo(state: pts.PointsState | None, view: str, files_: list[str] | None, index: int | None,
-                   label: str | None, progress=gr.Progress()) -> tuple:  # noqa: B008
+                   label: str | None, vivid_: float | None = None, progress=gr.Progress()) -> tuple:  # noqa: B008
         progress(None, desc="Opening the photo and colorizing it…")
         try:
-            state, note = pts.open_photo(files_, index, models, results_dir, label)
+            state, note = pts.open_photo(files_, index, models, results_dir, label,
+                                         job_temperature(models, label, vivid_))
         finally:
             prune()
             release_freed_memory()
         return shown(state, pts.VIEW_POINTS, note=note)
 
-    def colorize(state: pts.PointsState | None, view: str, label: str | None,
+    def colorize(state: pts.PointsState | None, view: str, label: str | None, vivid_: float | None = None,
                  progress=gr.Progress()) -> tuple:  # noqa: B008
         n = len(state["points"]) if state else 0
         progress(None, desc=f"Colorizing with {n} point{'' if n == 1 else 's'}…")
         try:
-            return shown(pts.colorize_points(state, models, label), pts.VIEW_POINTS)
+            temperature = job_temperature(models, label, vivid_)
+            return shown(pts.colorize_points(state, models, label, temperature), pts.VIEW_POINTS)
         finally:
             prune()
             release_freed_memory()
@@ -318,8 +357,8 @@ def _points_section(gr: Any, models: Models, results_dir: Path, files: Any, mode
     files.change(choices, inputs=files, outputs=photo, queue=False, **quiet)
     opening, opened = busy(open_button, "Opening…")
     open_button.click(opening, outputs=open_button, queue=False, trigger_mode="once", **quiet).then(
-        guarded(open_photo), inputs=[state, view, files, photo, model], outputs=outputs, api_visibility="private",
-        show_progress_on=[picture, status],
+        guarded(open_photo), inputs=[state, view, files, photo, model, vivid], outputs=outputs,
+        api_visibility="private", show_progress_on=[picture, status],
     ).then(sizes, inputs=state, outputs=size, queue=False, **quiet).then(opened, outputs=open_button, queue=False,
                                                                          **quiet)
     where.change(guarded(click), inputs=[state, view, colour, size, where], outputs=outputs, **quiet)
@@ -328,7 +367,7 @@ def _points_section(gr: Any, models: Models, results_dir: Path, files: Any, mode
     view.change(lambda s, v: pts.canvas(s, view=v), inputs=[state, view], outputs=picture, **quiet)
     colorizing, colorized = busy(go, "Colorizing…")
     go.click(colorizing, outputs=go, queue=False, trigger_mode="once", **quiet).then(
-        guarded(colorize), inputs=[state, view, model], outputs=outputs, api_visibility="private",
+        guarded(colorize), inputs=[state, view, model, vivid], outputs=outputs, api_visibility="private",
         show_progress_on=[picture, status],
     ).then(lambda: pts.VIEW_POINTS, outputs=view, queue=False, **quiet).then(colorized, outputs=go, queue=False,
                                                                               **quiet)

@@ -123,9 +123,11 @@ def point_size_range(size: Sequence[int]) -> tuple[int, int]:
 
 
 def open_photo(
-    files: Sequence[str] | None, index: int | None, models: Models, results_dir: Path, label: str | None
+    files: Sequence[str] | None, index: int | None, models: Models, results_dir: Path, label: str | None,
+    temperature: float | None = None,
 ) -> tuple[PointsState, str | None]:
-    """Open dropped photo number ``index`` for points: a job folder, and the photo colorized without points.
+    """Open dropped photo number ``index`` for points: a job folder, and the photo colorized without points (at
+    ``temperature``, a classification model's vividness; ``None``: its own).
 
     Returns:
         The state, and a note for the user (e.g. the model takes no points) or ``None``.
@@ -144,13 +146,16 @@ def open_photo(
         name=name, upload=str(upload), folder=str(folder), size=[0, 0], points=[], output="", before="", round=0,
         colorized_points=[], automatic="", takes_hints=models.takes_hints(label), model=models.get(label)[0],
     )
-    state = _colorize(state, models, label, points=None)
+    state = _colorize(state, models, label, points=None, temperature=temperature)
     note = None if state["takes_hints"] else NO_POINTS_MODEL.format(model=state["model"])
     return state, note
 
 
-def colorize_points(state: PointsState | None, models: Models, label: str | None) -> PointsState:
-    """Colorize the open photo again with its points (none: automatic), into a new numbered folder.
+def colorize_points(
+    state: PointsState | None, models: Models, label: str | None, temperature: float | None = None
+) -> PointsState:
+    """Colorize the open photo again with its points (none: automatic), into a new numbered folder (at
+    ``temperature``, a classification model's vividness; ``None``: its own).
 
     Raises:
         ValueError: no photo is open; HintError: points for a model trained without hints.
@@ -160,7 +165,7 @@ def colorize_points(state: PointsState | None, models: Models, label: str | None
         raise HintError(NO_POINTS_MODEL.format(model=models.get(label)[0]) + " Or press Clear to colorize without.")
     _check_count(len(state["points"]), "the photo")
     points = parse_points(state["points"], "the points") if state["points"] else None
-    colorized = _colorize(state, models, label, points)
+    colorized = _colorize(state, models, label, points, temperature)
     return {**colorized, "takes_hints": models.takes_hints(label), "model": models.get(label)[0]}
 
 
@@ -173,11 +178,12 @@ def _check_count(count: int, where: str) -> None:
 
 
 def _colorize(
-    state: PointsState, models: Models, label: str | None, points: list[HintPoint] | None
+    state: PointsState, models: Models, label: str | None, points: list[HintPoint] | None,
+    temperature: float | None = None,
 ) -> PointsState:
     upload, name = Path(state["upload"]), state["name"]
     round_ = state["round"] + 1
-    result = models.colorize(models.get(label)[0], upload, points=points if points else None)
+    result = models.colorize(models.get(label)[0], upload, points=points if points else None, temperature=temperature)
     if result.image is None:
         raise ValueError((result.error or f"{name}: could not be colorized").replace(str(upload), name))
     folder = Path(state["folder"])
