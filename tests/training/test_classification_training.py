@@ -242,3 +242,38 @@ def test_a_hinted_generator_trains_with_the_head_and_follows_a_point(photo_root,
     hints = torch.zeros(1, 3, 64, 64)
     hints[:, 0, 28:36, 28:36], hints[:, 2, 28:36, 28:36] = 0.6, 1.0  # a red point in the middle
     assert not torch.allclose(colorizer.predict_ab(L_, hints), colorizer.predict_ab(L_))
+
+
+def test_the_onnx_export_decodes_at_the_temperature_asked(classification_run, tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    from colorgan.export import export
+    from colorgan.inference.colorizer import Colorizer
+
+    _, ckpt = classification_run
+    info = export(ckpt, tmp_path / "g.onnx", "onnx", temperature=0.1)
+    assert info["max_abs_diff"] is not None and info["max_abs_diff"] < 1e-3  # the export's own check, at T=0.1
+    L_ = torch.rand(1, 1, 64, 64) * 2 - 1
+    session = ort.InferenceSession(str(tmp_path / "g.onnx"), providers=["CPUExecutionProvider"])
+    (got,) = session.run(None, {"L": L_.numpy()})
+    vivid = Colorizer.from_checkpoint(ckpt, device="cpu", temperature=0.1).generator
+    safe = Colorizer.from_checkpoint(ckpt, device="cpu", temperature=1.0).generator
+    with torch.no_grad():
+        assert np.allclose(got, vivid(L_).numpy(), atol=1e-3)
+        assert not np.allclose(got, safe(L_).numpy(), atol=1e-3)
+
+
+def test_a_run_started_from_another_models_weights_counts_its_own_photos(classification_run, photo_root, tmp_path):
+    _, ckpt = classification_run
+    started = train_tiny(
+        tmp_path / "run",
+        f"data.root={photo_root}",
+        *CLASSES_RUN,
+        f"model.init_from={ckpt}",
+        f"data.cache_dir={tmp_path / 'cache'}",
+    )
+    [kept] = (tmp_path / "cache").glob("ab-bins-*.json")
+    counts = torch.tensor(json.loads(kept.read_text())["counts"])
+    weights = torch.load(started, map_location="cpu", weights_only=True)["state_dict"]["generator.class_weights"]
+    source = torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]["generator.class_weights"]
+    assert torch.allclose(weights, rebalancing_weights(counts, ab_bins()))
+    assert not torch.allclose(weights, source), "the demo photos' weights are not these photos'"

@@ -7,7 +7,8 @@ scores), each pixel counted in its nearest in-gamut bin. The counts are kept in
 ``<cache_dir>/ab-bins-<key>.json`` (``data.cache_dir``, beside the measured colourfulness of the photos) under a
 key of the training photos (each file's path, size and modification time) and the size; a second run on the same
 photos reads them. Under DDP rank 0 counts (or reads) and the other ranks receive the weights. The weights then
-live in the generator's buffers, so a resumed run, ``init_from``, colorize and the exports never count again.
+live in the generator's buffers, so a resumed run, colorize and the exports never count again; a run started
+``init_from`` another model's checkpoint counts its own photos.
 
 **The loss** is the paper's: ``-sum_q Z_q log softmax(logits)_q`` per pixel, with ``Z`` the soft-encoded truth
 (:func:`~colorgan.nn.classification.soft_encode`), weighted by the rebalancing weight of the pixel's nearest bin,

@@ -252,9 +252,9 @@ class ColorGAN(Scoring):
                 self.generator.load_encoder_weights(weights)
                 log.info("The generator's encoder starts from model.generator.weights=%s", weights)
             if init_from:
-                init_from_checkpoint(
-                    init_from, self.hparams, self.generator, self.discriminator, self.generator_ema
-                )
+                init_from_checkpoint(init_from, self.hparams, self.generator, self.discriminator, self.generator_ema)
+                if self._classes:  # the class weights are this run's photos': counted again (set_class_weights)
+                    self.generator.class_weights_set.fill_(False)
         self._generator_weights_set = True
 
     def on_fit_start(self) -> None:
