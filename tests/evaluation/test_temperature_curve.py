@@ -7,23 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
-from omegaconf import OmegaConf
 from PIL import Image
 
 from colorgan.evaluate import evaluate
-from colorgan.evaluation.sweep_summary import RESULT_FILE
 from colorgan.evaluation.temperature_curve import main, temperature_curve
 
-from helpers.runs import train_tiny
-
-
-def tiny_job(sweep: Path, num: int, recipe: str, *overrides: str) -> Path:
-    """A tested job of a sweep as the multirun leaves it (its folder, config.yaml, best checkpoint, result.yaml)."""
-    folder = sweep / str(num)
-    train_tiny(folder, f"recipe_name={recipe}", "seed=0", "test=true", *overrides)
-    result = {"job": num, "status": "COMPLETED", "overrides": [f"+recipe={recipe}"], "output_dir": str(folder)}
-    OmegaConf.save(OmegaConf.create(result), folder / RESULT_FILE)
-    return folder
+from helpers.runs import tiny_job
 
 
 @pytest.fixture(scope="module")

@@ -104,3 +104,17 @@ def train_tiny(out: Path, *overrides: str) -> Path:
     ckpt = out / "checkpoints" / "last.ckpt"
     assert ckpt.is_file(), f"training the tiny model wrote no {ckpt}"
     return ckpt
+
+
+def tiny_job(sweep: Path, num: int, recipe: str, *overrides: str) -> Path:
+    """A tested job of a sweep as the multirun leaves it: its folder ``sweep/num`` with config.yaml, checkpoints
+    (the TINY model trained with ``overrides``, then tested) and result.yaml."""
+    from omegaconf import OmegaConf
+
+    from colorgan.evaluation.sweep_summary import RESULT_FILE
+
+    folder = sweep / str(num)
+    train_tiny(folder, f"recipe_name={recipe}", "seed=0", "test=true", *overrides)
+    result = {"job": num, "status": "COMPLETED", "overrides": [f"+recipe={recipe}"], "output_dir": str(folder)}
+    OmegaConf.save(OmegaConf.create(result), folder / RESULT_FILE)
+    return folder
