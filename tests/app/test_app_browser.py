@@ -266,6 +266,7 @@ def test_a_colour_point_put_on_a_real_photo_moves_its_colour(hinted_app: Running
             page.locator("#points-size input[type=number]").fill("40")
             page.locator("#points-size input[type=number]").press("Enter")
             picture = page.locator("#points-canvas img")
+            picture.evaluate("i => i.scrollIntoView({block: 'center'})")  # all of it on screen: its edges are clicked
             natural = picture.evaluate("i => [i.naturalWidth, i.naturalHeight]")
             assert natural == [451, 300]  # the picture clicked on is the photo at its own size (it fits the page)
             box = picture.bounding_box()
