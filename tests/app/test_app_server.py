@@ -199,15 +199,15 @@ def _upload(app: RunningApp, name: str, data: bytes, headers: dict[str, str] | N
         return err.code, err.read().decode()
 
 
-# the page's colorize endpoint takes the files, the model, the side-by-side choice and the vividness (ignored for a
-# regression model such as this page's)
+# the page's colorize endpoint takes the files, the model and the side-by-side choice, then the vividness (ignored
+# for a regression model such as this page's): _call adds it
 VIVID = 0.38
 
 
 def _call(app: RunningApp, data: list) -> str:
     """Run the page's colorize event through Gradio's HTTP API; returns its event stream."""
     request = urllib.request.Request(
-        f"{app.url}/gradio_api/call/colorize", data=json.dumps({"data": data}).encode(),
+        f"{app.url}/gradio_api/call/colorize", data=json.dumps({"data": [*data, VIVID]}).encode(),
         headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=30) as response:
@@ -246,7 +246,7 @@ def test_only_its_own_temporary_folder_is_served(running_app: RunningApp, tiny_c
 def test_errors_shown_to_callers_name_no_server_paths(running_app: RunningApp, tiny_ckpt: Path) -> None:
     secrets = [str(running_app.cwd), str(Path.home()), str(tiny_ckpt.parent), str(running_app.temp_dir)]
     for path in ("secret.txt", str(Path.home() / "x.png"), str(tiny_ckpt), str(running_app.cwd / "secret.txt")):
-        stream = _call(running_app, [[{"path": path, "meta": {"_type": "gradio.FileData"}}], "last.ckpt", False, VIVID])
+        stream = _call(running_app, [[{"path": path, "meta": {"_type": "gradio.FileData"}}], "last.ckpt", False])
         assert "event: error" in stream, stream
         leaked = [s for s in secrets if s in stream.replace(path, "<the caller's own path>")]
         assert not leaked, (path, stream)
@@ -255,10 +255,10 @@ def test_errors_shown_to_callers_name_no_server_paths(running_app: RunningApp, t
 @pytest.mark.slow
 def test_ordinary_user_errors_leave_no_traceback_in_the_log(running_app: RunningApp) -> None:
     tracebacks = running_app.output().count("Traceback")
-    stream = _call(running_app, [[], "last.ckpt", False, VIVID])
+    stream = _call(running_app, [[], "last.ckpt", False])
     assert "event: error" in stream and "drop one or more photos first" in stream, stream
     (uploaded,) = json.loads(_upload(running_app, "notes.txt", b"shopping list")[1])
-    stream = _call(running_app, [[{"path": uploaded, "meta": {"_type": "gradio.FileData"}}], "last.ckpt", False, VIVID])
+    stream = _call(running_app, [[{"path": uploaded, "meta": {"_type": "gradio.FileData"}}], "last.ckpt", False])
     assert "event: complete" in stream and "could not be done" in stream, stream
     time.sleep(0.5)
     assert running_app.output().count("Traceback") == tracebacks, running_app.output()[-3000:]
@@ -270,17 +270,17 @@ def test_the_page_cannot_make_it_read_a_file_it_names(running_app: RunningApp, t
     elsewhere = tmp_path / "private.png"  # not under any blocked path: refused because nobody uploaded it
     Image.new("RGB", (20, 10), "red").save(elsewhere)
     jobs_before = sorted((running_app.temp_dir / "results").glob("job-*"))
-    stream = _call(running_app, [[{"path": str(elsewhere), "meta": {"_type": "gradio.FileData"}}], "last.ckpt", False, VIVID])
+    stream = _call(running_app, [[{"path": str(elsewhere), "meta": {"_type": "gradio.FileData"}}], "last.ckpt", False])
     assert "event: error" in stream and str(elsewhere) not in stream.split("data:", 1)[1], stream  # refused, quietly
     assert sorted((running_app.temp_dir / "results").glob("job-*")) == jobs_before
 
     # a real upload with a checkpoint path instead of a model's label
     status, answer = _upload(running_app, "p.png", elsewhere.read_bytes())
     (uploaded,) = json.loads(answer)
-    stream = _call(running_app, [[{"path": uploaded, "meta": {"_type": "gradio.FileData"}}], "/etc/passwd", False, VIVID])
+    stream = _call(running_app, [[{"path": uploaded, "meta": {"_type": "gradio.FileData"}}], "/etc/passwd", False])
     assert "event: error" in stream and "not in the list of choices" in stream, stream
     # and the same upload with the model's label works: the two refusals above were not a broken API call
-    stream = _call(running_app, [[{"path": uploaded, "meta": {"_type": "gradio.FileData"}}], "last.ckpt", False, VIVID])
+    stream = _call(running_app, [[{"path": uploaded, "meta": {"_type": "gradio.FileData"}}], "last.ckpt", False])
     assert "event: complete" in stream and "Colorized 1 of 1 photo(s) with last.ckpt." in stream, stream
 
 
@@ -302,7 +302,7 @@ def test_only_its_own_names_are_answered_against_dns_rebinding(running_app: Runn
     assert _uploads(running_app) == before  # nothing kept
     # nor can it read what earlier jobs made
     made = _call(running_app, [[{"path": json.loads(_upload(running_app, "q.png", _png_bytes())[1])[0],
-                                 "meta": {"_type": "gradio.FileData"}}], "last.ckpt", False, VIVID])
+                                 "meta": {"_type": "gradio.FileData"}}], "last.ckpt", False])
     assert "event: complete" in made, made
     (archive,) = sorted((running_app.temp_dir / "results").glob("job-*/colorized.zip"))[-1:]
     assert _get(f"{running_app.url}/gradio_api/file={archive}")[0] == 200
@@ -434,7 +434,7 @@ def test_uploads_from_other_sites_are_refused(running_app: RunningApp) -> None:
 def test_the_temporary_folder_keeps_only_the_newest_jobs(running_app: RunningApp) -> None:
     def job(seed: int) -> tuple[Path, Path]:
         (uploaded,) = json.loads(_upload(running_app, f"p{seed}.png", _png_bytes(seed))[1])
-        stream = _call(running_app, [[{"path": uploaded, "meta": {"_type": "gradio.FileData"}}], "last.ckpt", False, VIVID])
+        stream = _call(running_app, [[{"path": uploaded, "meta": {"_type": "gradio.FileData"}}], "last.ckpt", False])
         assert "event: complete" in stream, stream
         return max((running_app.temp_dir / "results").glob("job-*"), key=lambda p: int(p.name[4:])), Path(uploaded)
 
@@ -449,7 +449,7 @@ def test_the_temporary_folder_keeps_only_the_newest_jobs(running_app: RunningApp
 def test_memory_is_given_back_after_a_big_photo(running_app: RunningApp) -> None:
     def job(data: bytes, name: str) -> None:
         (uploaded,) = json.loads(_upload(running_app, name, data)[1])
-        stream = _call(running_app, [[{"path": uploaded, "meta": {"_type": "gradio.FileData"}}], "last.ckpt", False, VIVID])
+        stream = _call(running_app, [[{"path": uploaded, "meta": {"_type": "gradio.FileData"}}], "last.ckpt", False])
         assert "event: complete" in stream, stream
 
     process = psutil.Process(running_app.process.pid)
