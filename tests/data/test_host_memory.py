@@ -56,8 +56,13 @@ def test_importing_it_imports_neither_torch_nor_pillow():
 
 @pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc", reason="glibc only")
 def test_keep_freed_memory_removes_most_page_faults_of_a_batch_loop():
-    on, faults_on = _probe()
-    off, faults_off = _probe(COLORGAN_KEEP_FREED_MEMORY="0")
+    # glibc's dynamic mmap threshold can leave a whole probe without fresh pages, even with the setting off: such a
+    # probe shows nothing either way, so it is taken again (up to three times)
+    for _ in range(3):
+        on, faults_on = _probe()
+        off, faults_off = _probe(COLORGAN_KEEP_FREED_MEMORY="0")
+        if faults_off > 200:
+            break
     assert on and not off
     assert faults_off > 200  # glibc's defaults: fresh pages for every batch (537 to 2420 per batch seen)
     assert faults_on < faults_off / 2  # (51 to 134 seen)
