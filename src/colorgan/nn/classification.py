@@ -44,6 +44,7 @@ __all__ = [
     "rebalancing_weights",
     "set_temperature",
     "soft_encode",
+    "soft_targets",
 ]
 
 GRID = 10.0
@@ -93,15 +94,20 @@ def nearest_bins(ab: Tensor, bins: Tensor, k: int = 1) -> tuple[Tensor, Tensor]:
     return d2, index
 
 
-def soft_encode(ab: Tensor, bins: Tensor) -> Tensor:
-    """Soft targets ``(B, Q, H, W)``: each pixel's true ab spread over its 5 nearest bins with Gaussian weights
-    (sigma 5 CIE units), summing to 1."""
+def soft_targets(ab: Tensor, bins: Tensor) -> tuple[Tensor, Tensor]:
+    """:func:`soft_encode`'s targets, and each pixel's nearest bin ``(B*H*W,)`` (found on the way)."""
     b, _, h, w = ab.shape
     d2, index = nearest_bins(ab, bins, SOFT_NEIGHBOURS)
     weights = torch.softmax(-d2 / (2 * SOFT_SIGMA**2), dim=1)
     target = torch.zeros(b * h * w, bins.shape[0], device=ab.device, dtype=torch.float32)
     target.scatter_(1, index, weights)
-    return target.reshape(b, h, w, -1).permute(0, 3, 1, 2)
+    return target.reshape(b, h, w, -1).permute(0, 3, 1, 2), index[:, 0]
+
+
+def soft_encode(ab: Tensor, bins: Tensor) -> Tensor:
+    """Soft targets ``(B, Q, H, W)``: each pixel's true ab spread over its 5 nearest bins with Gaussian weights
+    (sigma 5 CIE units), summing to 1."""
+    return soft_targets(ab, bins)[0]
 
 
 def rebalancing_weights(counts: Tensor, bins: Tensor, lam: float = REBALANCE_LAMBDA) -> Tensor:

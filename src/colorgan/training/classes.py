@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from colorgan.nn.classification import POOL, nearest_bins, rebalancing_weights, soft_encode
+from colorgan.nn.classification import POOL, nearest_bins, rebalancing_weights, soft_targets
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +40,9 @@ COUNTS_FORMAT = 1
 def class_loss(logits: Tensor, ab: Tensor, bins: Tensor, weights: Tensor) -> Tensor:
     """The rebalanced cross-entropy of logits ``(B, Q, H/4, W/4)`` against the true ab ``(B, 2, H, W)``."""
     target_ab = F.avg_pool2d(ab.float(), POOL)
-    z = soft_encode(target_ab, bins)
-    _, nearest = nearest_bins(target_ab, bins)
+    z, nearest = soft_targets(target_ab, bins)
     b, _, h, w = target_ab.shape
-    pixel_weights = weights[nearest[:, 0]].reshape(b, h, w)
+    pixel_weights = weights[nearest].reshape(b, h, w)
     ce = -(z * torch.log_softmax(logits.float(), dim=1)).sum(dim=1)
     return (pixel_weights * ce).mean()
 
